@@ -1,0 +1,588 @@
+//! Every setting comes from the environment (and `.env`, loaded by `main`).
+//!
+//! `Config::from_env` reads all variables at once and reports every problem in one error, so an
+//! admin fixes the whole `.env` in one go instead of one variable per restart.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use crate::core::llm::ModelId;
+
+/// A value that must never reach a log line, an error message or a prompt.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// What the caller is about to do decides which variables are required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The Discord bot: needs a token and at least one model provider.
+    Bot,
+    /// Local tools (migrate, play, compare, stats): the database and providers only.
+    Tool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderKeys {
+    pub openai_api_key: Option<Secret>,
+    pub openai_base_url: Option<String>,
+    pub anthropic_api_key: Option<Secret>,
+    pub anthropic_base_url: Option<String>,
+    pub deepseek_api_key: Option<Secret>,
+    pub deepseek_base_url: Option<String>,
+    pub openrouter_api_key: Option<Secret>,
+    pub openrouter_base_url: Option<String>,
+    pub local_base_url: Option<String>,
+    pub local_models: Vec<String>,
+}
+
+impl ProviderKeys {
+    pub fn any_enabled(&self) -> bool {
+        self.openai_api_key.is_some()
+            || self.anthropic_api_key.is_some()
+            || self.deepseek_api_key.is_some()
+            || self.openrouter_api_key.is_some()
+            || self.local_base_url.is_some()
+    }
+}
+
+/// Argon2id cost parameters (OWASP's recommendation by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub discord_token: Option<Secret>,
+    pub discord_guild_id: Option<u64>,
+    /// Test seam: serenity's REST and gateway traffic go to this server instead of Discord.
+    pub discord_api_base_url: Option<String>,
+    pub database_url: DatabaseUrl,
+    pub default_model: Option<ModelId>,
+    pub image_model: Option<ModelId>,
+    pub providers: ProviderKeys,
+    pub turn_window: Duration,
+    pub edit_interval: Duration,
+    pub stats_global: bool,
+    pub log_format: LogFormat,
+    pub metrics_addr: Option<SocketAddr>,
+    pub shard_count: u32,
+    pub shard_ids: Option<RangeInclusive<u32>>,
+    pub argon2: Argon2Params,
+    pub portraits_per_day: u32,
+    pub shutdown_timeout: Duration,
+}
+
+/// A database URL; its Debug and Display hide any password it carries.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub const DEFAULT: &'static str = "sqlite://data/gamemaster.db";
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.starts_with("sqlite:") {
+            let path = raw
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            if path.is_empty() {
+                return Err("the SQLite URL names no file".into());
+            }
+            return Ok(DatabaseUrl(raw.to_string()));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let parsed = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err("the PostgreSQL URL names no host".into());
+            }
+            return Ok(DatabaseUrl(raw.to_string()));
+        }
+        Err("must start with sqlite:// or postgres://".into())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres")
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced, safe for logs and messages.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// One problem with one variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub variable: &'static str,
+    pub problem: String,
+    pub example: &'static str,
+}
+
+/// Every problem found in the environment, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "configuration error ({} problem{}); fix these in your environment or .env:",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(
+                f,
+                "  - {}: {} (example: {})",
+                p.variable, p.problem, p.example
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads variables through a lookup function so tests need not touch the process environment.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Reader<'_> {
+    /// A set, non-blank value; blank counts as unset (as `.env.example` leaves them).
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn problem(
+        &mut self,
+        variable: &'static str,
+        problem: impl Into<String>,
+        example: &'static str,
+    ) {
+        self.problems.push(ConfigProblem {
+            variable,
+            problem: problem.into(),
+            example,
+        });
+    }
+
+    fn secret(&self, name: &str) -> Option<Secret> {
+        self.get(name).map(Secret::new)
+    }
+
+    fn parsed<T>(
+        &mut self,
+        name: &'static str,
+        example: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> T {
+        match self.get(name) {
+            None => default,
+            Some(raw) => match parse(&raw) {
+                Ok(v) => v,
+                Err(why) => {
+                    self.problem(name, why, example);
+                    default
+                }
+            },
+        }
+    }
+
+    fn number<T>(
+        &mut self,
+        name: &'static str,
+        example: &'static str,
+        default: T,
+        valid: RangeInclusive<T>,
+    ) -> T
+    where
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+    {
+        self.parsed(name, example, default, |raw| {
+            let v: T = raw
+                .parse()
+                .map_err(|_| format!("`{raw}` is not a number"))?;
+            if valid.contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "{v} is out of range {}..={}",
+                    valid.start(),
+                    valid.end()
+                ))
+            }
+        })
+    }
+
+    fn flag(&mut self, name: &'static str, default: bool) -> bool {
+        self.parsed(name, "true", default, |raw| {
+            match raw.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(format!("`{raw}` is not true or false")),
+            }
+        })
+    }
+
+    fn base_url(&mut self, name: &'static str) -> Option<String> {
+        let example = "http://127.0.0.1:8089/v1";
+        self.parsed(name, example, None, |raw| {
+            let parsed = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
+            if matches!(parsed.scheme(), "http" | "https") {
+                Ok(Some(raw.trim_end_matches('/').to_string()))
+            } else {
+                Err("must be an http:// or https:// URL".into())
+            }
+        })
+    }
+
+    fn model(&mut self, name: &'static str, example: &'static str) -> Option<ModelId> {
+        self.parsed(name, example, None, |raw| {
+            ModelId::parse(raw).map(Some).map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl Config {
+    /// Reads the process environment (call `dotenvy::dotenv()` first to include `.env`).
+    pub fn from_env(purpose: Purpose) -> Result<Config, ConfigError> {
+        Self::from_lookup(purpose, &|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(
+        purpose: Purpose,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut r = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+
+        let discord_token = r.secret("DISCORD_TOKEN");
+        if purpose == Purpose::Bot && discord_token.is_none() {
+            r.problem(
+                "DISCORD_TOKEN",
+                "is required to run the bot (the token from the Discord developer portal, Bot tab)",
+                "DISCORD_TOKEN=MTIz...",
+            );
+        }
+        let discord_guild_id = r.parsed("DISCORD_GUILD_ID", "123456789012345678", None, |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .map(Some)
+                .ok_or_else(|| format!("`{raw}` is not a Discord server id"))
+        });
+        let discord_api_base_url = r.base_url("DISCORD_API_BASE_URL");
+        let database_url = r.parsed(
+            "DATABASE_URL",
+            "sqlite://data/gamemaster.db or postgres://user@127.0.0.1:5432/gamemaster",
+            DatabaseUrl(DatabaseUrl::DEFAULT.to_string()),
+            DatabaseUrl::parse,
+        );
+
+        let providers = ProviderKeys {
+            openai_api_key: r.secret("OPENAI_API_KEY"),
+            openai_base_url: r.base_url("OPENAI_BASE_URL"),
+            anthropic_api_key: r.secret("ANTHROPIC_API_KEY"),
+            anthropic_base_url: r.base_url("ANTHROPIC_BASE_URL"),
+            deepseek_api_key: r.secret("DEEPSEEK_API_KEY"),
+            deepseek_base_url: r.base_url("DEEPSEEK_BASE_URL"),
+            openrouter_api_key: r.secret("OPENROUTER_API_KEY"),
+            openrouter_base_url: r.base_url("OPENROUTER_BASE_URL"),
+            local_base_url: r.base_url("LOCAL_LLM_BASE_URL"),
+            local_models: r
+                .get("LOCAL_LLM_MODELS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|m| !m.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        if purpose == Purpose::Bot && !providers.any_enabled() {
+            r.problem(
+                "OPENAI_API_KEY",
+                "no model provider is configured: set at least one of OPENAI_API_KEY, \
+                 ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENROUTER_API_KEY or LOCAL_LLM_BASE_URL",
+                "OPENAI_API_KEY=sk-...",
+            );
+        }
+        if providers.local_base_url.is_some() && providers.local_models.is_empty() {
+            r.problem(
+                "LOCAL_LLM_MODELS",
+                "LOCAL_LLM_BASE_URL is set but no local model names are listed",
+                "LOCAL_LLM_MODELS=gemma-3-270m,llama3.1:8b",
+            );
+        }
+
+        let default_model = r.model("DEFAULT_MODEL", "openai:gpt-4o-mini");
+        let image_model = r.model("IMAGE_MODEL", "openai:dall-e-3");
+        let turn_window_ms = r.number("TURN_WINDOW_MS", "3000", 3000u64, 0..=60_000);
+        let edit_interval_ms = r.number("EDIT_INTERVAL_MS", "1000", 1000u64, 250..=10_000);
+        let stats_global = r.flag("STATS_GLOBAL", false);
+        let log_format = r.parsed("LOG_FORMAT", "text", LogFormat::Text, |raw| {
+            match raw.to_ascii_lowercase().as_str() {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err(format!("`{raw}` is neither text nor json")),
+            }
+        });
+        let metrics_addr = r.parsed("METRICS_ADDR", "127.0.0.1:9100", None, |raw| {
+            raw.parse::<SocketAddr>()
+                .map(Some)
+                .map_err(|_| format!("`{raw}` is not an address with a port"))
+        });
+        let shard_count = r.number("SHARD_COUNT", "2", 1u32, 1..=1024);
+        let shard_ids = r.parsed("SHARD_IDS", "0-3", None, |raw| {
+            parse_shard_range(raw).map(Some)
+        });
+        if let Some(range) = &shard_ids
+            && *range.end() >= shard_count
+        {
+            r.problem(
+                "SHARD_IDS",
+                format!(
+                    "shard {} does not exist when SHARD_COUNT is {shard_count}",
+                    range.end()
+                ),
+                "SHARD_COUNT=4 with SHARD_IDS=0-1",
+            );
+        }
+        let argon2 = Argon2Params {
+            memory_kib: r.number("ARGON2_MEMORY_KIB", "19456", 19_456u32, 8..=4_194_304),
+            iterations: r.number("ARGON2_ITERATIONS", "2", 2u32, 1..=100),
+            parallelism: r.number("ARGON2_PARALLELISM", "1", 1u32, 1..=64),
+        };
+        let portraits_per_day = r.number("PORTRAITS_PER_DAY", "10", 10u32, 0..=10_000);
+        let shutdown_secs = r.number("SHUTDOWN_TIMEOUT_SECS", "20", 20u64, 0..=600);
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError {
+                problems: r.problems,
+            });
+        }
+        Ok(Config {
+            discord_token,
+            discord_guild_id,
+            discord_api_base_url,
+            database_url,
+            default_model,
+            image_model,
+            providers,
+            turn_window: Duration::from_millis(turn_window_ms),
+            edit_interval: Duration::from_millis(edit_interval_ms),
+            stats_global,
+            log_format,
+            metrics_addr,
+            shard_count,
+            shard_ids,
+            argon2,
+            portraits_per_day,
+            shutdown_timeout: Duration::from_secs(shutdown_secs),
+        })
+    }
+}
+
+fn parse_shard_range(raw: &str) -> Result<RangeInclusive<u32>, String> {
+    let bad = || format!("`{raw}` is not a shard id or a range like 0-3");
+    let (start, end) = match raw.split_once('-') {
+        Some((a, b)) => (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        ),
+        None => {
+            let id = raw.parse().map_err(|_| bad())?;
+            (id, id)
+        }
+    };
+    if start > end {
+        return Err(format!("`{raw}` starts after it ends"));
+    }
+    Ok(start..=end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(purpose: Purpose, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(purpose, &move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn tool_purpose_needs_nothing_and_defaults_to_sqlite() {
+        let config = load(Purpose::Tool, &[]).unwrap();
+        assert_eq!(config.database_url.expose(), DatabaseUrl::DEFAULT);
+        assert_eq!(config.turn_window, Duration::from_secs(3));
+        assert_eq!(config.argon2.memory_kib, 19_456);
+        assert_eq!(config.shard_count, 1);
+    }
+
+    #[test]
+    fn bot_purpose_reports_every_missing_value_at_once() {
+        let err = load(
+            Purpose::Bot,
+            &[("SHARD_COUNT", "zero"), ("LOG_FORMAT", "xml")],
+        )
+        .unwrap_err();
+        let vars: Vec<_> = err.problems.iter().map(|p| p.variable).collect();
+        assert_eq!(
+            vars,
+            [
+                "DISCORD_TOKEN",
+                "OPENAI_API_KEY",
+                "LOG_FORMAT",
+                "SHARD_COUNT"
+            ]
+        );
+        let text = err.to_string();
+        assert!(text.contains("4 problems"), "{text}");
+        assert!(text.contains("example: DISCORD_TOKEN="), "{text}");
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let config = load(
+            Purpose::Tool,
+            &[("OPENAI_API_KEY", "  "), ("DATABASE_URL", "")],
+        )
+        .unwrap();
+        assert!(config.providers.openai_api_key.is_none());
+        assert_eq!(config.database_url.expose(), DatabaseUrl::DEFAULT);
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let config = load(
+            Purpose::Bot,
+            &[
+                ("DISCORD_TOKEN", "token-very-secret"),
+                ("OPENAI_API_KEY", "sk-very-secret"),
+                ("DATABASE_URL", "postgres://bot:hunter2@db.example:5432/gm"),
+            ],
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in ["token-very-secret", "sk-very-secret", "hunter2"] {
+            assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+        }
+        assert!(
+            debug.contains("postgres://bot:***@db.example:5432/gm"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_the_variable_name() {
+        let err = load(
+            Purpose::Tool,
+            &[
+                ("DATABASE_URL", "mysql://x"),
+                ("DEFAULT_MODEL", "gpt-4o"),
+                ("SHARD_IDS", "3-1"),
+                ("METRICS_ADDR", "localhost"),
+                ("LOCAL_LLM_BASE_URL", "ftp://x"),
+            ],
+        )
+        .unwrap_err();
+        let vars: Vec<_> = err.problems.iter().map(|p| p.variable).collect();
+        assert_eq!(
+            vars,
+            [
+                "DATABASE_URL",
+                "LOCAL_LLM_BASE_URL",
+                "DEFAULT_MODEL",
+                "METRICS_ADDR",
+                "SHARD_IDS"
+            ]
+        );
+    }
+
+    #[test]
+    fn shard_ids_must_fit_the_shard_count() {
+        let ok = load(Purpose::Tool, &[("SHARD_COUNT", "4"), ("SHARD_IDS", "2-3")]).unwrap();
+        assert_eq!(ok.shard_ids, Some(2..=3));
+        let err = load(Purpose::Tool, &[("SHARD_COUNT", "2"), ("SHARD_IDS", "0-3")]).unwrap_err();
+        assert_eq!(err.problems[0].variable, "SHARD_IDS");
+    }
+
+    #[test]
+    fn local_models_are_a_comma_list() {
+        let config = load(
+            Purpose::Bot,
+            &[
+                ("DISCORD_TOKEN", "t"),
+                ("LOCAL_LLM_BASE_URL", "http://127.0.0.1:8089/v1/"),
+                ("LOCAL_LLM_MODELS", "gemma-3-270m, llama3 ,"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.providers.local_models, ["gemma-3-270m", "llama3"]);
+        assert_eq!(
+            config.providers.local_base_url.as_deref(),
+            Some("http://127.0.0.1:8089/v1")
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! The pure domain: game rules, parsing, statistics. Nothing here knows Discord, SQL or HTTP,
+//! so every rule can be tested with a scripted model in milliseconds.
+
+pub mod account;
+pub mod campaign;
+pub mod character;
+pub mod chart;
+pub mod dice;
+pub mod guild;
+pub mod ids;
+pub mod image;
+pub mod language;
+pub mod llm;
+pub mod perf;
+pub mod portrait_placeholder;
+pub mod prompt_template;
+pub mod roll_tag;
+pub mod session;
+pub mod srd;
+pub mod stats;
+pub mod store;
+pub mod streaming;
+pub mod text;
+pub mod transcript;
+pub mod vote;

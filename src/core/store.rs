@@ -1,0 +1,238 @@
+//! What the game needs from storage, as traits: the core never sees SQL. `crate::storage`
+//! implements them on SQLite and PostgreSQL.
+
+use async_trait::async_trait;
+
+use crate::core::account::{Account, DiscordLink};
+use crate::core::campaign::{Campaign, NewCampaign};
+use crate::core::character::{Character, NewCharacter};
+use crate::core::guild::GuildSettings;
+use crate::core::ids::{
+    AccountId, BattleId, CampaignId, ChannelId, CharacterId, DiscordMessageId, GuildId, ImageId,
+    MessageId, SessionId, Timestamp, UserId,
+};
+use crate::core::image::{NewImage, StoredImage};
+use crate::core::llm::ModelId;
+use crate::core::perf::PerfRecord;
+use crate::core::session::Session;
+use crate::core::transcript::{MessageStatus, NewMessage, StoredMessage};
+use crate::core::vote::{ArenaBattle, ArenaChoice, Rating};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write (e.g. a second campaign with the same name).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database is unavailable right now ({0})")]
+    Unavailable(String),
+    #[error("stored data could not be read ({0})")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    /// Fails with `Conflict` when the server already has a campaign of that name.
+    async fn create_campaign(&self, new: &NewCampaign) -> StoreResult<Campaign>;
+    async fn campaign(&self, id: CampaignId) -> StoreResult<Option<Campaign>>;
+    /// The campaign only if it belongs to `guild`: the way commands look campaigns up, so an
+    /// id guessed from another server finds nothing.
+    async fn campaign_in_guild(
+        &self,
+        guild: GuildId,
+        id: CampaignId,
+    ) -> StoreResult<Option<Campaign>>;
+    async fn campaign_by_name(&self, guild: GuildId, name: &str) -> StoreResult<Option<Campaign>>;
+    async fn list_campaigns(&self, guild: GuildId) -> StoreResult<Vec<Campaign>>;
+    /// Campaigns whose name contains `fragment` (case-insensitive), for autocomplete.
+    async fn search_campaigns(
+        &self,
+        guild: GuildId,
+        fragment: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Campaign>>;
+    async fn set_campaign_model(&self, id: CampaignId, model: &ModelId) -> StoreResult<bool>;
+    async fn set_campaign_fallback(
+        &self,
+        id: CampaignId,
+        model: Option<&ModelId>,
+    ) -> StoreResult<bool>;
+    async fn set_arena_enabled(&self, id: CampaignId, enabled: bool) -> StoreResult<bool>;
+    async fn set_gm_portrait(&self, id: CampaignId, image: Option<ImageId>) -> StoreResult<bool>;
+    /// Deletes the campaign with its sessions, messages and votes.
+    async fn delete_campaign(&self, id: CampaignId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait CharacterStore: Send + Sync {
+    async fn create_character(&self, new: &NewCharacter) -> StoreResult<Character>;
+    async fn character(&self, id: CharacterId) -> StoreResult<Option<Character>>;
+    /// Characters in a server, optionally only one player's.
+    async fn list_characters(
+        &self,
+        guild: GuildId,
+        owner: Option<UserId>,
+    ) -> StoreResult<Vec<Character>>;
+    async fn campaign_characters(&self, campaign: CampaignId) -> StoreResult<Vec<Character>>;
+    async fn set_character_portrait(
+        &self,
+        id: CharacterId,
+        image: Option<ImageId>,
+    ) -> StoreResult<bool>;
+    async fn delete_character(&self, id: CharacterId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Fails with `Conflict` when the channel already has an active session.
+    async fn start_session(
+        &self,
+        campaign: CampaignId,
+        guild: Option<GuildId>,
+        channel: ChannelId,
+        started_by: Option<UserId>,
+    ) -> StoreResult<Session>;
+    async fn session(&self, id: SessionId) -> StoreResult<Option<Session>>;
+    async fn active_session(&self, channel: ChannelId) -> StoreResult<Option<Session>>;
+    async fn active_sessions(&self) -> StoreResult<Vec<Session>>;
+    async fn end_session(&self, id: SessionId) -> StoreResult<bool>;
+    async fn update_summary(
+        &self,
+        id: SessionId,
+        summary: &str,
+        through: MessageId,
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    async fn append_message(&self, new: &NewMessage) -> StoreResult<StoredMessage>;
+    async fn message(&self, id: MessageId) -> StoreResult<Option<StoredMessage>>;
+    async fn update_message(
+        &self,
+        id: MessageId,
+        content: &str,
+        status: MessageStatus,
+    ) -> StoreResult<()>;
+    async fn set_discord_message_id(
+        &self,
+        id: MessageId,
+        discord: DiscordMessageId,
+    ) -> StoreResult<()>;
+    /// The last `limit` messages of the story after `after` (exclusive), oldest first;
+    /// superseded and failed narrations are not part of the story and are left out.
+    async fn story_tail(
+        &self,
+        session: SessionId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>>;
+    /// Every message ever stored for a session, oldest first, including superseded ones.
+    async fn all_messages(&self, session: SessionId) -> StoreResult<Vec<StoredMessage>>;
+    /// Narrations left `streaming` by a crash become `interrupted`; returns how many.
+    async fn interrupt_streaming(&self) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait PerfStore: Send + Sync {
+    async fn record_call(&self, record: &PerfRecord) -> StoreResult<()>;
+    /// Spend of a server since `since`, in USD (calls of unknown price count as 0 here).
+    async fn guild_spend_since(&self, guild: GuildId, since: Timestamp) -> StoreResult<f64>;
+    /// Portrait calls a user made since `since` (for the per-user daily limit).
+    async fn portraits_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait VoteStore: Send + Sync {
+    /// One rating per voter per narration; a new vote replaces the old one.
+    async fn set_rating(
+        &self,
+        message: MessageId,
+        voter: UserId,
+        rating: Rating,
+    ) -> StoreResult<()>;
+    async fn rating_counts(&self, message: MessageId) -> StoreResult<(u64, u64)>;
+    async fn create_battle(
+        &self,
+        session: SessionId,
+        guild: Option<GuildId>,
+        model_a: &str,
+        model_b: &str,
+        message_a: MessageId,
+        message_b: MessageId,
+    ) -> StoreResult<ArenaBattle>;
+    async fn battle(&self, id: BattleId) -> StoreResult<Option<ArenaBattle>>;
+    /// Returns false when this voter already voted on this battle (the first vote stands).
+    async fn arena_vote(
+        &self,
+        battle: BattleId,
+        voter: UserId,
+        choice: ArenaChoice,
+    ) -> StoreResult<bool>;
+    async fn arena_votes(&self, battle: BattleId) -> StoreResult<Vec<(UserId, ArenaChoice)>>;
+    async fn decide_battle(&self, battle: BattleId, winner: ArenaChoice) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    /// Stores the bytes once: an image with the same hash returns the existing id.
+    async fn put_image(&self, new: &NewImage) -> StoreResult<ImageId>;
+    async fn image(&self, id: ImageId) -> StoreResult<Option<StoredImage>>;
+    /// Deletes the image unless a campaign or character still shows it.
+    async fn delete_image_if_unused(&self, id: ImageId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn create_account(&self, email: &str, password_hash: &str) -> StoreResult<Account>;
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
+    async fn set_password_hash(&self, id: AccountId, hash: &str) -> StoreResult<()>;
+    /// Records a failed login and locks the account until `lock_until` if given.
+    async fn record_failed_login(
+        &self,
+        id: AccountId,
+        lock_until: Option<Timestamp>,
+    ) -> StoreResult<i64>;
+    async fn record_login(&self, id: AccountId, at: Timestamp) -> StoreResult<()>;
+    /// Links (or re-links) a Discord user to an account.
+    async fn link_discord(&self, user: UserId, account: AccountId) -> StoreResult<DiscordLink>;
+    async fn discord_link(&self, user: UserId) -> StoreResult<Option<DiscordLink>>;
+    async fn unlink_discord(&self, user: UserId) -> StoreResult<bool>;
+    async fn delete_account(&self, id: AccountId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait GuildStore: Send + Sync {
+    /// The server's settings, or the defaults when none were saved.
+    async fn guild_settings(&self, guild: GuildId) -> StoreResult<GuildSettings>;
+    async fn save_guild_settings(&self, settings: &GuildSettings) -> StoreResult<()>;
+}
+
+/// Everything at once, for components that need several areas.
+pub trait Store:
+    CampaignStore
+    + CharacterStore
+    + SessionStore
+    + MessageStore
+    + PerfStore
+    + VoteStore
+    + ImageStore
+    + AccountStore
+    + GuildStore
+{
+}
+
+impl<T> Store for T where
+    T: CampaignStore
+        + CharacterStore
+        + SessionStore
+        + MessageStore
+        + PerfStore
+        + VoteStore
+        + ImageStore
+        + AccountStore
+        + GuildStore
+{
+}

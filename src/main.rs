@@ -1,0 +1,50 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use gamemaster::cli::{Cli, Command};
+use gamemaster::config::{Config, Purpose};
+use gamemaster::{app, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env is fine (the environment may hold everything); a broken one is not.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("error: cannot read .env: {e}");
+        return ExitCode::from(2);
+    }
+    let purpose = match cli.command() {
+        Command::Run => Purpose::Bot,
+        _ => Purpose::Tool,
+    };
+    let config = match Config::from_env(purpose) {
+        Ok(config) => config,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command() {
+            Command::Run => app::run(config).await,
+            Command::Migrate => app::migrate(&config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line with the causes, never a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

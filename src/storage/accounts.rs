@@ -1,0 +1,151 @@
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+
+use super::Db;
+use super::rows::{self, store_error};
+use crate::core::account::{Account, DiscordLink};
+use crate::core::ids::{AccountId, Timestamp, UserId};
+use crate::core::store::{AccountStore, StoreError, StoreResult};
+use sqlx::AssertSqlSafe;
+
+const COLUMNS: &str = "id, email, password_hash, failed_logins, locked_until, legacy_user_id, created_at, last_login_at";
+
+fn account_from_row(row: &AnyRow) -> StoreResult<Account> {
+    Ok(Account {
+        id: AccountId(rows::int(row, "id")?),
+        email: rows::text(row, "email")?,
+        password_hash: rows::text(row, "password_hash")?,
+        failed_logins: rows::int(row, "failed_logins")?,
+        locked_until: rows::opt_int(row, "locked_until")?.map(Timestamp),
+        legacy_user_id: rows::opt_int(row, "legacy_user_id")?,
+        created_at: Timestamp(rows::int(row, "created_at")?),
+        last_login_at: rows::opt_int(row, "last_login_at")?.map(Timestamp),
+    })
+}
+
+fn link_from_row(row: &AnyRow) -> StoreResult<DiscordLink> {
+    Ok(DiscordLink {
+        discord_user_id: UserId::from_i64(rows::int(row, "discord_user_id")?),
+        account_id: AccountId(rows::int(row, "account_id")?),
+        linked_at: Timestamp(rows::int(row, "linked_at")?),
+    })
+}
+
+#[async_trait]
+impl AccountStore for Db {
+    async fn create_account(&self, email: &str, password_hash: &str) -> StoreResult<Account> {
+        let sql = format!(
+            "INSERT INTO accounts (email, password_hash, failed_logins, created_at) VALUES ($1, $2, 0, $3) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(email)
+            .bind(password_hash)
+            .bind(Timestamp::now().0)
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| {
+                if rows::is_unique_violation(&e) {
+                    StoreError::Conflict("An account with that email already exists.".into())
+                } else {
+                    store_error(e)
+                }
+            })?;
+        account_from_row(&row)
+    }
+
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE email = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn set_password_hash(&self, id: AccountId, hash: &str) -> StoreResult<()> {
+        rows::set_column(
+            self.pool(),
+            "accounts",
+            "password_hash",
+            id.0,
+            hash.to_string(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record_failed_login(
+        &self,
+        id: AccountId,
+        lock_until: Option<Timestamp>,
+    ) -> StoreResult<i64> {
+        let failures: i64 = sqlx::query_scalar(
+            "UPDATE accounts SET failed_logins = failed_logins + 1, locked_until = COALESCE($1, locked_until) \
+             WHERE id = $2 RETURNING failed_logins",
+        )
+        .bind(lock_until.map(|t| t.0))
+        .bind(id.0)
+        .fetch_one(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(failures)
+    }
+
+    async fn record_login(&self, id: AccountId, at: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
+            .bind(at.0)
+            .bind(id.0)
+            .execute(self.pool())
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn link_discord(&self, user: UserId, account: AccountId) -> StoreResult<DiscordLink> {
+        let row = sqlx::query(
+            "INSERT INTO discord_links (discord_user_id, account_id, linked_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (discord_user_id) DO UPDATE SET account_id = excluded.account_id, linked_at = excluded.linked_at \
+             RETURNING discord_user_id, account_id, linked_at",
+        )
+        .bind(user.as_i64())
+        .bind(account.0)
+        .bind(Timestamp::now().0)
+        .fetch_one(self.pool())
+        .await
+        .map_err(store_error)?;
+        link_from_row(&row)
+    }
+
+    async fn discord_link(&self, user: UserId) -> StoreResult<Option<DiscordLink>> {
+        let row = sqlx::query("SELECT discord_user_id, account_id, linked_at FROM discord_links WHERE discord_user_id = $1")
+            .bind(user.as_i64())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(link_from_row).transpose()
+    }
+
+    async fn unlink_discord(&self, user: UserId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM discord_links WHERE discord_user_id = $1")
+            .bind(user.as_i64())
+            .execute(self.pool())
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_account(&self, id: AccountId) -> StoreResult<bool> {
+        rows::delete_by_id(self.pool(), "accounts", id.0).await
+    }
+}

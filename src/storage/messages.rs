@@ -1,0 +1,144 @@
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+
+use super::Db;
+use super::rows::{self, store_error};
+use crate::core::ids::{
+    CampaignId, CharacterId, DiscordMessageId, MessageId, SessionId, Timestamp, UserId,
+};
+use crate::core::store::{MessageStore, StoreResult};
+use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+use sqlx::AssertSqlSafe;
+
+const COLUMNS: &str = "id, session_id, campaign_id, author_id, character_id, role, content, model, status, \
+     discord_message_id, created_at";
+
+fn message_from_row(row: &AnyRow) -> StoreResult<StoredMessage> {
+    Ok(StoredMessage {
+        id: MessageId(rows::int(row, "id")?),
+        session_id: SessionId(rows::int(row, "session_id")?),
+        campaign_id: CampaignId(rows::int(row, "campaign_id")?),
+        author_id: rows::opt_int(row, "author_id")?.map(UserId::from_i64),
+        character_id: rows::opt_int(row, "character_id")?.map(CharacterId),
+        role: rows::parsed(row, "role", |raw| MessageRole::parse(raw).ok_or(()))?,
+        content: rows::text(row, "content")?,
+        model: rows::opt_text(row, "model")?,
+        status: rows::parsed(row, "status", |raw| MessageStatus::parse(raw).ok_or(()))?,
+        discord_message_id: rows::opt_int(row, "discord_message_id")?
+            .map(DiscordMessageId::from_i64),
+        created_at: Timestamp(rows::int(row, "created_at")?),
+    })
+}
+
+#[async_trait]
+impl MessageStore for Db {
+    async fn append_message(&self, new: &NewMessage) -> StoreResult<StoredMessage> {
+        let sql = format!(
+            "INSERT INTO messages (session_id, campaign_id, author_id, character_id, role, content, model, status, \
+             discord_message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(new.session_id.0)
+            .bind(new.campaign_id.0)
+            .bind(new.author_id.map(UserId::as_i64))
+            .bind(new.character_id.map(|c| c.0))
+            .bind(new.role.as_str())
+            .bind(new.content.as_str())
+            .bind(new.model.clone())
+            .bind(new.status.as_str())
+            .bind(new.discord_message_id.map(DiscordMessageId::as_i64))
+            .bind(Timestamp::now().0)
+            .fetch_one(self.pool())
+            .await
+            .map_err(store_error)?;
+        message_from_row(&row)
+    }
+
+    async fn message(&self, id: MessageId) -> StoreResult<Option<StoredMessage>> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    async fn update_message(
+        &self,
+        id: MessageId,
+        content: &str,
+        status: MessageStatus,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE messages SET content = $1, status = $2 WHERE id = $3")
+            .bind(content)
+            .bind(status.as_str())
+            .bind(id.0)
+            .execute(self.pool())
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn set_discord_message_id(
+        &self,
+        id: MessageId,
+        discord: DiscordMessageId,
+    ) -> StoreResult<()> {
+        rows::set_column(
+            self.pool(),
+            "messages",
+            "discord_message_id",
+            id.0,
+            discord.as_i64(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn story_tail(
+        &self,
+        session: SessionId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        // Newest first through the (session_id, id) index, so the cost follows `limit`, not the
+        // length of the whole story.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND id > $2 \
+             AND status NOT IN ('superseded', 'failed') ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(session.0)
+            .bind(after.map_or(0, |m| m.0))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(store_error)?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    async fn all_messages(&self, session: SessionId) -> StoreResult<Vec<StoredMessage>> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE session_id = $1 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(session.0)
+            .fetch_all(self.pool())
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn interrupt_streaming(&self) -> StoreResult<u64> {
+        let done =
+            sqlx::query("UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'")
+                .execute(self.pool())
+                .await
+                .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+}

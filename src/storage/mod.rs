@@ -1,0 +1,213 @@
+//! sqlx implementations of `core::store` on an `AnyPool`: SQLite by default, PostgreSQL for
+//! `postgres://` URLs. Queries are written once with `$N` placeholders, which both engines
+//! accept; the two migration folders hold the same schema in each engine's types.
+
+mod accounts;
+mod campaigns;
+mod characters;
+mod guilds;
+mod images;
+mod messages;
+mod perf;
+mod rows;
+mod sessions;
+mod votes;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::DatabaseUrl;
+use crate::core::store::StoreError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Opening the database failed. Each variant is one clear line for the admin.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the data directory {dir}: {reason}")]
+    DataDir { dir: String, reason: String },
+    #[error("cannot open the {engine} database at {url}: {reason}")]
+    Connect {
+        engine: &'static str,
+        url: String,
+        reason: String,
+    },
+    #[error(
+        "the database at {url} was created by a newer version of gamemaster (it has migration {version}, which this version does not know); upgrade gamemaster or point DATABASE_URL at another database"
+    )]
+    NewerSchema { url: String, version: i64 },
+    #[error("migrating the database at {url} failed: {reason}")]
+    Migrate { url: String, reason: String },
+}
+
+/// The database handle every adapter shares; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Db {
+    /// Connects (creating a SQLite file and its directory if needed) without migrating.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.is_postgres() {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        };
+        let connect_url = match engine {
+            Engine::Sqlite => sqlite_url_creating_dir(url)?,
+            Engine::Postgres => url.expose().to_string(),
+        };
+        let options: AnyConnectOptions =
+            connect_url
+                .parse()
+                .map_err(|e: sqlx::Error| DbError::Connect {
+                    engine: engine.name(),
+                    url: url.redacted(),
+                    reason: e.to_string(),
+                })?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match engine {
+                Engine::Sqlite => 8,
+                Engine::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL lets readers (stats, autocomplete) run while a turn is written.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| DbError::Connect {
+                engine: engine.name(),
+                url: url.redacted(),
+                reason: describe_connect_error(&e),
+            })?;
+        Ok(Db { pool, engine })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &DatabaseUrl) -> Result<Db, DbError> {
+        let db = Self::connect(url).await?;
+        db.migrate(url).await?;
+        Ok(db)
+    }
+
+    pub async fn migrate(&self, url: &DatabaseUrl) -> Result<(), DbError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(|e| match e {
+            MigrateError::VersionMissing(version) => DbError::NewerSchema {
+                url: url.redacted(),
+                version,
+            },
+            other => DbError::Migrate {
+                url: url.redacted(),
+                reason: other.to_string(),
+            },
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Size of the database in bytes, as the engine reports it.
+    pub async fn size_bytes(&self) -> Result<i64, StoreError> {
+        let sql = match self.engine {
+            Engine::Sqlite => {
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            }
+            Engine::Postgres => "SELECT pg_database_size(current_database())",
+        };
+        let size: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(rows::store_error)?;
+        Ok(size)
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(rows::store_error)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// SQLite opens files read-write-create through `mode=rwc`; its directory must exist first.
+fn sqlite_url_creating_dir(url: &DatabaseUrl) -> Result<String, DbError> {
+    let raw = url.expose();
+    let rest = raw
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:"
+        && !query.contains("mode=memory")
+        && let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| DbError::DataDir {
+            dir: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    if query.contains("mode=") {
+        Ok(raw.to_string())
+    } else if query.is_empty() {
+        Ok(format!("sqlite://{path}?mode=rwc"))
+    } else {
+        Ok(format!("sqlite://{path}?{query}&mode=rwc"))
+    }
+}
+
+fn describe_connect_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => format!("{io} (is the server running and reachable?)"),
+        sqlx::Error::PoolTimedOut => {
+            "timed out after 5 s (is the server running and reachable?)".into()
+        }
+        other => other.to_string(),
+    }
+}

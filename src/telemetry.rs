@@ -1,0 +1,92 @@
+//! Logging: `RUST_LOG` filters, `LOG_FORMAT=json` switches to one JSON object per line.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::config::LogFormat;
+
+const DEFAULT_FILTER: &str = "info,serenity=warn,poise=warn,sqlx=warn,hyper=warn,reqwest=warn";
+
+/// Builds the subscriber without installing it, so tests can capture what it writes.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: Option<&str>,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
+    }
+}
+
+/// Installs the process-wide subscriber, reading `RUST_LOG`; logs go to stderr.
+pub fn init(format: LogFormat) {
+    let filter = std::env::var("RUST_LOG").ok();
+    let _ = tracing::subscriber::set_global_default(subscriber(
+        format,
+        filter.as_deref(),
+        std::io::stderr().is_terminal(),
+        std::io::stderr,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn captured(format: LogFormat) -> String {
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = subscriber(format, Some("info"), false, move || sink.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(campaign = "Lost Mine", "session started");
+            tracing::debug!("hidden by the filter");
+        });
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn json_format_writes_one_object_per_line() {
+        let out = captured(LogFormat::Json);
+        let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(line["message"], "session started");
+        assert_eq!(line["campaign"], "Lost Mine");
+        assert!(!out.contains("hidden"));
+    }
+
+    #[test]
+    fn text_format_is_human_readable() {
+        let out = captured(LogFormat::Text);
+        assert!(
+            out.contains("session started") && out.contains("campaign=\"Lost Mine\""),
+            "{out}"
+        );
+    }
+}
