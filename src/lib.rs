@@ -5,5 +5,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod llm;
 pub mod storage;
 pub mod telemetry;

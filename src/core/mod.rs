@@ -13,6 +13,7 @@ pub mod language;
 pub mod llm;
 pub mod perf;
 pub mod portrait_placeholder;
+pub mod pricing;
 pub mod prompt_template;
 pub mod roll_tag;
 pub mod session;

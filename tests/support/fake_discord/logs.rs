@@ -1,0 +1,127 @@
+//! Captures the bot's tracing output and keeps the lines that mean serenity dropped something.
+//!
+//! Serenity does not surface a dispatch it cannot parse: it logs `Err deserializing text` (warn)
+//! for a known event with a bad payload, and `An unknown event was received` (debug) for an event
+//! name it does not know, then carries on. The capture is installed as the thread's default
+//! subscriber, so it sees the bot only when the bot runs on the test's thread: use
+//! `#[tokio::test]` (the current-thread runtime), which `FakeDiscord::start` checks.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use tracing::field::{Field, Visit};
+use tracing::subscriber::DefaultGuard;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// Serenity log lines that mean an event or response was lost.
+const DROPPED_EVENT_MARKERS: &[&str] = &[
+    "An unknown event was received",
+    "Err deserializing",
+    "Failed to deserialize",
+    "Unhandled error",
+    "Mismatched successful response status",
+];
+
+pub struct LogCapture {
+    problems: Arc<Mutex<Vec<String>>>,
+    found: Arc<Notify>,
+    _guard: DefaultGuard,
+}
+
+impl LogCapture {
+    /// Installs the capture for the current thread. Set `FAKE_DISCORD_LOG=1` to also print
+    /// every captured line to stderr.
+    pub fn install() -> Self {
+        let problems = Arc::new(Mutex::new(Vec::new()));
+        let found = Arc::new(Notify::new());
+        let layer = CaptureLayer {
+            problems: problems.clone(),
+            found: found.clone(),
+            echo: std::env::var_os("FAKE_DISCORD_LOG").is_some(),
+        };
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let guard = tracing::subscriber::set_default(subscriber);
+        Self {
+            problems,
+            found,
+            _guard: guard,
+        }
+    }
+
+    /// Waits until at least `n` problem lines were captured.
+    pub async fn wait_problems(&self, n: usize, timeout: Duration) -> Result<Vec<String>, String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.found.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let now = self.problems();
+            if now.len() >= n {
+                return Ok(now);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(format!(
+                    "timed out after {timeout:?} waiting for {n} serenity problem lines"
+                ));
+            }
+        }
+    }
+
+    /// The shared list the capture appends to.
+    pub fn problem_list(&self) -> Arc<Mutex<Vec<String>>> {
+        self.problems.clone()
+    }
+
+    /// Lines showing serenity dropped or misread something, in order.
+    pub fn problems(&self) -> Vec<String> {
+        self.problems.lock().expect("log capture poisoned").clone()
+    }
+}
+
+struct CaptureLayer {
+    problems: Arc<Mutex<Vec<String>>>,
+    found: Arc<Notify>,
+    echo: bool,
+}
+
+struct Line(String);
+
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?} ");
+        } else {
+            let _ = write!(self.0, "{}={value:?} ", field.name());
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for CaptureLayer {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        *metadata.level() <= Level::DEBUG
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let mut line = Line(String::new());
+        event.record(&mut line);
+        let text = format!("{} {}: {}", meta.level(), meta.target(), line.0.trim_end());
+        if self.echo {
+            eprintln!("{text}");
+        }
+        let from_serenity =
+            meta.target().starts_with("serenity") || meta.target().starts_with("poise");
+        if from_serenity && DROPPED_EVENT_MARKERS.iter().any(|m| text.contains(m)) {
+            self.problems
+                .lock()
+                .expect("log capture poisoned")
+                .push(text);
+            self.found.notify_waiters();
+        }
+    }
+}
