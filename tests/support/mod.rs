@@ -5,3 +5,4 @@ pub mod db;
 pub mod fake_discord;
 pub mod fake_llm;
 pub mod hostile;
+pub mod scripted;
