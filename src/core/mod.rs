@@ -2,6 +2,7 @@
 //! so every rule can be tested with a scripted model in milliseconds.
 
 pub mod account;
+pub mod auth;
 pub mod campaign;
 pub mod character;
 pub mod chart;
