@@ -12,6 +12,7 @@ pub mod guild;
 pub mod ids;
 pub mod image;
 pub mod language;
+pub mod legacy;
 pub mod llm;
 pub mod perf;
 pub mod portrait_placeholder;
