@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod budget;
 pub mod campaign;
 pub mod character;
 pub mod chart;
@@ -15,6 +16,7 @@ pub mod language;
 pub mod legacy;
 pub mod llm;
 pub mod perf;
+pub mod portrait;
 pub mod portrait_placeholder;
 pub mod pricing;
 pub mod prompt_template;
