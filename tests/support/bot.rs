@@ -81,8 +81,14 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
     }
     let config = Config::from_lookup(Purpose::Bot, &|k| env.get(k).cloned())
         .unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let shards: Vec<u32> = match &config.shard_ids {
+        Some(range) => range.clone().collect(),
+        None => (0..config.shard_count).collect(),
+    };
     let task = tokio::spawn(gamemaster::app::run(config));
-    fake.wait_ready(0).await;
+    for shard in shards {
+        fake.wait_ready(shard).await;
+    }
     fake.wait_commands(&COMMANDS).await;
     let guild = fake.config().guilds[0].id;
     let channel = fake.config().guilds[0].general();
