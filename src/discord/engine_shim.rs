@@ -181,10 +181,15 @@ impl Engine {
 
     pub async fn regenerate(
         &self,
-        _channel: ChannelId,
+        channel: ChannelId,
         _narration: MessageId,
         _requested_by: UserId,
     ) -> Result<(), EngineError> {
+        self.deps
+            .store
+            .active_session(channel)
+            .await?
+            .ok_or(EngineError::NoSession)?;
         Err(EngineError::Stopped)
     }
 

@@ -4,7 +4,8 @@
 use poise::FrameworkContext;
 use serenity::all::{
     ComponentInteraction, CreateAllowedMentions, CreateInteractionResponse,
-    CreateInteractionResponseMessage, FullEvent, Interaction, Message, MessageType, Permissions,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EditInteractionResponse,
+    FullEvent, Interaction, Message, MessageType, Permissions,
 };
 
 use crate::core::ids::{CampaignId, ChannelId, DiscordMessageId, GuildId, MessageId, UserId};
@@ -116,13 +117,31 @@ async fn component_clicked(
     let channel = ChannelId(c.channel_id.get());
     if let Some(rest) = id.strip_prefix("regen:") {
         let narration = parse_id(rest)?;
-        data.engine
+        // Acknowledge first: the engine may take a moment to accept the request.
+        c.create_response(ctx, CreateInteractionResponse::Acknowledge)
+            .await?;
+        match data
+            .engine
             .regenerate(channel, MessageId(narration), user)
-            .await?;
-        // The old narration is superseded: its buttons go away.
-        let update = CreateInteractionResponseMessage::new().components(vec![]);
-        c.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
-            .await?;
+            .await
+        {
+            Ok(()) => {
+                // The old narration is superseded: its buttons go away.
+                c.edit_response(ctx, EditInteractionResponse::new().components(vec![]))
+                    .await?;
+            }
+            Err(e) => {
+                let text = BotError::from(e).user_message();
+                c.create_followup(
+                    ctx,
+                    CreateInteractionResponseFollowup::new()
+                        .content(text)
+                        .ephemeral(true)
+                        .allowed_mentions(CreateAllowedMentions::new()),
+                )
+                .await?;
+            }
+        }
         return Ok(());
     }
     if let Some(rest) = id.strip_prefix("rate:") {
