@@ -11,9 +11,9 @@ use serenity::all::{
 use crate::core::ids::{CampaignId, ChannelId, DiscordMessageId, GuildId, MessageId, UserId};
 use crate::core::transcript::MessageRole;
 use crate::core::vote::Rating;
+use crate::discord::Data;
 use crate::discord::engine::{EngineError, PlayerInput};
 use crate::discord::error::{BotError, BotResult, INTERNAL_MESSAGE};
-use crate::discord::{Data, commands};
 
 pub async fn handle(
     framework: FrameworkContext<'_, Data, BotError>,
@@ -22,7 +22,7 @@ pub async fn handle(
     let ctx = framework.serenity_context;
     let data = framework.user_data;
     match event {
-        FullEvent::Message { new_message } => player_message(data, new_message).await,
+        FullEvent::Message { new_message } => player_message(ctx, data, new_message).await,
         FullEvent::InteractionCreate {
             interaction: Interaction::Component(component),
         } => {
@@ -51,7 +51,11 @@ pub async fn handle(
 
 /// A plain message in a channel with an active session is a player's turn. Bots, DMs and
 /// channels without a session are ignored silently.
-async fn player_message(data: &Data, msg: &Message) -> Result<(), BotError> {
+async fn player_message(
+    ctx: &serenity::all::Context,
+    data: &Data,
+    msg: &Message,
+) -> Result<(), BotError> {
     if msg.author.bot || msg.webhook_id.is_some() {
         return Ok(());
     }
@@ -65,11 +69,7 @@ async fn player_message(data: &Data, msg: &Message) -> Result<(), BotError> {
         return Ok(());
     }
     let channel = ChannelId(msg.channel_id.get());
-    let Some(session) = data.store.active_session(channel).await? else {
-        return Ok(());
-    };
     let author = UserId(msg.author.id.get());
-    let character = commands::player_character(data, session.campaign_id, author).await?;
     let author_name = msg
         .member
         .as_ref()
@@ -80,12 +80,22 @@ async fn player_message(data: &Data, msg: &Message) -> Result<(), BotError> {
         channel,
         author,
         author_name,
-        character,
+        // The engine picks the author's character in the campaign.
+        character: None,
         content: msg.content.clone(),
         discord_message_id: Some(DiscordMessageId(msg.id.get())),
     };
     match data.engine.player_message(input).await {
-        Ok(()) | Err(EngineError::NoSession) => Ok(()),
+        Ok(()) | Err(EngineError::NoSession) | Err(EngineError::EmptyMessage) => Ok(()),
+        Err(e @ EngineError::MessageTooLong { .. }) => {
+            // Nitro members can post 4000 characters; the game takes 2000.
+            let text = format!("⚠️ {e} The game master did not read it; please shorten it.");
+            let notice = serenity::all::CreateMessage::new()
+                .content(text)
+                .allowed_mentions(CreateAllowedMentions::new());
+            msg.channel_id.send_message(ctx, notice).await?;
+            Ok(())
+        }
         Err(e) => {
             tracing::warn!(channel = %channel, error = %e, "a player message was not taken");
             Ok(())

@@ -85,9 +85,12 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
         Some(range) => range.clone().collect(),
         None => (0..config.shard_count).collect(),
     };
-    let task = tokio::spawn(gamemaster::app::run(config));
+    let mut task = tokio::spawn(gamemaster::app::run(config));
     for shard in shards {
-        fake.wait_ready(shard).await;
+        tokio::select! {
+            stopped = &mut task => panic!("the bot stopped while starting: {stopped:?}"),
+            () = fake.wait_ready(shard) => {}
+        }
     }
     fake.wait_commands(&COMMANDS).await;
     let guild = fake.config().guilds[0].id;
