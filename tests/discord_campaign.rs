@@ -456,3 +456,79 @@ async fn campaign_commands_are_refused_in_direct_messages() {
     );
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn internal_failures_show_a_short_apology_and_no_details() {
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Broken").await;
+    sqlx::query("UPDATE campaigns SET model = 'not a model id' WHERE id = $1")
+        .bind(id)
+        .execute(bot.db().pool())
+        .await
+        .unwrap();
+    let r = bot.run(BOB, "campaign list", json!({})).await;
+    assert!(r.ephemeral);
+    assert!(
+        r.content.starts_with("Something went wrong on my side."),
+        "{}",
+        r.content
+    );
+    assert!(!r.content.contains("not a model id"), "{}", r.content);
+    assert!(!r.content.contains("panicked") && !r.content.contains(".rs:"));
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn info_without_a_campaign_shows_the_one_playing_here() {
+    let bot = spawn_bot().await;
+    let none = bot.run(BOB, "campaign info", json!({})).await;
+    assert!(none.ephemeral);
+    assert!(
+        none.content.contains("name the campaign"),
+        "{}",
+        none.content
+    );
+    let id = bot.create_campaign(ALICE, "Here And Now").await;
+    bot.run(ALICE, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    let info = bot.run(BOB, "campaign info", json!({})).await;
+    let text = embed_text(&info);
+    assert!(
+        text.contains("Here And Now") && text.contains("running here"),
+        "{text}"
+    );
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn deleting_a_campaign_ends_its_sessions_everywhere() {
+    use gamemaster::core::store::SessionStore;
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Short Lived").await;
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": id.to_string(), "thread": true}),
+    )
+    .await;
+    assert_eq!(bot.db().active_sessions().await.unwrap().len(), 1);
+    let ask = bot
+        .run(
+            ALICE,
+            "campaign delete",
+            json!({"campaign": id.to_string()}),
+        )
+        .await;
+    bot.fake
+        .click(
+            ALICE,
+            ask.message_id.unwrap(),
+            &format!("campaign-delete:{id}"),
+        )
+        .await
+        .wait_response()
+        .await;
+    assert!(bot.db().active_sessions().await.unwrap().is_empty());
+    assert!(bot.db().campaign(CampaignId(id)).await.unwrap().is_none());
+    bot.assert_clean();
+}

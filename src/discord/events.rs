@@ -210,13 +210,13 @@ async fn component_clicked(
                 "Only the campaign's owner or members with Manage Server can delete it.",
             ));
         }
-        if let Some(_s) = data
-            .store
-            .active_session(channel)
-            .await?
-            .filter(|s| s.campaign_id == campaign)
-        {
-            let _ = data.engine.end_session(channel).await;
+        // Sessions still playing this campaign (in any channel or thread) stop first.
+        for session in data.store.active_sessions().await? {
+            if session.campaign_id == campaign
+                && let Err(e) = data.engine.end_session(session.channel_id).await
+            {
+                tracing::warn!(channel = %session.channel_id, error = %e, "ending a session of a deleted campaign");
+            }
         }
         data.store.delete_campaign(campaign).await?;
         tracing::info!(campaign = %campaign, guild = %guild, by = %user, "campaign deleted");
