@@ -6,3 +6,4 @@ pub mod db;
 pub mod fake_discord;
 pub mod fake_llm;
 pub mod hostile;
+pub mod scripted;

@@ -1,0 +1,656 @@
+//! One task per active channel. It stores every player message the moment it arrives, gathers
+//! the messages of a turn, and narrates turns strictly one after another; messages arriving
+//! while the model narrates are stored at once and wait for the next turn, in order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, sleep_until};
+
+use super::context::{self, Budget, Cast, TokenCache};
+use super::narrate::{self, NarrationOutcome, NarrationTarget};
+use super::{EngineError, Notice, PlayerInput, Shared};
+use crate::core::campaign::Campaign;
+use crate::core::ids::{ChannelId, MessageId, SessionId, Timestamp, UserId};
+use crate::core::llm::{Completion, LlmError, ModelId};
+use crate::core::perf::{CallKind, PerfRecord};
+use crate::core::prompt_template::PromptSet;
+use crate::core::roll_tag::scan_roll_tags;
+use crate::core::session::{Session, SessionStatus};
+use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+
+pub enum ActorCommand {
+    /// Narrate the opening scene of a new session.
+    Opening,
+    Player(PlayerInput),
+    Regenerate {
+        narration: MessageId,
+        requested_by: UserId,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    /// The session ended: finish the turn in progress, then stop.
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Job {
+    Opening,
+    /// Narrate the pending player messages (several signals coalesce into one turn).
+    Players,
+    Regenerate {
+        narration: MessageId,
+        requested_by: UserId,
+    },
+    Stop,
+}
+
+/// The latest narration of a session and the dice results that followed it.
+struct Latest {
+    narration: StoredMessage,
+    dice: Vec<StoredMessage>,
+    is_opening: bool,
+}
+
+pub(super) struct Actor {
+    shared: Arc<Shared>,
+    channel: ChannelId,
+    session_id: SessionId,
+    cache: Mutex<TokenCache>,
+    names: Mutex<HashMap<UserId, String>>,
+    dice: Mutex<StdRng>,
+    /// Player messages stored but not yet narrated, oldest first.
+    pending: Mutex<Vec<StoredMessage>>,
+}
+
+/// A channel's actor is two tasks: the intake stores every command's message the moment it
+/// arrives (so nothing waits on a narration to be saved), and the narrator runs the jobs the
+/// intake hands it, one at a time. Neither ever waits on the other while holding storage.
+impl Actor {
+    pub(super) fn spawn(shared: Arc<Shared>, session: &Session) -> mpsc::Sender<ActorCommand> {
+        let (tx, rx) = mpsc::channel(shared.deps.settings.queue_capacity.max(1));
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+        let dice = match shared.deps.settings.dice_seed {
+            Some(seed) => StdRng::seed_from_u64(seed ^ session.id.0 as u64),
+            None => StdRng::from_os_rng(),
+        };
+        let actor = Arc::new(Actor {
+            shared,
+            channel: session.channel_id,
+            session_id: session.id,
+            cache: Mutex::new(TokenCache::default()),
+            names: Mutex::new(HashMap::new()),
+            dice: Mutex::new(dice),
+            pending: Mutex::new(Vec::new()),
+        });
+        tokio::spawn(Arc::clone(&actor).intake(rx, jobs_tx));
+        tokio::spawn(actor.narrator(jobs_rx));
+        tx
+    }
+
+    async fn intake(
+        self: Arc<Self>,
+        mut rx: mpsc::Receiver<ActorCommand>,
+        jobs: mpsc::UnboundedSender<Job>,
+    ) {
+        while let Some(command) = rx.recv().await {
+            match command {
+                ActorCommand::Opening => {
+                    let _ = jobs.send(Job::Opening);
+                }
+                ActorCommand::Player(input) => match self.store_player_message(input).await {
+                    Ok(stored) => {
+                        self.pending.lock().unwrap().push(stored);
+                        let _ = jobs.send(Job::Players);
+                    }
+                    Err(e) => {
+                        tracing::error!(channel = %self.channel, error = %e, "could not store a player message");
+                        let reason =
+                            format!("your message could not be saved ({e}); please send it again");
+                        let _ = self
+                            .shared
+                            .deps
+                            .presenter
+                            .notice(self.channel, &Notice::TurnFailed { reason })
+                            .await;
+                    }
+                },
+                ActorCommand::Regenerate {
+                    narration,
+                    requested_by,
+                    reply,
+                } => {
+                    let check = match self.latest_narration().await {
+                        Ok(Some(latest)) if latest.narration.id == narration => Ok(()),
+                        Ok(_) => Err(EngineError::NotLatestNarration),
+                        Err(e) => Err(e),
+                    };
+                    if check.is_ok() {
+                        let _ = jobs.send(Job::Regenerate {
+                            narration,
+                            requested_by,
+                        });
+                    }
+                    let _ = reply.send(check);
+                }
+                ActorCommand::Stop => break,
+            }
+        }
+        // Close the queue first: the map entry is removed only if it is still this actor's.
+        drop(rx);
+        self.shared.forget_actor(self.channel);
+        let _ = jobs.send(Job::Stop);
+    }
+
+    async fn narrator(self: Arc<Self>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        while let Some(job) = jobs.recv().await {
+            let turn = match job {
+                Job::Stop => break,
+                Job::Players => {
+                    // Several players get a short window to answer together; the intake keeps
+                    // storing their messages meanwhile.
+                    let window = self.turn_window().await;
+                    if !window.is_zero() {
+                        sleep_until(Instant::now() + window).await;
+                    }
+                    let turn = std::mem::take(&mut *self.pending.lock().unwrap());
+                    if turn.is_empty() {
+                        continue; // an earlier turn already answered these messages
+                    }
+                    turn
+                }
+                _ => Vec::new(),
+            };
+            if let Err(e) = self.run_job(job, turn).await {
+                tracing::error!(channel = %self.channel, error = %e, "turn failed");
+                let notice = Notice::TurnFailed {
+                    reason: e.to_string(),
+                };
+                let _ = self
+                    .shared
+                    .deps
+                    .presenter
+                    .notice(self.channel, &notice)
+                    .await;
+            }
+        }
+    }
+
+    async fn store_player_message(&self, input: PlayerInput) -> Result<StoredMessage, EngineError> {
+        let store = &*self.shared.deps.store;
+        let session = store
+            .session(self.session_id)
+            .await?
+            .ok_or(EngineError::NoSession)?;
+        let character = match input.character {
+            Some(id) => Some(id),
+            None => store
+                .campaign_characters(session.campaign_id)
+                .await?
+                .into_iter()
+                .find(|c| c.owner_id == Some(input.author))
+                .map(|c| c.id),
+        };
+        self.names
+            .lock()
+            .unwrap()
+            .insert(input.author, input.author_name.clone());
+        let stored = store
+            .append_message(&NewMessage {
+                session_id: session.id,
+                campaign_id: session.campaign_id,
+                author_id: Some(input.author),
+                character_id: character,
+                role: MessageRole::User,
+                content: input.content,
+                model: None,
+                status: MessageStatus::Complete,
+                discord_message_id: input.discord_message_id,
+            })
+            .await?;
+        Ok(stored)
+    }
+
+    /// Several players get a short window to answer together; a lone player never waits.
+    async fn turn_window(&self) -> Duration {
+        let window = self.shared.deps.settings.turn_window;
+        if window.is_zero() {
+            return window;
+        }
+        let store = &*self.shared.deps.store;
+        let Ok(Some(session)) = store.session(self.session_id).await else {
+            return Duration::ZERO;
+        };
+        let players: std::collections::HashSet<_> = store
+            .campaign_characters(session.campaign_id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.owner_id)
+            .chain(self.names.lock().unwrap().keys().copied())
+            .collect();
+        if players.len() > 1 {
+            window
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    async fn latest_narration(&self) -> Result<Option<Latest>, EngineError> {
+        const LOOK_BACK: u32 = 50;
+        let tail = self
+            .shared
+            .deps
+            .store
+            .story_tail(self.session_id, None, LOOK_BACK)
+            .await?;
+        let mut dice = Vec::new();
+        for (index, message) in tail.iter().enumerate().rev() {
+            match message.role {
+                MessageRole::Dice => dice.push(message.clone()),
+                MessageRole::Assistant => {
+                    let earlier = &tail[..index];
+                    let is_opening = (tail.len() as u32) < LOOK_BACK
+                        && !earlier.iter().any(|m| m.role == MessageRole::User);
+                    return Ok(Some(Latest {
+                        narration: message.clone(),
+                        dice,
+                        is_opening,
+                    }));
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn run_job(&self, job: Job, turn: Vec<StoredMessage>) -> Result<(), EngineError> {
+        let deps = &self.shared.deps;
+        let store = &*deps.store;
+        let session = store
+            .session(self.session_id)
+            .await?
+            .ok_or(EngineError::NoSession)?;
+        if session.status != SessionStatus::Active {
+            return Ok(());
+        }
+        let campaign = store
+            .campaign(session.campaign_id)
+            .await?
+            .ok_or(EngineError::UnknownCampaign)?;
+        let characters = store.campaign_characters(campaign.id).await?;
+
+        let mut requested_by = turn.first().and_then(|m| m.author_id);
+        let mut opening = job == Job::Opening;
+        if let Job::Regenerate {
+            narration,
+            requested_by: who,
+        } = job
+        {
+            let Some(latest) = self
+                .latest_narration()
+                .await?
+                .filter(|l| l.narration.id == narration)
+            else {
+                return Ok(()); // the story moved on since the click
+            };
+            for old in std::iter::once(&latest.narration).chain(&latest.dice) {
+                store
+                    .update_message(old.id, &old.content, MessageStatus::Superseded)
+                    .await?;
+            }
+            requested_by = Some(who);
+            opening = latest.is_opening;
+        }
+        let instruction = opening.then(|| PromptSet::for_language(campaign.language).opening);
+        let tail = store
+            .story_tail(
+                session.id,
+                session.summary_through,
+                deps.settings.history_window,
+            )
+            .await?;
+        let names = self.names.lock().unwrap().clone();
+        let cast = Cast {
+            characters: &characters,
+            player_names: &names,
+        };
+
+        let chain = self.model_chain(&campaign, &session).await?;
+        for (attempt, model_id) in chain.iter().enumerate() {
+            let next = chain.get(attempt + 1);
+            let model = match deps.models.chat_model(model_id) {
+                Ok(model) => model,
+                Err(error) => {
+                    self.model_failed(model_id, &error, next).await;
+                    continue;
+                }
+            };
+            let system = context::system_prompt(&campaign, &session, &cast).map_err(|e| {
+                EngineError::Store(crate::core::store::StoreError::Corrupt(e.to_string()))
+            })?;
+            let budget = Budget {
+                context_window: deps.models.context_window(model_id),
+                max_answer_tokens: deps.settings.max_answer_tokens,
+            };
+            let context = {
+                let mut cache = self.cache.lock().unwrap();
+                context::build(system, &tail, instruction, &cast, &budget, &mut cache)
+            };
+            let template = NewMessage {
+                session_id: session.id,
+                campaign_id: campaign.id,
+                author_id: None,
+                character_id: None,
+                role: MessageRole::Assistant,
+                content: String::new(),
+                model: None,
+                status: MessageStatus::Streaming,
+                discord_message_id: None,
+            };
+            let target = NarrationTarget {
+                channel: self.channel,
+                template: &template,
+            };
+            let outcome = narrate::narrate(
+                store,
+                &*deps.presenter,
+                &deps.settings.stream_policy,
+                &*model,
+                model_id,
+                context.request,
+                target,
+            )
+            .await?;
+            let record = Recorder {
+                actor: self,
+                session: &session,
+                user: requested_by,
+                model: model_id,
+            };
+            match outcome {
+                NarrationOutcome::Done {
+                    narration,
+                    completion,
+                    last_message,
+                } => {
+                    record.success(CallKind::Narration, &completion).await;
+                    if let Some(last) = last_message
+                        && let Err(e) = deps
+                            .presenter
+                            .narration_finished(self.channel, last, narration.id, model_id)
+                            .await
+                    {
+                        tracing::warn!(channel = %self.channel, error = %e, "could not add narration buttons");
+                    }
+                    self.roll_requested_dice(&session, &narration).await?;
+                    if !context.overflow.is_empty() {
+                        self.summarise(
+                            &campaign,
+                            &session,
+                            &context.overflow,
+                            &cast,
+                            &*model,
+                            &record,
+                        )
+                        .await;
+                    }
+                    return Ok(());
+                }
+                NarrationOutcome::FailedBeforeOutput { error, latency_ms } => {
+                    record
+                        .failure(CallKind::Narration, &error, latency_ms, None)
+                        .await;
+                    self.model_failed(model_id, &error, next).await;
+                }
+                NarrationOutcome::Cut {
+                    narration,
+                    error,
+                    latency_ms,
+                    ttft_ms,
+                    last_message,
+                } => {
+                    record
+                        .failure(CallKind::Narration, &error, latency_ms, ttft_ms)
+                        .await;
+                    let notice = Notice::NarrationCut {
+                        model: model_id.clone(),
+                        reason: error.message.clone(),
+                    };
+                    let _ = deps.presenter.notice(self.channel, &notice).await;
+                    if let Some(last) = last_message {
+                        let _ = deps
+                            .presenter
+                            .narration_finished(self.channel, last, narration.id, model_id)
+                            .await;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let reason = "no model could narrate this turn; your messages are kept and the next turn includes them".into();
+        let _ = deps
+            .presenter
+            .notice(self.channel, &Notice::TurnFailed { reason })
+            .await;
+        Ok(())
+    }
+
+    /// The campaign's model, then its fallback, then the server's, then the bot's default.
+    async fn model_chain(
+        &self,
+        campaign: &Campaign,
+        session: &Session,
+    ) -> Result<Vec<ModelId>, EngineError> {
+        let deps = &self.shared.deps;
+        let guild = match session.guild_id {
+            Some(guild) => Some(deps.store.guild_settings(guild).await?),
+            None => None,
+        };
+        let candidates = [
+            Some(campaign.model.clone()),
+            campaign.fallback_model.clone(),
+            guild.as_ref().and_then(|g| g.fallback_model.clone()),
+            guild.as_ref().and_then(|g| g.default_model.clone()),
+            deps.settings.default_model.clone(),
+        ];
+        let mut chain: Vec<ModelId> = Vec::new();
+        for model in candidates.into_iter().flatten() {
+            if !chain.contains(&model) {
+                chain.push(model);
+            }
+        }
+        Ok(chain)
+    }
+
+    async fn model_failed(&self, model: &ModelId, error: &LlmError, next: Option<&ModelId>) {
+        let next = match next {
+            Some(next) => format!("trying {next} instead"),
+            None => "no other model is configured".to_string(),
+        };
+        let notice = Notice::ModelFailed {
+            model: model.clone(),
+            reason: error.message.clone(),
+            next,
+        };
+        let _ = self
+            .shared
+            .deps
+            .presenter
+            .notice(self.channel, &notice)
+            .await;
+    }
+
+    /// Rolls the dice the game master asked for with `[[roll ...]]` tags; the results are
+    /// stored in the story, so the next narration reads them.
+    async fn roll_requested_dice(
+        &self,
+        session: &Session,
+        narration: &StoredMessage,
+    ) -> Result<(), EngineError> {
+        let deps = &self.shared.deps;
+        let scan = scan_roll_tags(&narration.content);
+        let results: Vec<_> = {
+            let mut rng = self.dice.lock().unwrap();
+            scan.tags
+                .iter()
+                .map(|tag| (tag, tag.expr.roll(&mut *rng)))
+                .collect()
+        };
+        for (tag, result) in results {
+            match result {
+                Ok(result) => {
+                    let text = tag.outcome_text(&result);
+                    deps.store
+                        .append_message(&NewMessage {
+                            session_id: session.id,
+                            campaign_id: session.campaign_id,
+                            author_id: None,
+                            character_id: None,
+                            role: MessageRole::Dice,
+                            content: text.clone(),
+                            model: None,
+                            status: MessageStatus::Complete,
+                            discord_message_id: None,
+                        })
+                        .await?;
+                    let notice = Notice::DiceRoll {
+                        label: tag.label.clone(),
+                        text,
+                    };
+                    let _ = deps.presenter.notice(self.channel, &notice).await;
+                }
+                Err(e) => {
+                    let notice = Notice::BadRollTag {
+                        tag: tag.expr.to_string(),
+                        problem: e.to_string(),
+                    };
+                    let _ = deps.presenter.notice(self.channel, &notice).await;
+                }
+            }
+        }
+        for error in scan.errors {
+            let notice = Notice::BadRollTag {
+                tag: error.body.clone(),
+                problem: error.problem.to_string(),
+            };
+            let _ = deps.presenter.notice(self.channel, &notice).await;
+        }
+        Ok(())
+    }
+
+    /// Folds messages that no longer fit the window into the session's rolling summary.
+    /// A failure is logged and retried at the next turn; the story itself is never lost.
+    async fn summarise(
+        &self,
+        campaign: &Campaign,
+        session: &Session,
+        folded: &[StoredMessage],
+        cast: &Cast<'_>,
+        model: &dyn crate::core::llm::ChatModel,
+        record: &Recorder<'_>,
+    ) {
+        let Some(through) = folded.last().map(|m| m.id) else {
+            return;
+        };
+        let request = match context::summary_request(campaign, &session.summary, folded, cast, 600)
+        {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::error!(error = %e, "summary template failed");
+                return;
+            }
+        };
+        let (result, latency_ms) = narrate::collect(model, request).await;
+        match result {
+            Ok((text, completion)) => {
+                record.success(CallKind::Summary, &completion).await;
+                let text = text.trim();
+                if !text.is_empty()
+                    && let Err(e) = self
+                        .shared
+                        .deps
+                        .store
+                        .update_summary(session.id, text, through)
+                        .await
+                {
+                    tracing::warn!(error = %e, "could not store the session summary");
+                }
+            }
+            Err(error) => {
+                record
+                    .failure(CallKind::Summary, &error, latency_ms, None)
+                    .await;
+                tracing::warn!(channel = %self.channel, error = %error, "summary failed; retrying next turn");
+            }
+        }
+    }
+}
+
+/// Writes the performance record of each model call; a failure to record never fails a turn.
+struct Recorder<'a> {
+    actor: &'a Actor,
+    session: &'a Session,
+    user: Option<UserId>,
+    model: &'a ModelId,
+}
+
+impl Recorder<'_> {
+    fn base(&self, kind: CallKind, latency_ms: i64) -> PerfRecord {
+        PerfRecord {
+            guild_id: self.session.guild_id,
+            campaign_id: Some(self.session.campaign_id),
+            session_id: Some(self.session.id),
+            user_id: self.user,
+            model: self.model.to_string(),
+            kind,
+            latency_ms,
+            ttft_ms: None,
+            tokens_in: None,
+            tokens_out: None,
+            tokens_estimated: false,
+            cost_usd: None,
+            ok: true,
+            error_kind: None,
+            created_at: Timestamp::now(),
+        }
+    }
+
+    async fn success(&self, kind: CallKind, completion: &Completion) {
+        let usage = completion.usage;
+        let record = PerfRecord {
+            ttft_ms: completion.ttft.map(|d| d.as_millis() as i64),
+            tokens_in: Some(i64::from(usage.tokens_in)),
+            tokens_out: Some(i64::from(usage.tokens_out)),
+            tokens_estimated: usage.estimated,
+            cost_usd: self.actor.shared.deps.models.cost(self.model, &usage),
+            ..self.base(kind, completion.latency.as_millis() as i64)
+        };
+        self.write(record).await;
+    }
+
+    async fn failure(
+        &self,
+        kind: CallKind,
+        error: &LlmError,
+        latency_ms: i64,
+        ttft_ms: Option<i64>,
+    ) {
+        let record = PerfRecord {
+            ttft_ms,
+            ok: false,
+            error_kind: Some(error.kind.as_str().to_string()),
+            ..self.base(kind, latency_ms)
+        };
+        self.write(record).await;
+    }
+
+    async fn write(&self, record: PerfRecord) {
+        if let Err(e) = self.actor.shared.deps.store.record_call(&record).await {
+            tracing::warn!(error = %e, "could not store a performance record");
+        }
+    }
+}

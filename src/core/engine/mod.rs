@@ -1,0 +1,346 @@
+//! The session engine: one actor task per active channel turns player messages into
+//! narrations. It talks to storage, models and the chat surface (Discord or a terminal) only
+//! through traits, so every rule here runs in tests with a scripted model in milliseconds.
+
+mod actor;
+mod context;
+mod narrate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::campaign::Campaign;
+use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
+use crate::core::llm::{ChatModel, LlmError, ModelId, Usage};
+use crate::core::session::Session;
+use crate::core::store::{Store, StoreError};
+use crate::core::streaming::StreamPolicy;
+
+pub use actor::ActorCommand;
+
+/// Where models come from: the provider registry in production, scripted models in tests.
+pub trait ModelSource: Send + Sync {
+    fn chat_model(&self, id: &ModelId) -> Result<Arc<dyn ChatModel>, LlmError>;
+    /// Tokens the model accepts in one call (prompt and answer together).
+    fn context_window(&self, id: &ModelId) -> u32;
+    /// USD cost of a call, or None when the price is unknown.
+    fn cost(&self, id: &ModelId, usage: &Usage) -> Option<f64>;
+}
+
+/// The chat surface a channel's story is shown on.
+#[async_trait]
+pub trait Presenter: Send + Sync {
+    /// "The game master is typing", shown while waiting for the first token.
+    async fn typing(&self, channel: ChannelId);
+    /// Posts a new message holding model text (sent with mentions disabled).
+    async fn send(&self, channel: ChannelId, text: &str) -> Result<DiscordMessageId, PresentError>;
+    /// Replaces the text of a message posted by `send`.
+    async fn edit(
+        &self,
+        channel: ChannelId,
+        message: DiscordMessageId,
+        text: &str,
+    ) -> Result<(), PresentError>;
+    /// A narration is complete: `last_message` is its last Discord message, where the
+    /// Regenerate and rating buttons go.
+    async fn narration_finished(
+        &self,
+        channel: ChannelId,
+        last_message: DiscordMessageId,
+        narration: MessageId,
+        model: &ModelId,
+    ) -> Result<(), PresentError>;
+    /// A short message from the bot itself: a dice result, a model failure, a warning.
+    async fn notice(&self, channel: ChannelId, notice: &Notice) -> Result<(), PresentError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PresentError(pub String);
+
+/// What the bot tells a channel besides the narration itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// A roll the game master asked for, rolled by the bot.
+    DiceRoll { label: String, text: String },
+    /// A roll tag the bot could not roll.
+    BadRollTag { tag: String, problem: String },
+    /// A model failed; `next` says what happens now.
+    ModelFailed {
+        model: ModelId,
+        reason: String,
+        next: String,
+    },
+    /// The narration stopped part way; what was written is kept.
+    NarrationCut { model: ModelId, reason: String },
+    /// Nothing could narrate this turn; the players' messages are kept for the next one.
+    TurnFailed { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// How long a turn gathers messages when several players are in the party.
+    pub turn_window: Duration,
+    pub stream_policy: StreamPolicy,
+    /// Room left in the context window for the answer, and the answer's token limit.
+    pub max_answer_tokens: u32,
+    /// Used when a campaign's model and fallback fail and the server sets no default.
+    pub default_model: Option<ModelId>,
+    /// Commands waiting per channel before senders wait in turn.
+    pub queue_capacity: usize,
+    /// Messages fetched when building the context (the window never reads more).
+    pub history_window: u32,
+    /// Seed for the bot's dice; None draws one from the OS (tests fix it).
+    pub dice_seed: Option<u64>,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            turn_window: Duration::from_secs(3),
+            stream_policy: StreamPolicy::default(),
+            max_answer_tokens: 700,
+            default_model: None,
+            queue_capacity: 64,
+            history_window: 200,
+            dice_seed: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("There is no active session in this channel. Start one with /session start.")]
+    NoSession,
+    #[error("A session is already running in this channel. End it with /session end first.")]
+    SessionExists,
+    #[error("That campaign doesn't exist in this server.")]
+    UnknownCampaign,
+    #[error("Only the latest narration can be regenerated.")]
+    NotLatestNarration,
+    #[error("The message is empty.")]
+    EmptyMessage,
+    #[error("The message is too long ({len} characters; at most {max}).")]
+    MessageTooLong { len: usize, max: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("The session stopped unexpectedly; try again.")]
+    Stopped,
+}
+
+/// A player's action, from a plain channel message or `/act`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayerInput {
+    pub channel: ChannelId,
+    pub author: UserId,
+    /// The name to show the game master when the player has no character.
+    pub author_name: String,
+    pub character: Option<CharacterId>,
+    pub content: String,
+    pub discord_message_id: Option<DiscordMessageId>,
+}
+
+/// Longest player message the game accepts (Discord's own limit for a message).
+pub const MAX_PLAYER_MESSAGE: usize = 2000;
+
+pub struct EngineDeps {
+    pub store: Arc<dyn Store>,
+    pub models: Arc<dyn ModelSource>,
+    pub presenter: Arc<dyn Presenter>,
+    pub settings: EngineSettings,
+}
+
+struct Shared {
+    deps: EngineDeps,
+    actors: DashMap<ChannelId, mpsc::Sender<ActorCommand>>,
+}
+
+/// Handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Shared {
+    /// Called by an actor as it stops, so the next message for the channel starts a new one.
+    fn forget_actor(&self, channel: ChannelId) {
+        self.actors.remove_if(&channel, |_, tx| tx.is_closed());
+    }
+}
+
+impl Engine {
+    pub fn new(deps: EngineDeps) -> Engine {
+        Engine {
+            shared: Arc::new(Shared {
+                deps,
+                actors: DashMap::new(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.shared.deps.store
+    }
+
+    /// Binds the channel to the campaign and narrates the opening scene in the background.
+    pub async fn start_session(
+        &self,
+        campaign: &Campaign,
+        guild: GuildId,
+        channel: ChannelId,
+        started_by: UserId,
+    ) -> Result<Session, EngineError> {
+        if campaign.guild_id != Some(guild) {
+            return Err(EngineError::UnknownCampaign);
+        }
+        let session = self
+            .shared
+            .deps
+            .store
+            .start_session(campaign.id, Some(guild), channel, Some(started_by))
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => EngineError::SessionExists,
+                other => EngineError::Store(other),
+            })?;
+        let tx = self.actor_for_session(&session);
+        tx.send(ActorCommand::Opening)
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        Ok(session)
+    }
+
+    /// Ends the channel's session; a turn being narrated finishes first.
+    pub async fn end_session(&self, channel: ChannelId) -> Result<Session, EngineError> {
+        let store = &self.shared.deps.store;
+        let session = store
+            .active_session(channel)
+            .await?
+            .ok_or(EngineError::NoSession)?;
+        store.end_session(session.id).await?;
+        if let Some((_, tx)) = self.shared.actors.remove(&channel) {
+            let _ = tx.send(ActorCommand::Stop).await;
+        }
+        Ok(session)
+    }
+
+    /// A player's action. `NoSession` when the channel is not playing (plain chat: ignore it).
+    pub async fn player_message(&self, mut input: PlayerInput) -> Result<(), EngineError> {
+        input.content = input.content.trim().to_string();
+        if input.content.is_empty() {
+            return Err(EngineError::EmptyMessage);
+        }
+        let len = input.content.chars().count();
+        if len > MAX_PLAYER_MESSAGE {
+            return Err(EngineError::MessageTooLong {
+                len,
+                max: MAX_PLAYER_MESSAGE,
+            });
+        }
+        let tx = self.actor_for_channel(input.channel).await?;
+        tx.send(ActorCommand::Player(input))
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// Replaces the latest narration with a new one from the same context.
+    pub async fn regenerate(
+        &self,
+        channel: ChannelId,
+        narration: MessageId,
+        requested_by: UserId,
+    ) -> Result<(), EngineError> {
+        let tx = self.actor_for_channel(channel).await?;
+        let (reply, answer) = oneshot::channel();
+        tx.send(ActorCommand::Regenerate {
+            narration,
+            requested_by,
+            reply,
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// The story so far: the rolling summary and the latest narration.
+    pub async fn recap(&self, channel: ChannelId) -> Result<String, EngineError> {
+        let store = &self.shared.deps.store;
+        let session = store
+            .active_session(channel)
+            .await?
+            .ok_or(EngineError::NoSession)?;
+        let latest = store
+            .story_tail(session.id, None, 20)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|m| m.role == crate::core::transcript::MessageRole::Assistant);
+        let mut recap = String::new();
+        if !session.summary.trim().is_empty() {
+            recap.push_str(session.summary.trim());
+        }
+        if let Some(latest) = latest {
+            if !recap.is_empty() {
+                recap.push_str("\n\n");
+            }
+            recap.push_str("Latest: ");
+            recap.push_str(latest.content.trim());
+        }
+        if recap.is_empty() {
+            recap.push_str("The story has not begun yet.");
+        }
+        Ok(recap)
+    }
+
+    /// Starts actors for the sessions left active by the last run; returns how many.
+    pub async fn resume(&self) -> Result<usize, EngineError> {
+        let sessions = self.shared.deps.store.active_sessions().await?;
+        for session in &sessions {
+            self.actor_for_session(session);
+        }
+        Ok(sessions.len())
+    }
+
+    /// Channels with a running actor.
+    pub fn active_channels(&self) -> usize {
+        self.shared.actors.len()
+    }
+
+    fn actor_for_session(&self, session: &Session) -> mpsc::Sender<ActorCommand> {
+        let shared = Arc::clone(&self.shared);
+        let entry = self
+            .shared
+            .actors
+            .entry(session.channel_id)
+            .and_modify(|tx| {
+                if tx.is_closed() {
+                    *tx = actor::Actor::spawn(Arc::clone(&shared), session);
+                }
+            })
+            .or_insert_with(|| actor::Actor::spawn(Arc::clone(&shared), session));
+        entry.value().clone()
+    }
+
+    async fn actor_for_channel(
+        &self,
+        channel: ChannelId,
+    ) -> Result<mpsc::Sender<ActorCommand>, EngineError> {
+        if let Some(tx) = self.shared.actors.get(&channel)
+            && !tx.is_closed()
+        {
+            return Ok(tx.clone());
+        }
+        let session = self
+            .shared
+            .deps
+            .store
+            .active_session(channel)
+            .await?
+            .ok_or(EngineError::NoSession)?;
+        Ok(self.actor_for_session(&session))
+    }
+}

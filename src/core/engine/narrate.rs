@@ -1,0 +1,239 @@
+//! One model call streamed into the channel: the narration row is stored as `streaming`,
+//! shown through the streaming policy, kept up to date in storage at the edit cadence, and
+//! completed (or marked interrupted) at the end. Every call yields one performance record.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use tokio::time::sleep_until;
+
+use super::{EngineError, Presenter};
+use crate::core::ids::{ChannelId, DiscordMessageId};
+use crate::core::llm::{ChatModel, ChatRequest, Completion, LlmError, ModelId, StreamEvent};
+use crate::core::store::Store;
+use crate::core::streaming::{Op, StreamPlanner, StreamPolicy};
+use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+
+/// Where a narration belongs.
+pub struct NarrationTarget<'a> {
+    pub channel: ChannelId,
+    pub template: &'a NewMessage,
+}
+
+pub enum NarrationOutcome {
+    /// The model finished; the narration is stored complete.
+    Done {
+        narration: StoredMessage,
+        completion: Completion,
+        last_message: Option<DiscordMessageId>,
+    },
+    /// The model failed before writing anything: another model may try.
+    FailedBeforeOutput { error: LlmError, latency_ms: i64 },
+    /// The model failed part way: what it wrote is stored as interrupted.
+    Cut {
+        narration: StoredMessage,
+        error: LlmError,
+        latency_ms: i64,
+        ttft_ms: Option<i64>,
+        last_message: Option<DiscordMessageId>,
+    },
+}
+
+/// Applies planner operations to the chat surface, remembering which Discord message holds
+/// which part. A failed send or edit is logged and skipped: the story is in storage anyway.
+struct Shown<'a> {
+    presenter: &'a dyn Presenter,
+    channel: ChannelId,
+    messages: Vec<Option<DiscordMessageId>>,
+}
+
+impl Shown<'_> {
+    async fn apply(&mut self, ops: Vec<Op>) {
+        for op in ops {
+            match op {
+                Op::Send { index, text } => {
+                    let id = match self.presenter.send(self.channel, &text).await {
+                        Ok(id) => Some(id),
+                        Err(e) => {
+                            tracing::warn!(channel = %self.channel, error = %e, "could not post narration");
+                            None
+                        }
+                    };
+                    if self.messages.len() <= index {
+                        self.messages.resize(index + 1, None);
+                    }
+                    self.messages[index] = id;
+                }
+                Op::Edit { index, text } => {
+                    if let Some(Some(id)) = self.messages.get(index)
+                        && let Err(e) = self.presenter.edit(self.channel, *id, &text).await
+                    {
+                        tracing::warn!(channel = %self.channel, error = %e, "could not edit narration");
+                    }
+                }
+            }
+        }
+    }
+
+    fn first(&self) -> Option<DiscordMessageId> {
+        self.messages.first().copied().flatten()
+    }
+
+    fn last(&self) -> Option<DiscordMessageId> {
+        self.messages.iter().rev().find_map(|m| *m)
+    }
+}
+
+pub async fn narrate(
+    store: &dyn Store,
+    presenter: &dyn Presenter,
+    policy: &StreamPolicy,
+    model: &dyn ChatModel,
+    model_id: &ModelId,
+    request: ChatRequest,
+    target: NarrationTarget<'_>,
+) -> Result<NarrationOutcome, EngineError> {
+    let started = Instant::now();
+    presenter.typing(target.channel).await;
+    let elapsed_ms = |at: Instant| at.duration_since(started).as_millis() as i64;
+    let mut stream = match model.stream_chat(request).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            return Ok(NarrationOutcome::FailedBeforeOutput {
+                error,
+                latency_ms: elapsed_ms(Instant::now()),
+            });
+        }
+    };
+
+    let mut planner = StreamPlanner::new(policy.clone());
+    let mut shown = Shown {
+        presenter,
+        channel: target.channel,
+        messages: Vec::new(),
+    };
+    let mut narration: Option<StoredMessage> = None;
+    let mut ttft_ms = None;
+    let mut saved_len = 0;
+    let end = loop {
+        let next = match planner.next_deadline() {
+            Some(deadline) => tokio::select! {
+                item = stream.next() => Some(item),
+                () = sleep_until(deadline.into()) => None,
+            },
+            None => Some(stream.next().await),
+        };
+        let item = match next {
+            None => {
+                shown.apply(planner.poll(Instant::now())).await;
+                continue;
+            }
+            Some(item) => item,
+        };
+        match item {
+            Some(Ok(StreamEvent::Delta(text))) => {
+                if narration.is_none() {
+                    ttft_ms = Some(elapsed_ms(Instant::now()));
+                    let mut row = target.template.clone();
+                    row.role = MessageRole::Assistant;
+                    row.model = Some(model_id.to_string());
+                    row.status = MessageStatus::Streaming;
+                    row.content = String::new();
+                    narration = Some(store.append_message(&row).await?);
+                }
+                let ops = planner.push(&text, Instant::now());
+                if !ops.is_empty() {
+                    shown.apply(ops).await;
+                    // Keep storage as current as the screen, so a crash loses nothing shown.
+                    if let Some(n) = &narration
+                        && planner.text().len() != saved_len
+                    {
+                        saved_len = planner.text().len();
+                        store
+                            .update_message(n.id, planner.text(), MessageStatus::Streaming)
+                            .await?;
+                    }
+                }
+            }
+            Some(Ok(StreamEvent::Done(completion))) => break Ok(completion),
+            Some(Err(error)) => break Err(error),
+            None => {
+                break Err(LlmError::new(
+                    crate::core::llm::ErrorKind::Interrupted,
+                    "the stream ended early",
+                ));
+            }
+        }
+    };
+    let text = planner.text().to_string();
+    shown.apply(planner.finish(Instant::now())).await;
+    let latency_ms = elapsed_ms(Instant::now());
+
+    match (end, narration) {
+        (Ok(completion), Some(mut n)) => {
+            store
+                .update_message(n.id, &text, MessageStatus::Complete)
+                .await?;
+            if let Some(first) = shown.first() {
+                store.set_discord_message_id(n.id, first).await?;
+                n.discord_message_id = Some(first);
+            }
+            n.content = text;
+            n.status = MessageStatus::Complete;
+            Ok(NarrationOutcome::Done {
+                narration: n,
+                completion,
+                last_message: shown.last(),
+            })
+        }
+        (Ok(_), None) => Ok(NarrationOutcome::FailedBeforeOutput {
+            error: LlmError::new(
+                crate::core::llm::ErrorKind::Malformed,
+                "the model returned an empty answer",
+            ),
+            latency_ms,
+        }),
+        (Err(error), None) => Ok(NarrationOutcome::FailedBeforeOutput { error, latency_ms }),
+        (Err(error), Some(mut n)) => {
+            store
+                .update_message(n.id, &text, MessageStatus::Interrupted)
+                .await?;
+            if let Some(first) = shown.first() {
+                store.set_discord_message_id(n.id, first).await?;
+            }
+            n.content = text;
+            n.status = MessageStatus::Interrupted;
+            Ok(NarrationOutcome::Cut {
+                narration: n,
+                error,
+                latency_ms,
+                ttft_ms,
+                last_message: shown.last(),
+            })
+        }
+    }
+}
+
+/// A call whose text is collected rather than shown (the summariser).
+pub async fn collect(
+    model: &dyn ChatModel,
+    request: ChatRequest,
+) -> (Result<(String, Completion), LlmError>, i64) {
+    let started = Instant::now();
+    let result = async {
+        let mut stream = model.stream_chat(request).await?;
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            match event? {
+                StreamEvent::Delta(delta) => text.push_str(&delta),
+                StreamEvent::Done(completion) => return Ok((text, completion)),
+            }
+        }
+        Err(LlmError::new(
+            crate::core::llm::ErrorKind::Interrupted,
+            "the stream ended early",
+        ))
+    }
+    .await;
+    (result, started.elapsed().as_millis() as i64)
+}

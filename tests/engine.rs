@@ -1,0 +1,702 @@
+//! The session engine with a scripted model, a recording chat surface and real SQLite.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gamemaster::core::campaign::{Campaign, CampaignName, NewCampaign, Themes};
+use gamemaster::core::character::{CharacterClass, CharacterName, NewCharacter, Race};
+use gamemaster::core::engine::{
+    Engine, EngineDeps, EngineError, EngineSettings, Notice, PlayerInput,
+};
+use gamemaster::core::ids::*;
+use gamemaster::core::language::Language;
+use gamemaster::core::llm::{ErrorKind, ModelId, Role};
+use gamemaster::core::store::*;
+use gamemaster::core::streaming::StreamPolicy;
+use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
+use gamemaster::storage::Db;
+use support::db::TestDb;
+use support::scripted::{RecordingPresenter, Reply, ScriptedModel, ScriptedModels, Shown};
+
+const GUILD: GuildId = GuildId(1);
+const CHANNEL: ChannelId = ChannelId(10);
+const ALICE: UserId = UserId(100);
+const BOB: UserId = UserId(200);
+const CAROL: UserId = UserId(300);
+
+struct Game {
+    engine: Engine,
+    db: Db,
+    _test_db: TestDb,
+    models: Arc<ScriptedModels>,
+    gm: Arc<ScriptedModel>,
+    gm_id: ModelId,
+    presenter: Arc<RecordingPresenter>,
+}
+
+async fn spawn_game(settings: EngineSettings) -> Game {
+    let test_db = support::db::sqlite().await;
+    let db = test_db.db.clone();
+    let models = Arc::new(ScriptedModels::default());
+    let gm = ScriptedModel::new("The torchlight flickers. What do you do?");
+    let gm_id = models.add("openai:gpt-4o-mini", gm.clone());
+    let presenter = RecordingPresenter::new();
+    let engine = Engine::new(EngineDeps {
+        store: Arc::new(db.clone()),
+        models: models.clone(),
+        presenter: presenter.clone(),
+        settings,
+    });
+    Game {
+        engine,
+        db,
+        _test_db: test_db,
+        models,
+        gm,
+        gm_id,
+        presenter,
+    }
+}
+
+fn fast() -> EngineSettings {
+    EngineSettings {
+        turn_window: Duration::from_millis(150),
+        stream_policy: StreamPolicy {
+            min_edit_interval: Duration::from_millis(50),
+            ..StreamPolicy::default()
+        },
+        dice_seed: Some(7),
+        ..EngineSettings::default()
+    }
+}
+
+impl Game {
+    async fn campaign(&self, name: &str, players: &[UserId]) -> Campaign {
+        let campaign = self
+            .db
+            .create_campaign(&NewCampaign {
+                guild_id: GUILD,
+                owner_id: ALICE,
+                name: CampaignName::parse(name).unwrap(),
+                themes: Themes::parse("haunted lighthouse").unwrap(),
+                language: Language::En,
+                tone: None,
+                model: self.gm_id.clone(),
+            })
+            .await
+            .unwrap();
+        for (i, player) in players.iter().enumerate() {
+            self.db
+                .create_character(&NewCharacter {
+                    owner_id: *player,
+                    guild_id: GUILD,
+                    campaign_id: Some(campaign.id),
+                    name: CharacterName::parse(&format!("Hero{i}")).unwrap(),
+                    class: CharacterClass::parse("Rogue").unwrap(),
+                    race: Race::parse("Halfling").unwrap(),
+                    gender: None,
+                    description: None,
+                })
+                .await
+                .unwrap();
+        }
+        campaign
+    }
+
+    async fn start(&self, campaign: &Campaign, channel: ChannelId) -> SessionId {
+        let session = self
+            .engine
+            .start_session(campaign, GUILD, channel, ALICE)
+            .await
+            .unwrap();
+        self.presenter
+            .wait_for(
+                1,
+                |s| matches!(s, Shown::Finished { channel: c, .. } if *c == channel),
+            )
+            .await;
+        session.id
+    }
+
+    async fn say(&self, channel: ChannelId, who: UserId, text: &str) {
+        self.engine
+            .player_message(PlayerInput {
+                channel,
+                author: who,
+                author_name: format!("user{}", who.0),
+                character: None,
+                content: text.into(),
+                discord_message_id: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn finished(&self, channel: ChannelId, n: usize) {
+        self.presenter
+            .wait_for(
+                n,
+                |s| matches!(s, Shown::Finished { channel: c, .. } if *c == channel),
+            )
+            .await;
+    }
+
+    async fn story(&self, session: SessionId) -> Vec<StoredMessage> {
+        self.db.all_messages(session).await.unwrap()
+    }
+}
+
+fn texts(messages: &[StoredMessage], role: MessageRole) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| m.role == role)
+        .map(|m| m.content.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_opening_scene_is_narrated_stored_and_measured() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Lighthouse", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+
+    let story = game.story(session).await;
+    assert_eq!(story.len(), 1);
+    assert_eq!(story[0].role, MessageRole::Assistant);
+    assert_eq!(story[0].status, MessageStatus::Complete);
+    assert_eq!(story[0].model.as_deref(), Some("openai:gpt-4o-mini"));
+    assert_eq!(
+        game.presenter.final_texts(CHANNEL),
+        ["The torchlight flickers. What do you do?"]
+    );
+    assert!(
+        game.presenter.shown()[0] == Shown::Typing(CHANNEL),
+        "typing before the first token"
+    );
+
+    let request = game.gm.request(0);
+    assert!(request.system.contains("Lighthouse") && request.system.contains("haunted lighthouse"));
+    assert!(
+        request.system.contains("Hero0"),
+        "the party's sheets are in the prompt"
+    );
+    assert_eq!(request.messages.last().unwrap().role, Role::User);
+    assert!(
+        request
+            .messages
+            .last()
+            .unwrap()
+            .content
+            .contains("Open the campaign")
+    );
+
+    let spent = game
+        .db
+        .guild_spend_since(GUILD, Timestamp(0))
+        .await
+        .unwrap();
+    assert!(spent > 0.0, "the call was recorded with its cost");
+}
+
+#[tokio::test]
+async fn a_lone_player_is_answered_without_waiting_for_the_window() {
+    let mut settings = fast();
+    settings.turn_window = Duration::from_secs(30);
+    let game = spawn_game(settings).await;
+    let campaign = game.campaign("Solo", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    let started = std::time::Instant::now();
+    game.say(CHANNEL, ALICE, "I climb the stairs.").await;
+    game.finished(CHANNEL, 2).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no 30 s window for one player"
+    );
+    let story = game.story(session).await;
+    assert_eq!(texts(&story, MessageRole::User), ["I climb the stairs."]);
+    let last = game.gm.request(1);
+    assert!(
+        last.messages
+            .last()
+            .unwrap()
+            .content
+            .contains("Hero0 (played by user100): I climb the stairs.")
+    );
+}
+
+#[tokio::test]
+async fn a_turn_gathers_the_party_and_later_messages_wait_for_the_next_turn() {
+    let game = spawn_game(fast()).await;
+    let slow = ScriptedModel::with(
+        "The lamp swings as the wind howls through the gallery.",
+        Duration::from_millis(15),
+    );
+    let slow_id = game.models.add("anthropic:claude-sonnet-4-5", slow.clone());
+    let campaign = game.campaign("Party", &[ALICE, BOB, CAROL]).await;
+    game.db
+        .set_campaign_model(campaign.id, &slow_id)
+        .await
+        .unwrap();
+    let campaign = game.db.campaign(campaign.id).await.unwrap().unwrap();
+    let session = game.start(&campaign, CHANNEL).await;
+
+    // Three players within the window: one narration for all three.
+    tokio::join!(
+        game.say(CHANNEL, ALICE, "A: I light a torch."),
+        game.say(CHANNEL, BOB, "B: I guard the door."),
+        game.say(CHANNEL, CAROL, "C: I read the logbook."),
+    );
+    // Wait until the turn's narration is streaming, then speak: that goes to the next turn.
+    game.presenter
+        .wait_for(2, |s| matches!(s, Shown::Send { .. }))
+        .await;
+    game.say(CHANNEL, ALICE, "A: I run upstairs.").await;
+    game.finished(CHANNEL, 3).await;
+
+    assert_eq!(
+        slow.calls(),
+        3,
+        "opening, the gathered turn, the late message"
+    );
+    let gathered = slow.request(1).messages.last().unwrap().content.clone();
+    for line in [
+        "A: I light a torch.",
+        "B: I guard the door.",
+        "C: I read the logbook.",
+    ] {
+        assert!(gathered.contains(line), "{line} missing from {gathered}");
+    }
+    assert!(!gathered.contains("I run upstairs"));
+    assert!(
+        slow.request(2)
+            .messages
+            .last()
+            .unwrap()
+            .content
+            .contains("A: I run upstairs.")
+    );
+
+    let story = game.story(session).await;
+    let roles: Vec<_> = story.iter().map(|m| m.role).collect();
+    use MessageRole::*;
+    assert_eq!(
+        roles,
+        [Assistant, User, User, User, Assistant, User, Assistant]
+    );
+}
+
+#[tokio::test]
+async fn turn_order_is_exact_across_many_channels_and_players() {
+    let mut settings = fast();
+    settings.turn_window = Duration::from_millis(20);
+    let game = spawn_game(settings).await;
+    let campaign_players = [ALICE, BOB];
+    let mut channels = Vec::new();
+    for c in 0..20u64 {
+        let campaign = game.campaign(&format!("C{c}"), &campaign_players).await;
+        let channel = ChannelId(1000 + c);
+        let session = game
+            .engine
+            .start_session(&campaign, GUILD, channel, ALICE)
+            .await
+            .unwrap();
+        channels.push((channel, session.id));
+    }
+    let mut senders = Vec::new();
+    for &(channel, _) in &channels {
+        for player in campaign_players {
+            let engine = game.engine.clone();
+            senders.push(tokio::spawn(async move {
+                for i in 0..10 {
+                    engine
+                        .player_message(PlayerInput {
+                            channel,
+                            author: player,
+                            author_name: format!("p{}", player.0),
+                            character: None,
+                            content: format!("{}-{i}", player.0),
+                            discord_message_id: None,
+                        })
+                        .await
+                        .unwrap();
+                    if i % 3 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }));
+        }
+    }
+    for s in senders {
+        s.await.unwrap();
+    }
+    for &(channel, session) in &channels {
+        // Every message is stored once, each player's in the order sent, and every stored
+        // message precedes a narration (nothing left unanswered).
+        let mut story = game.story(session).await;
+        for _ in 0..200 {
+            if story.last().is_some_and(|m| {
+                m.role == MessageRole::Assistant && m.status == MessageStatus::Complete
+            }) && story.iter().filter(|m| m.role == MessageRole::User).count() == 20
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            story = game.story(session).await;
+        }
+        for player in campaign_players {
+            let mine: Vec<_> = story
+                .iter()
+                .filter(|m| m.author_id == Some(player))
+                .map(|m| m.content.clone())
+                .collect();
+            let expected: Vec<_> = (0..10).map(|i| format!("{}-{i}", player.0)).collect();
+            let notices: Vec<_> = game
+                .presenter
+                .shown()
+                .into_iter()
+                .filter(|s| matches!(s, Shown::Notice(..)))
+                .collect();
+            assert_eq!(mine, expected, "channel {channel}: {notices:?}");
+        }
+        assert_eq!(
+            story.last().unwrap().role,
+            MessageRole::Assistant,
+            "channel {channel}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_model_falls_back_and_the_narration_records_who_wrote_it() {
+    let game = spawn_game(fast()).await;
+    let backup = ScriptedModel::new("The backup narrator speaks.");
+    let backup_id = game.models.add("deepseek:deepseek-chat", backup.clone());
+    let campaign = game.campaign("Fallback", &[ALICE]).await;
+    game.db
+        .set_campaign_fallback(campaign.id, Some(&backup_id))
+        .await
+        .unwrap();
+    let campaign = game.db.campaign(campaign.id).await.unwrap().unwrap();
+    game.gm.push(Reply::FailBefore(ErrorKind::Overloaded));
+    let session = game.start(&campaign, CHANNEL).await;
+
+    let story = game.story(session).await;
+    assert_eq!(story.len(), 1);
+    assert_eq!(story[0].model.as_deref(), Some("deepseek:deepseek-chat"));
+    assert_eq!(story[0].content, "The backup narrator speaks.");
+    let failed = game.presenter.count(|s| {
+        matches!(s, Shown::Notice(_, Notice::ModelFailed { model, next, .. })
+            if model.to_string() == "openai:gpt-4o-mini" && next.contains("deepseek:deepseek-chat"))
+    });
+    assert_eq!(
+        failed, 1,
+        "the channel is told which model failed and what happens next"
+    );
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM performance_logs WHERE ok = 0 AND error_kind = 'overloaded'",
+    )
+    .fetch_one(game.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(count, 1, "the failed call is measured too");
+    let ok: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM performance_logs WHERE ok = 1 AND model = 'deepseek:deepseek-chat'",
+    )
+    .fetch_one(game.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn a_narration_cut_mid_way_keeps_its_text_and_can_be_regenerated() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Cut", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.gm.push(Reply::FailAfter(
+        "The stairs groan and".into(),
+        ErrorKind::Server,
+    ));
+    game.say(CHANNEL, ALICE, "I go up.").await;
+    game.presenter
+        .wait_for(1, |s| {
+            matches!(s, Shown::Notice(_, Notice::NarrationCut { .. }))
+        })
+        .await;
+    game.finished(CHANNEL, 2).await;
+
+    let story = game.story(session).await;
+    let cut = story.last().unwrap();
+    assert_eq!(
+        (cut.status, cut.content.as_str()),
+        (MessageStatus::Interrupted, "The stairs groan and")
+    );
+
+    game.engine
+        .regenerate(CHANNEL, cut.id, ALICE)
+        .await
+        .unwrap();
+    game.finished(CHANNEL, 3).await;
+    let story = game.story(session).await;
+    assert_eq!(
+        story.iter().find(|m| m.id == cut.id).unwrap().status,
+        MessageStatus::Superseded
+    );
+    let last = story.last().unwrap();
+    assert_eq!(
+        (last.status, last.content.as_str()),
+        (
+            MessageStatus::Complete,
+            "The torchlight flickers. What do you do?"
+        )
+    );
+    // The regenerated narration saw the same story: the player's message, not the cut text.
+    assert_eq!(game.gm.request(2).messages, game.gm.request(1).messages);
+    // Only the latest narration can be regenerated.
+    assert_eq!(
+        game.engine.regenerate(CHANNEL, cut.id, ALICE).await,
+        Err(EngineError::NotLatestNarration)
+    );
+}
+
+#[tokio::test]
+async fn narrations_left_streaming_by_a_crash_become_interrupted_and_the_session_resumes() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Crash", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    // What a crash leaves behind: a narration still marked streaming.
+    let cut = game
+        .db
+        .append_message(&gamemaster::core::transcript::NewMessage {
+            session_id: session,
+            campaign_id: campaign.id,
+            author_id: None,
+            character_id: None,
+            role: MessageRole::Assistant,
+            content: "Half a senten".into(),
+            model: Some("openai:gpt-4o-mini".into()),
+            status: MessageStatus::Streaming,
+            discord_message_id: None,
+        })
+        .await
+        .unwrap();
+
+    // A new process on the same database.
+    let presenter = RecordingPresenter::new();
+    let restarted = Engine::new(EngineDeps {
+        store: Arc::new(game.db.clone()),
+        models: game.models.clone(),
+        presenter: presenter.clone(),
+        settings: fast(),
+    });
+    assert_eq!(game.db.interrupt_streaming().await.unwrap(), 1);
+    assert_eq!(restarted.resume().await.unwrap(), 1);
+    let stored = game.db.message(cut.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.content.as_str()),
+        (MessageStatus::Interrupted, "Half a senten")
+    );
+
+    restarted.regenerate(CHANNEL, cut.id, ALICE).await.unwrap();
+    presenter
+        .wait_for(1, |s| matches!(s, Shown::Finished { .. }))
+        .await;
+    restarted
+        .player_message(PlayerInput {
+            channel: CHANNEL,
+            author: ALICE,
+            author_name: "alice".into(),
+            character: None,
+            content: "I continue.".into(),
+            discord_message_id: None,
+        })
+        .await
+        .unwrap();
+    presenter
+        .wait_for(2, |s| matches!(s, Shown::Finished { .. }))
+        .await;
+    let story = game.story(session).await;
+    assert_eq!(texts(&story, MessageRole::User), ["I continue."]);
+}
+
+#[tokio::test]
+async fn roll_tags_are_rolled_by_the_bot_and_fed_into_the_next_narration() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Dice", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.gm.push(Reply::Text(
+        "A shadow moves. [[roll 1d20+3 Perception DC 13]]".into(),
+    ));
+    game.say(CHANNEL, ALICE, "I look around.").await;
+    game.presenter
+        .wait_for(1, |s| {
+            matches!(s, Shown::Notice(_, Notice::DiceRoll { .. }))
+        })
+        .await;
+
+    let story = game.story(session).await;
+    let dice = texts(&story, MessageRole::Dice);
+    assert_eq!(dice.len(), 1);
+    assert!(dice[0].starts_with("Perception: 1d20"), "{}", dice[0]);
+    assert!(dice[0].contains("DC 13"), "{}", dice[0]);
+
+    game.say(CHANNEL, ALICE, "What do I see?").await;
+    game.finished(CHANNEL, 3).await;
+    let next = game.gm.request(2);
+    let joined: String = next
+        .messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        joined.contains(&format!("[Dice rolled by the bot] {}", dice[0])),
+        "{joined}"
+    );
+}
+
+#[tokio::test]
+async fn long_histories_stay_within_the_budget_and_are_summarised() {
+    let game = spawn_game(fast()).await;
+    game.models.set_window(&game.gm_id, 1500);
+    let campaign = game.campaign("Long", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    let filler =
+        "The corridor goes on and on, lined with portraits of keepers long dead. ".repeat(4);
+    for i in 0..12 {
+        game.say(CHANNEL, ALICE, &format!("Step {i}. {filler}"))
+            .await;
+        game.finished(CHANNEL, 2 + i).await;
+    }
+    // Every request fits: prompt tokens + the answer reserve within the window.
+    for request in game.gm.requests.lock().unwrap().iter() {
+        let prompt: u32 = gamemaster::core::tokens::count(&request.system)
+            + request
+                .messages
+                .iter()
+                .map(|m| gamemaster::core::tokens::count(&m.content))
+                .sum::<u32>();
+        assert!(
+            prompt + request.max_tokens <= 1500 + 40,
+            "prompt {prompt} + answer {} over budget",
+            request.max_tokens
+        );
+    }
+    let summaries: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM performance_logs WHERE kind = 'summary'")
+            .fetch_one(game.db.pool())
+            .await
+            .unwrap();
+    assert!(summaries >= 1, "older messages were summarised");
+    let session = game.db.session(session).await.unwrap().unwrap();
+    assert!(session.summary_through.is_some());
+    assert!(!session.summary.is_empty());
+}
+
+#[tokio::test]
+async fn switching_the_model_takes_effect_at_the_next_turn() {
+    let game = spawn_game(fast()).await;
+    let other = ScriptedModel::new("A different voice narrates.");
+    let other_id = game
+        .models
+        .add("openrouter:meta-llama/llama-3-70b", other.clone());
+    let campaign = game.campaign("Switch", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.db
+        .set_campaign_model(campaign.id, &other_id)
+        .await
+        .unwrap();
+    game.say(CHANNEL, ALICE, "Hello?").await;
+    game.finished(CHANNEL, 2).await;
+    let story = game.story(session).await;
+    let models: Vec<_> = story.iter().filter_map(|m| m.model.clone()).collect();
+    assert_eq!(
+        models,
+        ["openai:gpt-4o-mini", "openrouter:meta-llama/llama-3-70b"]
+    );
+    assert_eq!(other.calls(), 1);
+}
+
+#[tokio::test]
+async fn streamed_edits_respect_the_interval_and_end_with_the_full_text() {
+    let mut settings = fast();
+    settings.stream_policy.min_edit_interval = Duration::from_millis(100);
+    let game = spawn_game(settings).await;
+    let long = "Waves crash against the rocks below. ".repeat(120); // over 4,000 characters
+    let model = ScriptedModel::with(&long, Duration::from_millis(1));
+    let id = game.models.add("local:gemma-3-270m", model);
+    let campaign = game.campaign("Stream", &[ALICE]).await;
+    game.db.set_campaign_model(campaign.id, &id).await.unwrap();
+    let campaign = game.db.campaign(campaign.id).await.unwrap().unwrap();
+    let session = game.start(&campaign, CHANNEL).await;
+
+    let finals = game.presenter.final_texts(CHANNEL);
+    assert!(
+        finals.len() >= 3,
+        "split over several messages: {}",
+        finals.len()
+    );
+    assert!(finals.iter().all(|t| t.chars().count() <= 2000));
+    assert_eq!(finals.concat().trim_end(), long.trim_end());
+    let story = game.story(session).await;
+    assert_eq!(story[0].content, long);
+
+    // Per message, edits (except the final one) are at least the interval apart.
+    let events = game.presenter.events.lock().unwrap().clone();
+    let mut by_message: std::collections::HashMap<DiscordMessageId, Vec<std::time::Instant>> =
+        Default::default();
+    for (at, shown) in &events {
+        if let Shown::Send { id, .. } | Shown::Edit { id, .. } = shown {
+            by_message.entry(*id).or_default().push(*at);
+        }
+    }
+    for times in by_message.values() {
+        let throttled = &times[..times.len().saturating_sub(1)];
+        for pair in throttled.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= Duration::from_millis(95),
+                "edits {:?} apart",
+                pair[1] - pair[0]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_one_per_channel_and_end_cleanly() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Once", &[ALICE]).await;
+    game.start(&campaign, CHANNEL).await;
+    assert_eq!(
+        game.engine
+            .start_session(&campaign, GUILD, CHANNEL, BOB)
+            .await
+            .unwrap_err(),
+        EngineError::SessionExists
+    );
+    let other_guild = game
+        .engine
+        .start_session(&campaign, GuildId(99), ChannelId(11), BOB)
+        .await;
+    assert_eq!(other_guild.unwrap_err(), EngineError::UnknownCampaign);
+    game.engine.end_session(CHANNEL).await.unwrap();
+    let after = game
+        .engine
+        .player_message(PlayerInput {
+            channel: CHANNEL,
+            author: ALICE,
+            author_name: "alice".into(),
+            character: None,
+            content: "hello?".into(),
+            discord_message_id: None,
+        })
+        .await;
+    assert_eq!(after.unwrap_err(), EngineError::NoSession);
+    assert_eq!(
+        game.engine.end_session(CHANNEL).await.unwrap_err(),
+        EngineError::NoSession
+    );
+    assert!(game.engine.recap(CHANNEL).await.is_err());
+}
