@@ -2,7 +2,6 @@
 //! parse options into core types, call one store or engine function, and render the result.
 
 pub mod commands;
-pub(crate) mod engine_shim;
 pub mod error;
 mod events;
 mod framework;
@@ -19,8 +18,8 @@ use crate::core::llm::ModelId;
 use crate::core::store::Store;
 use crate::llm::Registry;
 
-pub(crate) use engine_shim as engine;
-pub use engine_shim::{
+pub(crate) use crate::core::engine;
+pub use crate::core::engine::{
     Engine, EngineDeps, EngineSettings, ModelSource, Notice, PresentError, Presenter,
 };
 pub use error::{BotError, BotResult};
