@@ -330,3 +330,91 @@ async fn plain_messages_outside_sessions_and_from_bots_are_ignored() {
     assert!(all.iter().all(|m| m.role != MessageRole::User), "{all:?}");
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn a_failing_model_hands_over_to_the_default_and_says_so() {
+    let bot = spawn_bot_with(
+        world(),
+        &[("TURN_WINDOW_MS", "0"), ("DEFAULT_MODEL", "local:backup")],
+    )
+    .await;
+    let campaign = bot.create_campaign(ALICE, "Rime").await;
+    // A 400 is not retried: the narrator fails before writing anything.
+    bot.llm.push(Reply::status(
+        400,
+        r#"{"error": {"message": "model is loading", "type": "invalid_request_error"}}"#,
+    ));
+    bot.llm.push(Reply::openai_text(
+        &["The backup speaks."],
+        None,
+        Duration::ZERO,
+    ));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    let notice = bot
+        .wait_bot_message(bot.channel, |m| {
+            m.content.starts_with("⚠️ `local:narrator` failed")
+        })
+        .await;
+    assert!(
+        notice.content.contains("Trying local:backup instead."),
+        "{}",
+        notice.content
+    );
+    finished(&bot, "The backup speaks.").await;
+    let n = narrations(&story(&bot).await)
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].model.as_deref(), Some("local:backup"));
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn dice_the_game_master_asks_for_are_rolled_and_shown() {
+    let (bot, campaign) = game().await;
+    start(
+        &bot,
+        campaign,
+        "A shadow moves. [[roll 1d20+2 Perception DC 12]]",
+    )
+    .await;
+    let dice = bot
+        .wait_bot_message(bot.channel, |m| {
+            !m.embeds.is_empty() && m.embeds[0]["title"] == json!("🎲 Perception")
+        })
+        .await;
+    let text = dice.embeds[0]["description"].as_str().unwrap();
+    assert!(text.starts_with("Perception: 1d20"), "{text}");
+    assert!(text.contains("DC 12"), "{text}");
+    let all = story(&bot).await;
+    assert_eq!(
+        all.iter().filter(|m| m.role == MessageRole::Dice).count(),
+        1
+    );
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn recap_tells_the_story_so_far() {
+    let (bot, campaign) = game().await;
+    start(&bot, campaign, "The caravan reaches the pass.").await;
+    let r = bot.run(BOB, "session recap", json!({})).await;
+    assert_eq!(r.ack, support::fake_discord::AckKind::DeferredMessage);
+    assert!(
+        r.content.starts_with("📖 **The story so far**"),
+        "{}",
+        r.content
+    );
+    assert!(
+        r.content.contains("The caravan reaches the pass."),
+        "{}",
+        r.content
+    );
+    bot.assert_clean();
+}

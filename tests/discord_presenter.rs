@@ -73,14 +73,14 @@ async fn notices_are_short_and_say_what_happens_next() {
         Notice::ModelFailed {
             model: model.clone(),
             reason: "the provider is overloaded".into(),
-            next: "Trying `local:backup` instead.".into(),
+            next: "trying local:backup instead".into(),
         },
         Notice::NarrationCut {
             model: model.clone(),
             reason: "the connection dropped".into(),
         },
         Notice::TurnFailed {
-            reason: "No model could narrate.".into(),
+            reason: "no model could narrate this turn; your messages are kept and the next turn includes them".into(),
         },
     ] {
         p.notice(channel, &notice).await.unwrap();

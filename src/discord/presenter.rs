@@ -56,20 +56,38 @@ pub fn narration_buttons(narration: MessageId) -> CreateActionRow {
     ])
 }
 
+/// `text` as a sentence: capital first letter, final full stop.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
+}
+
 /// How a notice reads in the channel: (content, embed).
 pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
     match notice {
-        Notice::DiceRoll { label, text } => (
-            None,
-            Some(
-                Embed::new(format!("🎲 {label}"))
-                    .description(text.clone())
-                    .colour(GOLD),
-            ),
-        ),
+        Notice::DiceRoll { label, text } => {
+            let title = if label.trim().is_empty() {
+                "🎲 The game master rolls".to_string()
+            } else {
+                format!("🎲 {}", label.trim())
+            };
+            (
+                None,
+                Some(Embed::new(title).description(text.clone()).colour(GOLD)),
+            )
+        }
         Notice::BadRollTag { tag, problem } => (
             Some(format!(
-                "⚠️ The game master asked for a roll I can't make (`{tag}`): {problem}. The story goes on without it."
+                "⚠️ The game master asked for a roll I can't make (`{tag}`): {} The story goes on without it.",
+                sentence(problem)
             )),
             None,
         ),
@@ -77,10 +95,18 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
             model,
             reason,
             next,
-        } => (Some(format!("⚠️ `{model}` failed: {reason}. {next}")), None),
+        } => (
+            Some(format!(
+                "⚠️ `{model}` failed: {} {}",
+                sentence(reason),
+                sentence(next)
+            )),
+            None,
+        ),
         Notice::NarrationCut { model, reason } => (
             Some(format!(
-                "⚠️ `{model}` stopped part way ({reason}). What it wrote is kept; use Regenerate to try again."
+                "⚠️ `{model}` stopped part way: {} What it wrote is kept; use Regenerate to try again.",
+                sentence(reason)
             )),
             None,
         ),
@@ -88,9 +114,7 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
             None,
             Some(
                 Embed::new("⚠️ No narration this turn")
-                    .description(format!(
-                        "{reason}\nYour messages are kept and will be part of the next turn."
-                    ))
+                    .description(sentence(reason))
                     .colour(RED),
             ),
         ),
@@ -175,11 +199,20 @@ mod tests {
         let notice = Notice::ModelFailed {
             model: ModelId::parse("openai:gpt-4o").unwrap(),
             reason: "the provider timed out".into(),
-            next: "Trying `anthropic:claude-sonnet-4-5` instead.".into(),
+            next: "trying anthropic:claude-sonnet-4-5 instead".into(),
         };
         let (content, _) = render_notice(&notice);
-        let content = content.unwrap();
-        assert!(content.contains("openai:gpt-4o"));
-        assert!(content.contains("Trying"));
+        assert_eq!(
+            content.unwrap(),
+            "⚠️ `openai:gpt-4o` failed: The provider timed out. Trying anthropic:claude-sonnet-4-5 instead."
+        );
+    }
+
+    #[test]
+    fn sentences_get_one_capital_and_one_full_stop() {
+        assert_eq!(sentence("it broke"), "It broke.");
+        assert_eq!(sentence("Done!"), "Done!");
+        assert_eq!(sentence("  ends well. "), "Ends well.");
+        assert_eq!(sentence(""), "");
     }
 }
