@@ -105,8 +105,44 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
     }
 }
 
-/// `gamemaster run`: the bot.
+/// `gamemaster run`: the bot, until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_until(config, shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C, or SIGTERM (what `docker stop` sends).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// The bot, until `shutdown` completes; then it disconnects and closes the database.
+pub async fn run_until(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let db = Db::open(&config.database_url).await?;
     let interrupted = crate::core::store::MessageStore::interrupt_streaming(&db)
         .await
@@ -124,7 +160,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         registry,
         engine_settings: engine_settings(&config),
     };
-    let result = crate::discord::run(&config, services).await;
+    let result = crate::discord::run(&config, services, shutdown).await;
     db.close().await;
     result
 }

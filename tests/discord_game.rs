@@ -418,3 +418,35 @@ async fn recap_tells_the_story_so_far() {
     );
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn a_restart_resumes_sessions_and_marks_cut_narrations() {
+    let (mut bot, campaign) = game().await;
+    start(&bot, campaign, "Night falls.").await;
+    // The bot stops while a narration is streaming.
+    let events = openai_events(&["The fire crackles"], None);
+    bot.llm
+        .push(Reply::sse_chunks(events[..2].to_vec()).ending(StreamEnd::Hang));
+    bot.fake.say(ALICE, bot.channel, "I sleep.").await;
+    bot.wait_bot_message(bot.channel, |m| m.content == "The fire crackles")
+        .await;
+    bot.restart().await;
+
+    let n: Vec<StoredMessage> = narrations(&story(&bot).await)
+        .into_iter()
+        .cloned()
+        .collect();
+    assert_eq!(n.len(), 2);
+    assert_eq!(n[1].status, MessageStatus::Interrupted);
+    assert_eq!(n[1].content, "The fire crackles");
+
+    // The session goes on after the restart.
+    bot.llm.push(Reply::openai_text(
+        &["Morning comes."],
+        None,
+        Duration::ZERO,
+    ));
+    bot.fake.say(BOB, bot.channel, "I wake.").await;
+    finished(&bot, "Morning comes.").await;
+    bot.assert_clean();
+}

@@ -52,8 +52,12 @@ pub fn intents() -> GatewayIntents {
 }
 
 /// Connects to Discord (or to `DISCORD_API_BASE_URL`), resumes the sessions that were running
-/// and serves until the gateway stops.
-pub async fn run(config: &Config, services: Services) -> anyhow::Result<()> {
+/// and serves until `shutdown` completes (then every shard disconnects) or the gateway stops.
+pub async fn run(
+    config: &Config,
+    services: Services,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let token = config
         .discord_token
         .as_ref()
@@ -94,6 +98,13 @@ pub async fn run(config: &Config, services: Services) -> anyhow::Result<()> {
     if data_cell.set(data).is_err() {
         anyhow::bail!("the bot's shared data was set twice");
     }
+
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: disconnecting from Discord");
+        shards.shutdown_all().await;
+    });
 
     let count = config.shard_count;
     let started = match &config.shard_ids {

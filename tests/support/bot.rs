@@ -34,6 +34,8 @@ pub struct TestBot {
     pub test_db: TestDb,
     pub guild: u64,
     pub channel: u64,
+    config: Config,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -41,6 +43,20 @@ impl Drop for TestBot {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Runs the bot as `gamemaster run` does, stopping when `stop` fires (or is dropped).
+fn launch(
+    config: Config,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(gamemaster::app::run_until(config, async move {
+        let _ = stopped.await;
+    }));
+    (stop, task)
 }
 
 /// The default world: "Test Tavern" (alice with Manage Server, bob without) and
@@ -85,7 +101,7 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
         Some(range) => range.clone().collect(),
         None => (0..config.shard_count).collect(),
     };
-    let mut task = tokio::spawn(gamemaster::app::run(config));
+    let (stop, mut task) = launch(config.clone());
     for shard in shards {
         tokio::select! {
             stopped = &mut task => panic!("the bot stopped while starting: {stopped:?}"),
@@ -101,11 +117,36 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
         test_db,
         guild,
         channel,
+        config,
+        stop: Some(stop),
         task,
     }
 }
 
 impl TestBot {
+    /// Stops the bot the way SIGTERM does and waits until it has disconnected.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let finished = tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .expect("the bot stops within 10 s");
+        finished
+            .expect("the bot task")
+            .expect("the bot stops cleanly");
+    }
+
+    /// Stops the bot and starts it again on the same database and fake Discord.
+    pub async fn restart(&mut self) {
+        let previous = self.fake.shard_session(0).expect("shard 0 is connected");
+        self.stop().await;
+        let (stop, task) = launch(self.config.clone());
+        self.stop = Some(stop);
+        self.task = task;
+        self.fake.wait_new_session(0, &previous).await;
+    }
+
     pub fn db(&self) -> &Db {
         &self.test_db.db
     }
