@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod discord;
 pub mod llm;
 pub mod storage;
 pub mod telemetry;

@@ -267,6 +267,17 @@ pub fn dispatch_to_guild(
     })
 }
 
+/// Sends a dispatch that belongs to no guild (direct messages) on shard 0, as Discord does.
+pub fn dispatch_direct(shared: &Shared, event: &str, d: Value) -> bool {
+    shared.update(|s| match s.shards.get_mut(&0) {
+        Some(sess) if sess.ready => {
+            send_checked(&mut s.violations, sess, event, d);
+            true
+        }
+        _ => false,
+    })
+}
+
 /// Sends a raw frame to a shard, bypassing all checks (to test malformed payloads).
 pub fn send_raw(shared: &Shared, shard: u32, event: &str, d: Value) -> bool {
     shared.update(|s| match s.shards.get_mut(&shard) {

@@ -134,6 +134,31 @@ impl FakeDiscord {
             .unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// The gateway session a shard identified with, while it is connected and ready.
+    pub fn shard_session(&self, shard: u32) -> Option<String> {
+        self.shared.read(|s| {
+            s.shards
+                .get(&shard)
+                .filter(|x| x.ready)
+                .map(|x| x.session_id.clone())
+        })
+    }
+
+    /// Waits until `shard` is ready on a gateway session other than `previous` (a bot that
+    /// restarted and identified again).
+    pub async fn wait_new_session(&self, shard: u32, previous: &str) {
+        let timeout = self.shared.config.wait_timeout;
+        self.shared
+            .wait_for(timeout, &format!("shard {shard} to identify again"), |s| {
+                s.shards
+                    .get(&shard)
+                    .filter(|x| x.ready && x.session_id != previous)
+                    .map(|_| ())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// Sends op 7 RECONNECT to a shard; pair with `wait_resumed`.
     pub fn request_reconnect(&self, shard: u32) {
         assert!(

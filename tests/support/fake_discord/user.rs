@@ -306,6 +306,69 @@ impl FakeDiscord {
         self.send_interaction(2, user, guild, channel, data, None)
     }
 
+    /// Runs a slash command in the user's direct messages with the bot (no guild, no member:
+    /// the interaction carries `user` and a DM channel, on shard 0).
+    pub async fn slash_dm(&self, user: u64, path: &str, options: Value) -> InteractionHandle {
+        let shared = &self.shared;
+        let u = self.user(user);
+        let guild_for_lookup = shared.config.guilds[0].id;
+        let data = self
+            .command_data(guild_for_lookup, path, &options, None)
+            .await;
+        let id = shared.snowflake();
+        let dm_channel = shared.snowflake();
+        let token = format!("itoken-{id}-{}", unix_ms());
+        let mut data = data;
+        if let Some(o) = data.as_object_mut() {
+            o.remove("guild_id");
+        }
+        let payload = json!({
+            "id": id.to_string(),
+            "application_id": shared.config.application_id.to_string(),
+            "type": 2,
+            "data": data,
+            "channel_id": dm_channel.to_string(),
+            "channel": {"id": dm_channel.to_string(), "type": 1},
+            "user": payloads::fake_user(&u),
+            "token": token,
+            "version": 1,
+            "app_permissions": super::perms::MEMBER.to_string(),
+            "locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": shared.config.guilds[0].id.to_string()},
+            "context": 1,
+            "attachment_size_limit": 26_214_400,
+        });
+        shared.update(|s| {
+            s.interactions.insert(
+                id,
+                InteractionRecord {
+                    id,
+                    token: token.clone(),
+                    kind: 2,
+                    guild_id: 0,
+                    channel_id: dm_channel,
+                    user_id: user,
+                    source_message_id: None,
+                    created_at: Instant::now(),
+                    ack: None,
+                    ack_at: None,
+                    ack_data: Value::Null,
+                    original_message_id: None,
+                    followup_ids: vec![],
+                },
+            )
+        });
+        if !gateway::dispatch_direct(shared, "INTERACTION_CREATE", payload) {
+            panic!("shard 0 is not connected");
+        }
+        InteractionHandle {
+            shared: shared.clone(),
+            id,
+            token,
+        }
+    }
+
     /// Types into an autocompleted option and returns the choices the bot offered.
     pub async fn autocomplete(
         &self,

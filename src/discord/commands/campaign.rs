@@ -1,0 +1,305 @@
+//! `/campaign create | list | info | model | delete`
+
+use poise::ChoiceParameter;
+use serenity::all::{
+    AutocompleteChoice, ButtonStyle, CreateActionRow, CreateAutocompleteResponse, CreateButton,
+};
+
+use crate::core::campaign::{CampaignName, NewCampaign, Themes, Tone};
+use crate::core::language::Language;
+use crate::core::llm::ModelId;
+use crate::discord::commands::{
+    self, CHOICES_MAX, autocomplete_campaign, campaign_option, guild, is_manager, private, reply,
+};
+use crate::discord::error::{BotResult, user};
+use crate::discord::{Context, render};
+
+/// The four languages with bundled game-master prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ChoiceParameter)]
+pub enum LanguageChoice {
+    #[name = "English"]
+    English,
+    #[name = "Français"]
+    Francais,
+    #[name = "Español"]
+    Espanol,
+    #[name = "Deutsch"]
+    Deutsch,
+}
+
+impl From<LanguageChoice> for Language {
+    fn from(c: LanguageChoice) -> Language {
+        match c {
+            LanguageChoice::English => Language::En,
+            LanguageChoice::Francais => Language::Fr,
+            LanguageChoice::Espanol => Language::Es,
+            LanguageChoice::Deutsch => Language::De,
+        }
+    }
+}
+
+/// Manage this server's campaigns
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("create", "list", "info", "model", "delete"),
+    subcommand_required,
+    name_localized("fr", "campagne"),
+    description_localized("fr", "Gérer les campagnes de ce serveur")
+)]
+pub async fn campaign(_ctx: Context<'_>) -> BotResult {
+    Ok(())
+}
+
+pub async fn autocomplete_model(ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
+    let needle = partial.trim().to_lowercase();
+    let choices = ctx
+        .data()
+        .registry
+        .available_models()
+        .into_iter()
+        .map(|m| m.id.to_string())
+        .filter(|id| id.to_lowercase().contains(&needle))
+        .take(CHOICES_MAX)
+        .map(|id| AutocompleteChoice::new(id.clone(), id))
+        .collect();
+    CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// The model a new campaign gets: the option, else the server's default, else
+/// `DEFAULT_MODEL`, else the first available one; always one the registry can serve.
+async fn choose_model(ctx: Context<'_>, explicit: Option<&str>) -> BotResult<ModelId> {
+    let data = ctx.data();
+    let id = match explicit {
+        Some(raw) => ModelId::parse(raw)?,
+        None => {
+            let settings = data.store.guild_settings(guild(ctx)?).await?;
+            match settings.default_model.or_else(|| data.default_model.clone()) {
+                Some(id) => id,
+                None => data
+                    .registry
+                    .available_models()
+                    .into_iter()
+                    .next()
+                    .map(|m| m.id)
+                    .ok_or_else(|| user("No model is configured on this bot; ask its admin to set a provider key."))?,
+            }
+        }
+    };
+    data.registry.chat_model(&id)?;
+    Ok(id)
+}
+
+/// Create a campaign
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "créer"),
+    description_localized("fr", "Créer une campagne")
+)]
+pub async fn create(
+    ctx: Context<'_>,
+    #[description = "The campaign's name (unique in this server)"]
+    #[name_localized("fr", "nom")]
+    #[description_localized("fr", "Le nom de la campagne (unique sur ce serveur)")]
+    #[max_length = 80]
+    name: String,
+    #[description = "What it is about, e.g. gothic horror, vampires"]
+    #[name_localized("fr", "thèmes")]
+    #[description_localized("fr", "Ses thèmes, par ex. horreur gothique, vampires")]
+    #[max_length = 300]
+    themes: String,
+    #[description = "The language the game master writes in"]
+    #[name_localized("fr", "langue")]
+    #[description_localized("fr", "La langue du maître du jeu")]
+    language: LanguageChoice,
+    #[description = "The model that narrates"]
+    #[name_localized("fr", "modèle")]
+    #[description_localized("fr", "Le modèle qui raconte")]
+    #[autocomplete = "autocomplete_model"]
+    model: Option<String>,
+    #[description = "The narration's tone, e.g. grim, lighthearted"]
+    #[name_localized("fr", "ton")]
+    #[description_localized("fr", "Le ton du récit, par ex. sombre, léger")]
+    #[max_length = 100]
+    tone: Option<String>,
+) -> BotResult {
+    let guild_id = guild(ctx)?;
+    let new = NewCampaign {
+        guild_id,
+        owner_id: commands::author(ctx),
+        name: CampaignName::parse(&name)?,
+        themes: Themes::parse(&themes)?,
+        language: language.into(),
+        tone: tone.as_deref().map(Tone::parse).transpose()?,
+        model: choose_model(ctx, model.as_deref()).await?,
+    };
+    let created = ctx.data().store.create_campaign(&new).await?;
+    tracing::info!(campaign = %created.id, guild = %guild_id, model = %created.model, "campaign created");
+    let embed = render::campaign(&created, &[], false).build();
+    ctx.send(
+        reply()
+            .content(format!(
+                "Campaign **{}** is ready. Start playing with `/session start`.",
+                created.name.as_str()
+            ))
+            .embed(embed),
+    )
+    .await?;
+    Ok(())
+}
+
+/// List this server's campaigns
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "liste"),
+    description_localized("fr", "Lister les campagnes de ce serveur")
+)]
+pub async fn list(ctx: Context<'_>) -> BotResult {
+    let campaigns = ctx.data().store.list_campaigns(guild(ctx)?).await?;
+    let guild_name = ctx
+        .guild()
+        .map(|g| g.name.clone())
+        .unwrap_or_else(|| "this server".into());
+    let embed = render::campaign_list(&guild_name, &campaigns).build();
+    ctx.send(reply().embed(embed)).await?;
+    Ok(())
+}
+
+/// Show a campaign: model, language, characters
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "infos"),
+    description_localized("fr", "Afficher une campagne : modèle, langue, personnages")
+)]
+pub async fn info(
+    ctx: Context<'_>,
+    #[description = "The campaign (default: the one playing in this channel)"]
+    #[name_localized("fr", "campagne")]
+    #[description_localized("fr", "La campagne (par défaut : celle de ce salon)")]
+    #[autocomplete = "autocomplete_campaign"]
+    campaign: Option<String>,
+) -> BotResult {
+    let data = ctx.data();
+    let session = data.store.active_session(commands::channel(ctx)).await?;
+    let found = match (&campaign, &session) {
+        (Some(raw), _) => campaign_option(ctx, raw).await?,
+        (None, Some(s)) => data
+            .store
+            .campaign_in_guild(guild(ctx)?, s.campaign_id)
+            .await?
+            .ok_or_else(|| user("The campaign of this channel's session no longer exists."))?,
+        (None, None) => {
+            return Err(user(
+                "No session is running in this channel; name the campaign to show.",
+            ));
+        }
+    };
+    let characters = data.store.campaign_characters(found.id).await?;
+    let here = session.is_some_and(|s| s.campaign_id == found.id);
+    let embed = render::campaign(&found, &characters, here).build();
+    ctx.send(reply().embed(embed)).await?;
+    Ok(())
+}
+
+async fn ensure_can_manage(
+    ctx: Context<'_>,
+    c: &crate::core::campaign::Campaign,
+    what: &str,
+) -> BotResult {
+    if c.owner_id == Some(commands::author(ctx)) || is_manager(ctx).await {
+        Ok(())
+    } else {
+        Err(user(format!(
+            "Only the campaign's owner or members with Manage Server can {what}."
+        )))
+    }
+}
+
+/// Switch the model that narrates a campaign
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "modèle"),
+    description_localized("fr", "Changer le modèle qui raconte une campagne")
+)]
+pub async fn model(
+    ctx: Context<'_>,
+    #[description = "The campaign"]
+    #[name_localized("fr", "campagne")]
+    #[description_localized("fr", "La campagne")]
+    #[autocomplete = "autocomplete_campaign"]
+    campaign: String,
+    #[description = "The new model"]
+    #[name_localized("fr", "modèle")]
+    #[description_localized("fr", "Le nouveau modèle")]
+    #[autocomplete = "autocomplete_model"]
+    model: String,
+) -> BotResult {
+    let found = campaign_option(ctx, &campaign).await?;
+    ensure_can_manage(ctx, &found, "change its model").await?;
+    let id = ModelId::parse(&model)?;
+    ctx.data().registry.chat_model(&id)?;
+    ctx.data().store.set_campaign_model(found.id, &id).await?;
+    tracing::info!(campaign = %found.id, from = %found.model, to = %id, "campaign model changed");
+    ctx.send(reply().content(format!(
+        "🔁 **{}** is now narrated by `{id}` (was `{}`). The story so far is kept.",
+        found.name.as_str(),
+        found.model
+    )))
+    .await?;
+    Ok(())
+}
+
+/// Delete a campaign with its sessions and story
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "supprimer"),
+    description_localized("fr", "Supprimer une campagne, ses sessions et son histoire")
+)]
+pub async fn delete(
+    ctx: Context<'_>,
+    #[description = "The campaign"]
+    #[name_localized("fr", "campagne")]
+    #[description_localized("fr", "La campagne")]
+    #[autocomplete = "autocomplete_campaign"]
+    campaign: String,
+) -> BotResult {
+    let found = campaign_option(ctx, &campaign).await?;
+    ensure_can_manage(ctx, &found, "delete it").await?;
+    let buttons = CreateActionRow::Buttons(vec![
+        CreateButton::new(format!("campaign-delete:{}", found.id))
+            .label("Delete for good")
+            .style(ButtonStyle::Danger),
+        CreateButton::new("campaign-delete-cancel")
+            .label("Cancel")
+            .style(ButtonStyle::Secondary),
+    ]);
+    ctx.send(
+        private(format!(
+            "Delete **{}** with all its sessions and story? This can't be undone.",
+            found.name.as_str()
+        ))
+        .components(vec![buttons]),
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_choice_maps_to_a_language() {
+        let all: Vec<Language> = LanguageChoice::list()
+            .iter()
+            .enumerate()
+            .map(|(i, _)| LanguageChoice::from_index(i).unwrap().into())
+            .collect();
+        assert_eq!(all, Language::ALL.to_vec());
+    }
+}

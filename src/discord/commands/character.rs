@@ -1,0 +1,196 @@
+//! `/character create | list | show | delete`
+
+use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse};
+
+use crate::core::character::{CharacterClass, CharacterName, Description, NewCharacter, Race};
+use crate::core::srd;
+use crate::discord::commands::{
+    self, CHOICES_MAX, autocomplete_campaign, autocomplete_character, campaign_option,
+    character_option, guild, reply,
+};
+use crate::discord::error::{BotResult, user};
+use crate::discord::{Context, render};
+
+/// Your characters in this server
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("create", "list", "show", "delete"),
+    subcommand_required,
+    name_localized("fr", "personnage"),
+    description_localized("fr", "Vos personnages sur ce serveur")
+)]
+pub async fn character(_ctx: Context<'_>) -> BotResult {
+    Ok(())
+}
+
+fn suggestions(list: &'static [&'static str], partial: &str) -> CreateAutocompleteResponse {
+    let mut names: Vec<&str> = srd::suggest(list, partial, CHOICES_MAX);
+    // A custom value is welcome: offer what was typed when the list has nothing like it.
+    let typed = partial.trim();
+    if !typed.is_empty()
+        && !names.iter().any(|n| n.eq_ignore_ascii_case(typed))
+        && names.len() < CHOICES_MAX
+        && typed.chars().count() <= 40
+    {
+        names.push(typed);
+    }
+    let choices = names
+        .into_iter()
+        .map(|n| AutocompleteChoice::new(n.to_string(), n.to_string()))
+        .collect();
+    CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn autocomplete_class(_ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
+    suggestions(srd::CLASSES, partial)
+}
+
+async fn autocomplete_race(_ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
+    suggestions(srd::RACES, partial)
+}
+
+/// Create a character
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "créer"),
+    description_localized("fr", "Créer un personnage")
+)]
+pub async fn create(
+    ctx: Context<'_>,
+    #[description = "The character's name"]
+    #[name_localized("fr", "nom")]
+    #[description_localized("fr", "Le nom du personnage")]
+    #[max_length = 64]
+    name: String,
+    #[description = "Class: an SRD class or your own"]
+    #[name_localized("fr", "classe")]
+    #[description_localized("fr", "Classe : une classe du SRD ou la vôtre")]
+    #[autocomplete = "autocomplete_class"]
+    #[max_length = 40]
+    class: String,
+    #[description = "Race: an SRD race or your own"]
+    #[name_localized("fr", "race")]
+    #[description_localized("fr", "Race : une race du SRD ou la vôtre")]
+    #[autocomplete = "autocomplete_race"]
+    #[max_length = 40]
+    race: String,
+    #[description = "Looks, personality, backstory"]
+    #[name_localized("fr", "description")]
+    #[description_localized("fr", "Apparence, personnalité, histoire")]
+    #[max_length = 1000]
+    description: Option<String>,
+    #[description = "The campaign this character plays in"]
+    #[name_localized("fr", "campagne")]
+    #[description_localized("fr", "La campagne où joue ce personnage")]
+    #[autocomplete = "autocomplete_campaign"]
+    campaign: Option<String>,
+) -> BotResult {
+    let guild_id = guild(ctx)?;
+    let campaign = match &campaign {
+        Some(raw) => Some(campaign_option(ctx, raw).await?),
+        None => None,
+    };
+    let new = NewCharacter {
+        owner_id: commands::author(ctx),
+        guild_id,
+        campaign_id: campaign.as_ref().map(|c| c.id),
+        name: CharacterName::parse(&name)?,
+        class: CharacterClass::parse(&class)?,
+        race: Race::parse(&race)?,
+        gender: None,
+        description: description.as_deref().map(Description::parse).transpose()?,
+    };
+    let created = ctx.data().store.create_character(&new).await?;
+    tracing::info!(character = %created.id, guild = %guild_id, "character created");
+    let embed = render::character(&created, campaign.as_ref()).build();
+    ctx.send(
+        reply()
+            .content(format!("**{}** joins the story.", created.name.as_str()))
+            .embed(embed),
+    )
+    .await?;
+    Ok(())
+}
+
+/// List characters in this server
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "liste"),
+    description_localized("fr", "Lister les personnages de ce serveur")
+)]
+pub async fn list(
+    ctx: Context<'_>,
+    #[description = "Only yours (default) or everyone's"]
+    #[name_localized("fr", "tous")]
+    #[description_localized("fr", "Seulement les vôtres (par défaut) ou ceux de tout le monde")]
+    everyone: Option<bool>,
+) -> BotResult {
+    let guild_id = guild(ctx)?;
+    let everyone = everyone.unwrap_or(false);
+    let owner = (!everyone).then(|| commands::author(ctx));
+    let characters = ctx.data().store.list_characters(guild_id, owner).await?;
+    let title = if everyone {
+        "Characters in this server"
+    } else {
+        "Your characters"
+    };
+    ctx.send(reply().embed(render::character_list(title, &characters).build()))
+        .await?;
+    Ok(())
+}
+
+/// Show a character sheet
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "voir"),
+    description_localized("fr", "Afficher la fiche d'un personnage")
+)]
+pub async fn show(
+    ctx: Context<'_>,
+    #[description = "The character"]
+    #[name_localized("fr", "personnage")]
+    #[description_localized("fr", "Le personnage")]
+    #[autocomplete = "autocomplete_character"]
+    character: String,
+) -> BotResult {
+    let found = character_option(ctx, &character).await?;
+    let campaign = match found.campaign_id {
+        Some(id) => ctx.data().store.campaign_in_guild(guild(ctx)?, id).await?,
+        None => None,
+    };
+    ctx.send(reply().embed(render::character(&found, campaign.as_ref()).build()))
+        .await?;
+    Ok(())
+}
+
+/// Delete one of your characters
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "supprimer"),
+    description_localized("fr", "Supprimer un de vos personnages")
+)]
+pub async fn delete(
+    ctx: Context<'_>,
+    #[description = "The character"]
+    #[name_localized("fr", "personnage")]
+    #[description_localized("fr", "Le personnage")]
+    #[autocomplete = "autocomplete_character"]
+    character: String,
+) -> BotResult {
+    let found = character_option(ctx, &character).await?;
+    if found.owner_id != Some(commands::author(ctx)) {
+        return Err(user(
+            "Only the player who created a character can delete it.",
+        ));
+    }
+    ctx.data().store.delete_character(found.id).await?;
+    tracing::info!(character = %found.id, "character deleted");
+    ctx.send(reply().content(format!("**{}** has left the story.", found.name.as_str())))
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Errors of the Discord adapter: what users may see, and what only the logs see.
+
+use crate::core::dice::DiceError;
+use crate::core::llm::{LlmError, ModelIdError};
+use crate::core::store::StoreError;
+use crate::core::text::TextError;
+use crate::discord::engine::EngineError;
+
+/// A command failed. `User` messages are shown as they are (ephemeral); `Internal` errors are
+/// logged and the user sees a short apology without details.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("{0}")]
+    User(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type BotResult<T = ()> = Result<T, BotError>;
+
+/// Shorthand for a refusal the user can act on.
+pub fn user(message: impl Into<String>) -> BotError {
+    BotError::User(message.into())
+}
+
+impl BotError {
+    /// What the user is told.
+    pub fn user_message(&self) -> String {
+        match self {
+            BotError::User(m) => m.clone(),
+            BotError::Internal(_) => INTERNAL_MESSAGE.to_string(),
+        }
+    }
+}
+
+/// Shown for failures that are not the user's to fix.
+pub const INTERNAL_MESSAGE: &str = "Something went wrong on my side. Please try again in a moment; if it keeps happening, tell the server admins.";
+
+impl From<StoreError> for BotError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => BotError::User(m),
+            StoreError::Unavailable(_) => BotError::User(
+                "The game's database is unavailable right now; please try again in a moment."
+                    .into(),
+            ),
+            other => BotError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<EngineError> for BotError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Store(s) => s.into(),
+            other => BotError::User(other.to_string()),
+        }
+    }
+}
+
+impl From<TextError> for BotError {
+    fn from(e: TextError) -> Self {
+        BotError::User(format!("{e}."))
+    }
+}
+
+impl From<DiceError> for BotError {
+    fn from(e: DiceError) -> Self {
+        BotError::User(format!("I can't roll that: {e}."))
+    }
+}
+
+impl From<LlmError> for BotError {
+    fn from(e: LlmError) -> Self {
+        BotError::User(format!("That model can't be used: {e}."))
+    }
+}
+
+impl From<ModelIdError> for BotError {
+    fn from(e: ModelIdError) -> Self {
+        BotError::User(format!("{e}."))
+    }
+}
+
+impl From<serenity::Error> for BotError {
+    fn from(e: serenity::Error) -> Self {
+        BotError::Internal(anyhow::Error::new(e).context("a Discord request failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_are_shown_and_outages_are_worded_for_users() {
+        let e: BotError =
+            StoreError::Conflict("This server already has a campaign named \"X\".".into()).into();
+        assert_eq!(
+            e.user_message(),
+            "This server already has a campaign named \"X\"."
+        );
+        let e: BotError = StoreError::Unavailable("pool timed out at 10.0.0.3".into()).into();
+        assert!(!e.user_message().contains("10.0.0.3"));
+        let e: BotError = StoreError::Corrupt("row 7 has a bad model".into()).into();
+        assert_eq!(e.user_message(), INTERNAL_MESSAGE);
+    }
+
+    #[test]
+    fn engine_refusals_reach_the_user() {
+        let e: BotError = EngineError::SessionExists.into();
+        assert!(e.user_message().contains("already running"));
+    }
+}

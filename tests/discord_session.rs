@@ -1,0 +1,174 @@
+//! `/session` and `/act` end to end: binding channels, refusals, threads.
+
+mod support;
+
+use gamemaster::core::ids::ChannelId;
+use gamemaster::core::session::SessionStatus;
+use gamemaster::core::store::SessionStore;
+use serde_json::json;
+use support::bot::{ALICE, BOB, CAROL, OTHER_GUILD, spawn_bot};
+
+#[tokio::test]
+async fn one_session_per_channel_and_end_closes_it() {
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Rime").await;
+    let started = bot
+        .run(BOB, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    assert!(!started.ephemeral);
+    assert!(started.content.contains("Rime"), "{}", started.content);
+    let session = bot
+        .db()
+        .active_session(ChannelId(bot.channel))
+        .await
+        .unwrap()
+        .expect("session stored");
+    assert_eq!(session.campaign_id.0, id);
+    assert_eq!(session.started_by.unwrap().0, BOB);
+
+    let again = bot
+        .run(ALICE, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    assert!(again.ephemeral);
+    assert!(
+        again.content.contains("already running"),
+        "{}",
+        again.content
+    );
+
+    let ended = bot.run(ALICE, "session end", json!({})).await;
+    assert!(
+        ended.content.contains("session is over"),
+        "{}",
+        ended.content
+    );
+    assert!(
+        bot.db()
+            .active_session(ChannelId(bot.channel))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let stored = bot.db().session(session.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, SessionStatus::Ended);
+
+    let nothing = bot.run(ALICE, "session end", json!({})).await;
+    assert!(nothing.ephemeral);
+    assert!(
+        nothing.content.contains("no active session"),
+        "{}",
+        nothing.content
+    );
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_session_can_run_in_a_new_thread() {
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Deep Roads").await;
+    bot.run(BOB, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    // The channel is busy, but a thread of it is free.
+    let threaded = bot
+        .run(
+            ALICE,
+            "session start",
+            json!({"campaign": id.to_string(), "thread": true}),
+        )
+        .await;
+    assert!(!threaded.ephemeral, "{}", threaded.content);
+    let threads = bot.fake.threads();
+    assert_eq!(threads.len(), 1);
+    let (thread, parent, name) = threads[0].clone();
+    assert_eq!((parent, name.as_str()), (bot.channel, "Deep Roads"));
+    assert!(
+        threaded.content.contains(&format!("<#{thread}>")),
+        "{}",
+        threaded.content
+    );
+    let session = bot
+        .db()
+        .active_session(ChannelId(thread))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.campaign_id.0, id);
+    assert_eq!(bot.db().active_sessions().await.unwrap().len(), 2);
+
+    // /session end inside the thread ends only the thread's session.
+    let ended = bot
+        .fake
+        .slash(ALICE, bot.guild, thread, "session end", json!({}))
+        .await
+        .wait_response()
+        .await;
+    assert!(!ended.ephemeral, "{}", ended.content);
+    assert_eq!(bot.db().active_sessions().await.unwrap().len(), 1);
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn session_refusals_are_clear() {
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Rime").await;
+    let unknown = bot
+        .run(BOB, "session start", json!({"campaign": "987654"}))
+        .await;
+    assert!(unknown.ephemeral);
+    assert!(unknown.content.contains("doesn't exist in this server"));
+
+    let other = bot.fake.config().guild(OTHER_GUILD).unwrap().general();
+    let foreign = bot
+        .fake
+        .slash(
+            CAROL,
+            OTHER_GUILD,
+            other,
+            "session start",
+            json!({"campaign": id.to_string()}),
+        )
+        .await
+        .wait_response()
+        .await;
+    assert!(foreign.content.contains("doesn't exist in this server"));
+    assert!(bot.db().active_sessions().await.unwrap().is_empty());
+
+    let act = bot.run(BOB, "act", json!({"text": "I look around"})).await;
+    assert!(act.ephemeral);
+    assert!(act.content.contains("no active session"), "{}", act.content);
+    let recap = bot.run(BOB, "session recap", json!({})).await;
+    assert!(recap.ephemeral);
+    assert!(recap.content.contains("no active session"));
+
+    let dm = bot
+        .fake
+        .slash_dm(BOB, "session start", json!({"campaign": id.to_string()}))
+        .await
+        .wait_response()
+        .await;
+    assert!(dm.ephemeral);
+    assert!(dm.content.contains("not in direct messages"));
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn act_refuses_someone_elses_character() {
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Rime").await;
+    bot.run(
+        ALICE,
+        "character create",
+        json!({"name": "Aria", "class": "Bard", "race": "Elf", "campaign": id.to_string()}),
+    )
+    .await;
+    bot.run(BOB, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    let r = bot
+        .run(BOB, "act", json!({"text": "I sing", "character": "Aria"}))
+        .await;
+    assert!(r.ephemeral);
+    assert!(r.content.contains("your own characters"), "{}", r.content);
+    let blank = bot.run(BOB, "act", json!({"text": "   "})).await;
+    assert!(blank.ephemeral);
+    bot.assert_clean();
+}
