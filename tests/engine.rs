@@ -700,3 +700,61 @@ async fn sessions_are_one_per_channel_and_end_cleanly() {
     );
     assert!(game.engine.recap(CHANNEL).await.is_err());
 }
+
+#[tokio::test]
+async fn the_monthly_budget_warns_at_80_percent_and_stops_narration_at_100() {
+    use gamemaster::core::guild::GuildSettings;
+    use gamemaster::core::perf::{CallKind, PerfRecord};
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Budget", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    let mut settings = GuildSettings::defaults(GUILD);
+    settings.monthly_budget_usd = Some(1.0);
+    game.db.save_guild_settings(&settings).await.unwrap();
+    let spend = |usd: f64| PerfRecord {
+        guild_id: Some(GUILD),
+        campaign_id: None,
+        session_id: None,
+        user_id: None,
+        model: "openai:gpt-4o".into(),
+        kind: CallKind::Narration,
+        latency_ms: 1,
+        ttft_ms: None,
+        tokens_in: None,
+        tokens_out: None,
+        tokens_estimated: false,
+        cost_usd: Some(usd),
+        ok: true,
+        error_kind: None,
+        created_at: Timestamp::now(),
+    };
+    game.db.record_call(&spend(0.85)).await.unwrap();
+    for turn in 0..2 {
+        game.say(CHANNEL, ALICE, &format!("Turn {turn}")).await;
+        game.finished(CHANNEL, 2 + turn).await;
+    }
+    let warnings = game
+        .presenter
+        .count(|s| matches!(s, Shown::Notice(_, Notice::BudgetWarning { .. })));
+    assert_eq!(warnings, 1, "warned once this month");
+
+    game.db.record_call(&spend(0.2)).await.unwrap();
+    let calls_before = game.gm.calls();
+    game.say(CHANNEL, ALICE, "Are you there?").await;
+    game.presenter
+        .wait_for(1, |s| {
+            matches!(s, Shown::Notice(_, Notice::BudgetExhausted { .. }))
+        })
+        .await;
+    assert_eq!(
+        game.gm.calls(),
+        calls_before,
+        "no model call once the budget is spent"
+    );
+    let story = game.story(session).await;
+    assert_eq!(
+        story.last().unwrap().content,
+        "Are you there?",
+        "the message is kept"
+    );
+}

@@ -118,6 +118,24 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
                     .colour(RED),
             ),
         ),
+        Notice::BudgetWarning { spent_usd, budget_usd } => (
+            Some(format!(
+                "💰 This server has spent ${spent_usd:.2} of its ${budget_usd:.2} monthly model budget (80% or more). \
+                 Narration stops when the budget is spent; a server manager can raise it."
+            )),
+            None,
+        ),
+        Notice::BudgetExhausted { spent_usd, budget_usd } => (
+            None,
+            Some(
+                Embed::new("💰 Monthly budget spent")
+                    .description(format!(
+                        "This server has spent ${spent_usd:.2} of its ${budget_usd:.2} monthly model budget, so the game master \
+                         pauses until the month ends or a server manager raises the budget. Your messages are kept."
+                    ))
+                    .colour(RED),
+            ),
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::time::{Instant, sleep_until};
 use super::context::{self, Budget, Cast, TokenCache};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
 use super::{EngineError, Notice, PlayerInput, Shared};
+use crate::core::budget::{BudgetState, budget_state, month_start};
 use crate::core::campaign::Campaign;
 use crate::core::ids::{ChannelId, MessageId, SessionId, Timestamp, UserId};
 use crate::core::llm::{Completion, LlmError, ModelId};
@@ -319,6 +320,9 @@ impl Actor {
             player_names: &names,
         };
 
+        if !self.within_budget(&session).await? {
+            return Ok(());
+        }
         let chain = self.model_chain(&campaign, &session).await?;
         for (attempt, model_id) in chain.iter().enumerate() {
             let next = chain.get(attempt + 1);
@@ -437,6 +441,52 @@ impl Actor {
             .notice(self.channel, &Notice::TurnFailed { reason })
             .await;
         Ok(())
+    }
+
+    /// Checks the server's monthly budget: warns the channel once at 80%, and refuses model
+    /// calls at 100% (the players' messages stay stored for when calls resume).
+    async fn within_budget(&self, session: &Session) -> Result<bool, EngineError> {
+        let Some(guild) = session.guild_id else {
+            return Ok(true);
+        };
+        let store = &*self.shared.deps.store;
+        let mut settings = store.guild_settings(guild).await?;
+        if settings.monthly_budget_usd.is_none() {
+            return Ok(true);
+        }
+        let (since, month) = month_start(Timestamp::now());
+        let spent = store.guild_spend_since(guild, since).await?;
+        let notice = match budget_state(spent, settings.monthly_budget_usd) {
+            BudgetState::Fine => return Ok(true),
+            BudgetState::Exhausted { spent, budget } => {
+                let notice = Notice::BudgetExhausted {
+                    spent_usd: spent,
+                    budget_usd: budget,
+                };
+                let _ = self
+                    .shared
+                    .deps
+                    .presenter
+                    .notice(self.channel, &notice)
+                    .await;
+                return Ok(false);
+            }
+            BudgetState::Warning { spent, budget } => Notice::BudgetWarning {
+                spent_usd: spent,
+                budget_usd: budget,
+            },
+        };
+        if settings.budget_warned_month.as_deref() != Some(month.as_str()) {
+            settings.budget_warned_month = Some(month);
+            store.save_guild_settings(&settings).await?;
+            let _ = self
+                .shared
+                .deps
+                .presenter
+                .notice(self.channel, &notice)
+                .await;
+        }
+        Ok(true)
     }
 
     /// The campaign's model, then its fallback, then the server's, then the bot's default.

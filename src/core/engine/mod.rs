@@ -79,6 +79,10 @@ pub enum Notice {
     NarrationCut { model: ModelId, reason: String },
     /// Nothing could narrate this turn; the players' messages are kept for the next one.
     TurnFailed { reason: String },
+    /// The server has spent 80% of its monthly budget (posted once a month).
+    BudgetWarning { spent_usd: f64, budget_usd: f64 },
+    /// The monthly budget is spent: no model calls until the month ends or it is raised.
+    BudgetExhausted { spent_usd: f64, budget_usd: f64 },
 }
 
 #[derive(Debug, Clone)]
