@@ -74,3 +74,26 @@ pub struct NewMessage {
     pub status: MessageStatus,
     pub discord_message_id: Option<DiscordMessageId>,
 }
+
+impl NewMessage {
+    /// A message the bot writes itself (a narration, a dice result): no author, no character.
+    pub fn by_bot(
+        session_id: SessionId,
+        campaign_id: CampaignId,
+        role: MessageRole,
+        content: String,
+        status: MessageStatus,
+    ) -> NewMessage {
+        NewMessage {
+            session_id,
+            campaign_id,
+            author_id: None,
+            character_id: None,
+            role,
+            content,
+            model: None,
+            status,
+            discord_message_id: None,
+        }
+    }
+}

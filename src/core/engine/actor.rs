@@ -344,17 +344,13 @@ impl Actor {
                 let mut cache = self.cache.lock().unwrap();
                 context::build(system, &tail, instruction, &cast, &budget, &mut cache)
             };
-            let template = NewMessage {
-                session_id: session.id,
-                campaign_id: campaign.id,
-                author_id: None,
-                character_id: None,
-                role: MessageRole::Assistant,
-                content: String::new(),
-                model: None,
-                status: MessageStatus::Streaming,
-                discord_message_id: None,
-            };
+            let template = NewMessage::by_bot(
+                session.id,
+                campaign.id,
+                MessageRole::Assistant,
+                String::new(),
+                MessageStatus::Streaming,
+            );
             let target = NarrationTarget {
                 channel: self.channel,
                 template: &template,
@@ -555,17 +551,13 @@ impl Actor {
                 Ok(result) => {
                     let text = tag.outcome_text(&result);
                     deps.store
-                        .append_message(&NewMessage {
-                            session_id: session.id,
-                            campaign_id: session.campaign_id,
-                            author_id: None,
-                            character_id: None,
-                            role: MessageRole::Dice,
-                            content: text.clone(),
-                            model: None,
-                            status: MessageStatus::Complete,
-                            discord_message_id: None,
-                        })
+                        .append_message(&NewMessage::by_bot(
+                            session.id,
+                            session.campaign_id,
+                            MessageRole::Dice,
+                            text.clone(),
+                            MessageStatus::Complete,
+                        ))
                         .await?;
                     let notice = Notice::DiceRoll {
                         label: tag.label.clone(),

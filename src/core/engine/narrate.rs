@@ -12,7 +12,7 @@ use crate::core::ids::{ChannelId, DiscordMessageId};
 use crate::core::llm::{ChatModel, ChatRequest, Completion, LlmError, ModelId, StreamEvent};
 use crate::core::store::Store;
 use crate::core::streaming::{Op, StreamPlanner, StreamPolicy};
-use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+use crate::core::transcript::{MessageStatus, NewMessage, StoredMessage};
 
 /// Where a narration belongs.
 pub struct NarrationTarget<'a> {
@@ -134,11 +134,10 @@ pub async fn narrate(
             Some(Ok(StreamEvent::Delta(text))) => {
                 if narration.is_none() {
                     ttft_ms = Some(elapsed_ms(Instant::now()));
-                    let mut row = target.template.clone();
-                    row.role = MessageRole::Assistant;
-                    row.model = Some(model_id.to_string());
-                    row.status = MessageStatus::Streaming;
-                    row.content = String::new();
+                    let row = NewMessage {
+                        model: Some(model_id.to_string()),
+                        ..target.template.clone()
+                    };
                     narration = Some(store.append_message(&row).await?);
                 }
                 let ops = planner.push(&text, Instant::now());
