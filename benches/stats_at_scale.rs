@@ -20,7 +20,7 @@ use gamemaster::core::stats::{
     ArenaConfig, Metric, StatsData, StatsQuery, StatsScope, build_report,
 };
 use gamemaster::core::store::{StatsStore, fetch_stats_data};
-use gamemaster::storage::Db;
+use gamemaster::storage::{Db, Engine};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::runtime::Runtime;
@@ -66,9 +66,19 @@ async fn row_count(db: &Db) -> i64 {
 }
 
 async fn seed(db: &Db) {
-    if row_count(db).await == ROWS {
-        return;
+    if row_count(db).await != ROWS {
+        insert_rows(db).await;
     }
+    // Statistics for the planners (and PostgreSQL's visibility map, which index-only scans
+    // need), as a long-running installation would have them.
+    let sql = match db.engine() {
+        Engine::Sqlite => "ANALYZE",
+        Engine::Postgres => "VACUUM ANALYZE performance_logs",
+    };
+    sqlx::query(sql).execute(db.pool()).await.unwrap();
+}
+
+async fn insert_rows(db: &Db) {
     let started = Instant::now();
     sqlx::query("DELETE FROM performance_logs")
         .execute(db.pool())
@@ -78,8 +88,6 @@ async fn seed(db: &Db) {
         .execute(db.pool())
         .await
         .unwrap();
-    // Statistics for the planners, as a long-running installation would have them.
-    sqlx::query("ANALYZE").execute(db.pool()).await.unwrap();
     eprintln!(
         "seeded {ROWS} rows on {} in {:.1} s",
         db.engine().name(),

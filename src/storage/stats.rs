@@ -13,8 +13,8 @@ use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::Db;
 use super::rows::{self, store_error};
+use super::{Db, Engine};
 use crate::core::chart::DailyLatency;
 use crate::core::ids::{GuildId, UserId};
 use crate::core::stats::{Battle, CallSample, Outcome, StatsQuery, StatsScope, ThumbVotes};
@@ -127,10 +127,11 @@ impl StatsStore for Db {
             };
         }
         // Streamed and decoded by position: this is the one query that returns many rows.
+        let engine = self.engine();
         let mut stream = q.fetch(self.pool());
         let mut samples = Vec::new();
         while let Some(row) = stream.try_next().await.map_err(store_error)? {
-            samples.push(sample_from_row(&row)?);
+            samples.push(sample_from_row(&row, engine)?);
         }
         Ok(samples)
     }
@@ -242,10 +243,11 @@ impl StatsStore for Db {
     }
 }
 
-fn sample_from_row(row: &AnyRow) -> StoreResult<CallSample> {
-    let ok = match row.try_get::<bool, _>(6) {
-        Ok(b) => b,
-        Err(_) => row.try_get::<i64, _>(6).map_err(store_error)? != 0,
+fn sample_from_row(row: &AnyRow, engine: Engine) -> StoreResult<CallSample> {
+    // Decoded the engine's way first: a failed decode builds an error, too dear per row.
+    let ok = match engine {
+        Engine::Sqlite => row.try_get::<i64, _>(6).map_err(store_error)? != 0,
+        Engine::Postgres => row.try_get::<bool, _>(6).map_err(store_error)?,
     };
     Ok(CallSample {
         model: row.try_get(0).map_err(store_error)?,
