@@ -10,7 +10,7 @@ same figures: p50 latency with a p95 whisker over successful calls, per model.
 
     python3 -m venv .venv && .venv/bin/pip install pandas "plotly<6" "kaleido==0.2.1"
     cargo bench --bench stats_at_scale          # seeds the file once
-    .venv/bin/python benches/legacy_pipeline.py [PATH] [--rounds N] [--out chart.png]
+    .venv/bin/python benches/legacy_pipeline.py [PATH] [--rounds N] [--guild 7] [--out chart.png]
 
 plotly 6+ needs kaleido 1.x, which drives a separately installed Chrome; plotly 5 with
 kaleido 0.2.1 bundles its own Chromium and renders offline.
@@ -36,14 +36,17 @@ def default_path():
     )
 
 
-def load(path):
+def load(path, guild=None):
+    sql = (
+        "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok "
+        "FROM performance_logs WHERE created_at >= ? AND kind IN ('narration', 'arena')"
+    )
+    params = [START_MS]
+    if guild is not None:
+        sql += " AND guild_id = ?"
+        params.append(guild)
     with sqlite3.connect(path) as conn:
-        return pd.read_sql_query(
-            "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok "
-            "FROM performance_logs WHERE created_at >= ? AND kind IN ('narration', 'arena')",
-            conn,
-            params=(START_MS,),
-        )
+        return pd.read_sql_query(sql, conn, params=params)
 
 
 def aggregate(df):
@@ -91,6 +94,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", default=default_path())
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--guild", type=int, default=None, help="one server only (the Rust bench uses 7)")
     parser.add_argument("--out", default=None, help="also keep the last PNG here")
     args = parser.parse_args()
     if not os.path.exists(args.path):
@@ -104,7 +108,7 @@ def main():
     timings = {"load": [], "aggregate": [], "png": [], "total": []}
     for _ in range(args.rounds):
         t0 = time.perf_counter()
-        df = load(args.path)
+        df = load(args.path, args.guild)
         t1 = time.perf_counter()
         summary = aggregate(df)
         t2 = time.perf_counter()
