@@ -532,6 +532,10 @@ async fn the_report_picks_the_chart_of_the_metric() {
         Chart::Values { .. }
     ));
     assert_eq!(report(Metric::Arena).arena.len(), 2);
+    for metric in Metric::ALL {
+        let png = gamemaster::core::chart::render(&report(metric).chart, 400, 300).unwrap();
+        assert_eq!(png_size(&png), (400, 300), "{metric}");
+    }
     let csv = report_csv(&latency.stats);
     assert_eq!(csv.lines().count(), 3);
     assert!(
