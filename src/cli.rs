@@ -1,6 +1,10 @@
 //! The command line: `gamemaster run` (the bot, the default) and the local tools.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::core::stats::Metric;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +32,58 @@ pub enum Command {
         /// Path to the old app's SQLite file (usually database.db).
         path: std::path::PathBuf,
     },
+    /// Draw the /stats chart of a metric to a PNG, print the leaderboard, optionally write
+    /// the per-model aggregates as CSV.
+    Stats(StatsArgs),
+}
+
+/// Whose data `gamemaster stats` covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// One server (needs --guild).
+    Server,
+    /// One campaign (needs --campaign).
+    Campaign,
+    /// Every server.
+    Global,
+    /// One player's turns, thumbs and arena votes (needs --user).
+    Me,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// Where to write the chart (PNG).
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// Whose data; by default inferred from --campaign, --guild or --user, else global.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+    /// Discord server id (for --scope server).
+    #[arg(long, value_name = "ID")]
+    pub guild: Option<u64>,
+    /// Campaign id (for --scope campaign).
+    #[arg(long, value_name = "ID")]
+    pub campaign: Option<i64>,
+    /// Discord user id (for --scope me).
+    #[arg(long, value_name = "ID")]
+    pub user: Option<u64>,
+    /// latency, ttft, tokens, tps, cost, cost-per-turn, errors, thumbs or arena.
+    #[arg(long, default_value = "latency", value_parser = parse_metric)]
+    pub metric: Metric,
+    /// Window in days, ending now.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    #[arg(long, default_value_t = crate::core::chart::DEFAULT_WIDTH)]
+    pub width: u32,
+    #[arg(long, default_value_t = crate::core::chart::DEFAULT_HEIGHT)]
+    pub height: u32,
+    /// Also write the per-model aggregates as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+fn parse_metric(raw: &str) -> Result<Metric, String> {
+    Metric::parse(raw).map_err(|e| e.to_string())
 }
 
 impl Cli {

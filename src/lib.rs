@@ -9,3 +9,4 @@ pub mod discord;
 pub mod llm;
 pub mod storage;
 pub mod telemetry;
+pub mod tools;

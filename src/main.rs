@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use gamemaster::cli::{Cli, Command};
 use gamemaster::config::{Config, Purpose};
-use gamemaster::{app, telemetry};
+use gamemaster::{app, telemetry, tools};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Command::Run => app::run(config).await,
             Command::Migrate => app::migrate(&config).await,
             Command::ImportLegacy { path } => app::import_legacy(&config, path).await,
+            Command::Stats(args) => tools::stats::run(&config, args).await,
         }
     });
     match result {

@@ -100,6 +100,15 @@ pub struct DailyLatency {
     pub points: Vec<(i32, f64)>,
 }
 
+/// One model's value for a metric without a dedicated chart (TTFT, speed, error rate, thumbs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueBar {
+    pub model: String,
+    pub value: f64,
+    /// The value as printed above the bar, with its unit (e.g. `"12.5%"`).
+    pub label: String,
+}
+
 /// A chart kind with its data. Bars are drawn in the given order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chart {
@@ -126,6 +135,12 @@ pub enum Chart {
     LatencyOverTime {
         title: String,
         series: Vec<DailyLatency>,
+    },
+    /// Plain bars of one metric; `axis` names the y axis (e.g. `"error rate (%)"`).
+    Values {
+        title: String,
+        axis: String,
+        bars: Vec<ValueBar>,
     },
 }
 
@@ -181,17 +196,20 @@ impl Chart {
             | Chart::Tokens { title, .. }
             | Chart::Cost { title, .. }
             | Chart::Ratings { title, .. }
-            | Chart::LatencyOverTime { title, .. } => title,
+            | Chart::LatencyOverTime { title, .. }
+            | Chart::Values { title, .. } => title,
         }
     }
 
-    fn is_empty(&self) -> bool {
+    /// True when there is nothing to draw (the chart then shows a "No data yet" notice).
+    pub fn is_empty(&self) -> bool {
         match self {
             Chart::Latency { bars, .. } => bars.is_empty(),
             Chart::Tokens { bars, .. } => bars.is_empty(),
             Chart::Cost { bars, .. } => bars.is_empty(),
             Chart::Ratings { ratings, .. } => ratings.is_empty(),
             Chart::LatencyOverTime { series, .. } => series.iter().all(|s| s.points.is_empty()),
+            Chart::Values { bars, .. } => bars.is_empty(),
         }
     }
 }
@@ -246,6 +264,7 @@ pub fn render(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, ChartEr
             Chart::Cost { bars, .. } => draw_cost(&body, bars),
             Chart::Ratings { ratings, .. } => draw_ratings(&body, ratings),
             Chart::LatencyOverTime { series, .. } => draw_latency_over_time(&body, series),
+            Chart::Values { axis, bars, .. } => draw_values(&body, axis, bars),
         }
     })
 }
@@ -616,6 +635,42 @@ fn draw_cost(area: &Area<'_>, bars: &[CostBar]) -> Result<(), ChartError> {
             bars.iter()
                 .enumerate()
                 .map(|(i, b)| value_label(usd(b.cost_usd), i, finite_or_zero(b.cost_usd).max(0.0))),
+        )
+        .map_err(draw_error)?;
+    Ok(())
+}
+
+fn draw_values(area: &Area<'_>, axis: &str, bars: &[ValueBar]) -> Result<(), ChartError> {
+    let models: Vec<&str> = bars.iter().map(|b| b.model.as_str()).collect();
+    let top = bars
+        .iter()
+        .map(|b| finite_or_zero(b.value))
+        .fold(0.0, f64::max);
+    let decimals = if top >= 10.0 {
+        0
+    } else if top >= 0.1 {
+        2
+    } else {
+        4
+    };
+    let mut chart = bar_frame(area, &models, axis_top(top), axis, &|v| {
+        format!("{v:.decimals$}")
+    })?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            bar(
+                i,
+                0.0,
+                finite_or_zero(b.value).max(0.0),
+                model_colour(&b.model),
+            )
+        }))
+        .map_err(draw_error)?;
+    chart
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .map(|(i, b)| value_label(b.label.clone(), i, finite_or_zero(b.value).max(0.0))),
         )
         .map_err(draw_error)?;
     Ok(())

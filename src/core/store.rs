@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::core::account::{Account, DiscordLink};
 use crate::core::campaign::{Campaign, NewCampaign};
 use crate::core::character::{Character, NewCharacter};
+use crate::core::chart::DailyLatency;
 use crate::core::guild::GuildSettings;
 use crate::core::ids::{
     AccountId, BattleId, CampaignId, ChannelId, CharacterId, DiscordMessageId, GuildId, ImageId,
@@ -15,6 +16,7 @@ use crate::core::image::{NewImage, StoredImage};
 use crate::core::llm::ModelId;
 use crate::core::perf::PerfRecord;
 use crate::core::session::Session;
+use crate::core::stats::{Battle, CallSample, StatsData, StatsQuery, ThumbVotes};
 use crate::core::transcript::{MessageStatus, NewMessage, StoredMessage};
 use crate::core::vote::{ArenaBattle, ArenaChoice, Rating};
 
@@ -174,6 +176,35 @@ pub trait VoteStore: Send + Sync {
     async fn decide_battle(&self, battle: BattleId, winner: ArenaChoice) -> StoreResult<bool>;
 }
 
+/// The rows behind `/stats`, filtered by scope, time window and kind of call in the database.
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// One sample per call in the window (only the columns the aggregates need), for exact
+    /// percentiles. Scope `Me` means calls made for that user's turns.
+    async fn call_samples(&self, query: &StatsQuery) -> StoreResult<Vec<CallSample>>;
+    /// Thumbs on assistant narrations, counted per model in SQL; the window applies to the
+    /// time of the vote. Scope `Me` counts the votes that user gave. `kinds` does not apply.
+    async fn thumb_votes(&self, query: &StatsQuery) -> StoreResult<Vec<ThumbVotes>>;
+    /// Decided arena battles created in the window. Scope `Me` uses that user's own votes
+    /// instead of the decisions (their personal preferences), decided or not.
+    async fn arena_battles(&self, query: &StatsQuery) -> StoreResult<Vec<Battle>>;
+    /// Mean latency of successful calls per model per UTC day (computed in SQL), days
+    /// ascending, models sorted by name.
+    async fn daily_latency(&self, query: &StatsQuery) -> StoreResult<Vec<DailyLatency>>;
+}
+
+/// Everything a `/stats` report is built from, in three queries.
+pub async fn fetch_stats_data<S: StatsStore + ?Sized>(
+    store: &S,
+    query: &StatsQuery,
+) -> StoreResult<StatsData> {
+    Ok(StatsData {
+        calls: store.call_samples(query).await?,
+        thumbs: store.thumb_votes(query).await?,
+        battles: store.arena_battles(query).await?,
+    })
+}
+
 #[async_trait]
 pub trait ImageStore: Send + Sync {
     /// Stores the bytes once: an image with the same hash returns the existing id.
@@ -221,6 +252,7 @@ pub trait Store:
     + MessageStore
     + PerfStore
     + VoteStore
+    + StatsStore
     + ImageStore
     + AccountStore
     + GuildStore
@@ -234,6 +266,7 @@ impl<T> Store for T where
         + MessageStore
         + PerfStore
         + VoteStore
+        + StatsStore
         + ImageStore
         + AccountStore
         + GuildStore

@@ -12,6 +12,7 @@ mod messages;
 mod perf;
 mod rows;
 mod sessions;
+mod stats;
 mod votes;
 
 use std::path::Path;
