@@ -62,7 +62,12 @@ fn launch(
 /// The default world: "Test Tavern" (alice with Manage Server, bob without) and
 /// "Other Keep" (carol with Manage Server).
 pub fn world() -> FakeConfig {
-    let mut config = FakeConfig::default();
+    // Discord allows 3 s to acknowledge; holding the bot to 1 s leaves a margin for real
+    // networks and slow hosts.
+    let mut config = FakeConfig {
+        ack_deadline: Duration::from_secs(1),
+        ..FakeConfig::default()
+    };
     config.guilds.push(FakeGuild::new(
         OTHER_GUILD,
         "Other Keep",
