@@ -29,6 +29,27 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `gamemaster import-legacy PATH`: one transaction; prints what was imported.
+pub async fn import_legacy(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
+    let db = Db::open(&config.database_url).await?;
+    let summary = crate::storage::legacy_import::import_legacy(&db, path).await?;
+    db.close().await;
+    if summary.already_imported {
+        println!("{} was already imported; nothing changed", path.display());
+    } else {
+        println!(
+            "imported {} accounts, {} campaigns, {} characters, {} messages, {} performance logs ({} already present)",
+            summary.accounts,
+            summary.campaigns,
+            summary.characters,
+            summary.messages,
+            summary.performance_logs,
+            summary.skipped_existing
+        );
+    }
+    Ok(())
+}
+
 /// Provider settings from the configuration.
 pub fn provider_settings(config: &Config) -> ProviderSettings {
     let p = &config.providers;

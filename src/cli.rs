@@ -22,6 +22,12 @@ pub enum Command {
     Run,
     /// Create or upgrade the database schema at DATABASE_URL, then exit.
     Migrate,
+    /// Import a database of the old Streamlit app (CompareModelPoc): accounts, campaigns,
+    /// characters, messages and performance logs. Safe to run twice.
+    ImportLegacy {
+        /// Path to the old app's SQLite file (usually database.db).
+        path: std::path::PathBuf,
+    },
 }
 
 impl Cli {

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         match cli.command() {
             Command::Run => app::run(config).await,
             Command::Migrate => app::migrate(&config).await,
+            Command::ImportLegacy { path } => app::import_legacy(&config, path).await,
         }
     });
     match result {

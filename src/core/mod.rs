@@ -2,6 +2,8 @@
 //! so every rule can be tested with a scripted model in milliseconds.
 
 pub mod account;
+pub mod auth;
+pub mod budget;
 pub mod campaign;
 pub mod character;
 pub mod chart;
@@ -11,8 +13,10 @@ pub mod guild;
 pub mod ids;
 pub mod image;
 pub mod language;
+pub mod legacy;
 pub mod llm;
 pub mod perf;
+pub mod portrait;
 pub mod portrait_placeholder;
 pub mod pricing;
 pub mod prompt_template;

@@ -201,6 +201,9 @@ pub trait AccountStore: Send + Sync {
     async fn discord_link(&self, user: UserId) -> StoreResult<Option<DiscordLink>>;
     async fn unlink_discord(&self, user: UserId) -> StoreResult<bool>;
     async fn delete_account(&self, id: AccountId) -> StoreResult<bool>;
+    /// Remembers a login attempt by a Discord user (for the hourly attempt limit).
+    async fn record_login_attempt(&self, user: UserId, ok: bool) -> StoreResult<()>;
+    async fn login_attempts_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]

@@ -148,4 +148,29 @@ impl AccountStore for Db {
     async fn delete_account(&self, id: AccountId) -> StoreResult<bool> {
         rows::delete_by_id(self.pool(), "accounts", id.0).await
     }
+
+    async fn record_login_attempt(&self, user: UserId, ok: bool) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO login_attempts (discord_user_id, ok, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user.as_i64())
+        .bind(ok)
+        .bind(Timestamp::now().0)
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn login_attempts_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE discord_user_id = $1 AND created_at >= $2",
+        )
+        .bind(user.as_i64())
+        .bind(since.0)
+        .fetch_one(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(count.max(0) as u64)
+    }
 }

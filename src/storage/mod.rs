@@ -7,6 +7,7 @@ mod campaigns;
 mod characters;
 mod guilds;
 mod images;
+pub mod legacy_import;
 mod messages;
 mod perf;
 mod rows;

@@ -3,7 +3,7 @@
 //! through traits, so every rule here runs in tests with a scripted model in milliseconds.
 
 mod actor;
-mod context;
+pub mod context;
 mod narrate;
 
 use std::sync::Arc;

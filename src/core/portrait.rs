@@ -1,0 +1,334 @@
+//! Portraits for characters and game masters: a generated image when the provider, the
+//! user's daily allowance and the server's budget allow, a local placeholder otherwise, with
+//! one line saying why. Bytes are stored once (by hash) and served from storage afterwards.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::core::budget::{BudgetState, budget_state, month_start};
+use crate::core::ids::{GuildId, ImageId, Timestamp, UserId};
+use crate::core::image::{ImageKind, NewImage};
+use crate::core::llm::{ErrorKind, ImageModel, ImageRequest, ModelId};
+use crate::core::perf::{CallKind, PerfRecord};
+use crate::core::portrait_placeholder::render_placeholder;
+use crate::core::pricing::PriceTable;
+use crate::core::store::{Store, StoreError};
+
+pub const PORTRAIT_SIZE: &str = "1024x1024";
+
+/// Who the portrait shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Character {
+        name: String,
+        race: String,
+        class: String,
+        gender: Option<String>,
+        description: Option<String>,
+        themes: Option<String>,
+    },
+    GameMaster {
+        campaign: String,
+        themes: String,
+    },
+}
+
+impl Subject {
+    fn label(&self) -> (&str, &str) {
+        match self {
+            Subject::Character { name, class, .. } => (name, class),
+            Subject::GameMaster { campaign, .. } => (campaign, "game master"),
+        }
+    }
+
+    fn kind(&self) -> ImageKind {
+        match self {
+            Subject::Character { .. } => ImageKind::CharacterPortrait,
+            Subject::GameMaster { .. } => ImageKind::GameMasterPortrait,
+        }
+    }
+}
+
+/// The art direction every portrait shares: consistent, safe, and free of text.
+pub fn art_prompt(subject: &Subject, style: Option<&str>) -> String {
+    let clip = |s: &str, n: usize| {
+        s.chars()
+            .filter(|c| !c.is_control())
+            .take(n)
+            .collect::<String>()
+    };
+    let style = style
+        .map(|s| clip(s, 100))
+        .unwrap_or_else(|| "painterly digital fantasy illustration".into());
+    let body = match subject {
+        Subject::Character {
+            name: _,
+            race,
+            class,
+            gender,
+            description,
+            themes,
+        } => {
+            let mut who = format!("a {} {}", clip(race, 40), clip(class, 40));
+            if let Some(g) = gender {
+                who = format!("a {} {} {}", clip(g, 40), clip(race, 40), clip(class, 40));
+            }
+            let mut text = format!(
+                "Head-and-shoulders portrait of {who} from a Dungeons & Dragons adventure."
+            );
+            if let Some(d) = description {
+                text.push_str(&format!(" Appearance and personality: {}.", clip(d, 300)));
+            }
+            if let Some(t) = themes {
+                text.push_str(&format!(" Setting: {}.", clip(t, 150)));
+            }
+            text
+        }
+        Subject::GameMaster {
+            campaign: _,
+            themes,
+        } => format!(
+            "Head-and-shoulders portrait of a mysterious storyteller, the game master of a Dungeons & Dragons campaign about {}.",
+            clip(themes, 150)
+        ),
+    };
+    format!(
+        "{body} Style: {style}, warm dramatic lighting, detailed face, plain dark background. \
+         Safe for all audiences. No text, letters, words, watermarks or signatures in the image."
+    )
+}
+
+/// Why a placeholder was shown instead of a generated portrait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceholderReason {
+    NoProvider,
+    DailyLimit { limit: u32 },
+    BudgetSpent,
+    Refused,
+    TimedOut,
+    Failed(String),
+}
+
+impl PlaceholderReason {
+    /// One line for the user.
+    pub fn explain(&self) -> String {
+        match self {
+            PlaceholderReason::NoProvider => "No image model is configured, so here is a placeholder portrait.".into(),
+            PlaceholderReason::DailyLimit { limit } => {
+                format!("You've used your {limit} portraits for today, so here is a placeholder; try again tomorrow.")
+            }
+            PlaceholderReason::BudgetSpent => {
+                "This server's monthly model budget is spent, so here is a placeholder portrait.".into()
+            }
+            PlaceholderReason::Refused => {
+                "The image provider's safety system refused this portrait; here is a placeholder. Try a different description.".into()
+            }
+            PlaceholderReason::TimedOut => "The image provider took too long; here is a placeholder for now.".into(),
+            PlaceholderReason::Failed(why) => format!("The portrait could not be generated ({why}); here is a placeholder."),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Portrait {
+    pub image: ImageId,
+    pub bytes: Vec<u8>,
+    pub mime: String,
+    /// None when the portrait was generated.
+    pub placeholder: Option<PlaceholderReason>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortraitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the placeholder portrait could not be drawn: {0}")]
+    Render(String),
+}
+
+pub struct ImageProvider {
+    pub id: ModelId,
+    pub model: Arc<dyn ImageModel>,
+}
+
+pub struct Portraits {
+    store: Arc<dyn Store>,
+    provider: Option<ImageProvider>,
+    per_day: u32,
+    timeout: Duration,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Portraits {
+    pub fn new(
+        store: Arc<dyn Store>,
+        provider: Option<ImageProvider>,
+        per_day: u32,
+        timeout: Duration,
+    ) -> Portraits {
+        Portraits {
+            store,
+            provider,
+            per_day,
+            timeout,
+        }
+    }
+
+    pub async fn portrait(
+        &self,
+        user: UserId,
+        guild: Option<GuildId>,
+        subject: &Subject,
+        style: Option<&str>,
+    ) -> Result<Portrait, PortraitError> {
+        let reason = match self.allowed(user, guild).await? {
+            Err(reason) => reason,
+            Ok(provider) => match self.generate(provider, user, guild, subject, style).await? {
+                Ok(portrait) => return Ok(portrait),
+                Err(reason) => reason,
+            },
+        };
+        self.placeholder(subject, reason).await
+    }
+
+    async fn allowed(
+        &self,
+        user: UserId,
+        guild: Option<GuildId>,
+    ) -> Result<Result<&ImageProvider, PlaceholderReason>, PortraitError> {
+        let Some(provider) = &self.provider else {
+            return Ok(Err(PlaceholderReason::NoProvider));
+        };
+        let now = Timestamp::now();
+        if self.store.portraits_since(user, now.minus_days(1)).await? >= u64::from(self.per_day) {
+            return Ok(Err(PlaceholderReason::DailyLimit {
+                limit: self.per_day,
+            }));
+        }
+        if let Some(guild) = guild {
+            let settings = self.store.guild_settings(guild).await?;
+            let spent = self
+                .store
+                .guild_spend_since(guild, month_start(now).0)
+                .await?;
+            if matches!(
+                budget_state(spent, settings.monthly_budget_usd),
+                BudgetState::Exhausted { .. }
+            ) {
+                return Ok(Err(PlaceholderReason::BudgetSpent));
+            }
+        }
+        Ok(Ok(provider))
+    }
+
+    async fn generate(
+        &self,
+        provider: &ImageProvider,
+        user: UserId,
+        guild: Option<GuildId>,
+        subject: &Subject,
+        style: Option<&str>,
+    ) -> Result<Result<Portrait, PlaceholderReason>, PortraitError> {
+        let prompt = art_prompt(subject, style);
+        let started = Instant::now();
+        let request = ImageRequest {
+            prompt: prompt.clone(),
+            size: PORTRAIT_SIZE.into(),
+        };
+        let result = tokio::time::timeout(self.timeout, provider.model.generate(request)).await;
+        let latency_ms = started.elapsed().as_millis() as i64;
+        let (outcome, error_kind) = match result {
+            Ok(Ok(image)) => (Ok(image), None),
+            Ok(Err(e)) if e.kind == ErrorKind::Refused => {
+                (Err(PlaceholderReason::Refused), Some(e.kind.as_str()))
+            }
+            Ok(Err(e)) if e.kind == ErrorKind::Timeout => {
+                (Err(PlaceholderReason::TimedOut), Some(e.kind.as_str()))
+            }
+            Ok(Err(e)) => (
+                Err(PlaceholderReason::Failed(e.message.clone())),
+                Some(e.kind.as_str()),
+            ),
+            Err(_) => (
+                Err(PlaceholderReason::TimedOut),
+                Some(ErrorKind::Timeout.as_str()),
+            ),
+        };
+        let record = PerfRecord {
+            guild_id: guild,
+            campaign_id: None,
+            session_id: None,
+            user_id: Some(user),
+            model: provider.id.to_string(),
+            kind: CallKind::Portrait,
+            latency_ms,
+            ttft_ms: None,
+            tokens_in: None,
+            tokens_out: None,
+            tokens_estimated: false,
+            cost_usd: outcome
+                .is_ok()
+                .then(|| PriceTable::embedded().image_cost(&provider.id, PORTRAIT_SIZE))
+                .flatten(),
+            ok: outcome.is_ok(),
+            error_kind: error_kind.map(String::from),
+            created_at: Timestamp::now(),
+        };
+        if let Err(e) = self.store.record_call(&record).await {
+            tracing::warn!(error = %e, "could not store a portrait performance record");
+        }
+        let image = match outcome {
+            Ok(image) => image,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let id = self
+            .store
+            .put_image(&NewImage {
+                kind: subject.kind(),
+                mime: image.mime.clone(),
+                sha256: sha256_hex(&image.bytes),
+                bytes: image.bytes.clone(),
+                prompt: Some(prompt),
+                model: Some(provider.id.to_string()),
+            })
+            .await?;
+        Ok(Ok(Portrait {
+            image: id,
+            bytes: image.bytes,
+            mime: image.mime,
+            placeholder: None,
+        }))
+    }
+
+    async fn placeholder(
+        &self,
+        subject: &Subject,
+        reason: PlaceholderReason,
+    ) -> Result<Portrait, PortraitError> {
+        let (name, class) = subject.label();
+        let bytes =
+            render_placeholder(name, class).map_err(|e| PortraitError::Render(e.to_string()))?;
+        let id = self
+            .store
+            .put_image(&NewImage {
+                kind: ImageKind::Placeholder,
+                mime: "image/png".into(),
+                sha256: sha256_hex(&bytes),
+                bytes: bytes.clone(),
+                prompt: None,
+                model: None,
+            })
+            .await?;
+        Ok(Portrait {
+            image: id,
+            bytes,
+            mime: "image/png".into(),
+            placeholder: Some(reason),
+        })
+    }
+}

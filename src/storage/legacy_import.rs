@@ -1,0 +1,490 @@
+//! `gamemaster import-legacy PATH`: brings a CompareModelPoc SQLite database over.
+//!
+//! One transaction: a broken file imports nothing. Idempotent: a file already imported (same
+//! SHA-256) changes nothing, and accounts, campaigns and characters are matched by their old
+//! ids, so a later, larger copy of the old database only adds what is new. Messages and
+//! performance logs come along with the campaigns and accounts they belong to when those are
+//! first imported.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+
+use super::Db;
+use crate::core::campaign::{CampaignName, Themes};
+use crate::core::character::{CharacterClass, CharacterName, Description, Gender, Race};
+use crate::core::ids::Timestamp;
+use crate::core::legacy;
+use crate::core::text;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{path} is not a CompareModelPoc database: it has no `{table}` table")]
+    NotLegacy { path: String, table: String },
+    #[error("reading the old database failed at {what}: {reason}")]
+    Read { what: String, reason: String },
+    #[error("writing to the database failed ({reason}); nothing was imported")]
+    Write { reason: String },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportSummary {
+    pub already_imported: bool,
+    pub accounts: u64,
+    pub campaigns: u64,
+    pub characters: u64,
+    pub messages: u64,
+    pub performance_logs: u64,
+    pub skipped_existing: u64,
+}
+
+const TABLES: [&str; 6] = [
+    "users",
+    "campaigns",
+    "characters",
+    "messages",
+    "performance_logs",
+    "model_choices",
+];
+
+/// Reads one legacy table with the columns we know, as text or numbers; columns an older
+/// version of the app lacked read as NULL.
+async fn read_table(
+    source: &AnyPool,
+    table: &str,
+    columns: &[(&str, &str)],
+) -> Result<Vec<AnyRow>, ImportError> {
+    let present: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT name FROM pragma_table_info('{table}')"
+    )))
+    .fetch_all(source)
+    .await
+    .map_err(|e| ImportError::Read {
+        what: table.to_string(),
+        reason: e.to_string(),
+    })?;
+    // Casts give every column a plain type the Any driver reads (the old schema declares
+    // DATETIME and BOOLEAN columns, which it cannot).
+    let select: Vec<String> = columns
+        .iter()
+        .map(|(name, ty)| {
+            if present.iter().any(|p| p == name) {
+                format!("CAST({name} AS {ty}) AS {name}")
+            } else {
+                format!("NULL AS {name}")
+            }
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM {table} ORDER BY id", select.join(", "));
+    sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(source)
+        .await
+        .map_err(|e| ImportError::Read {
+            what: table.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+fn opt_text(row: &AnyRow, col: &str) -> Option<String> {
+    row.try_get::<Option<String>, _>(col)
+        .ok()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn opt_int(row: &AnyRow, col: &str) -> Option<i64> {
+    row.try_get::<Option<i64>, _>(col).ok().flatten()
+}
+
+fn opt_float(row: &AnyRow, col: &str) -> Option<f64> {
+    row.try_get::<Option<f64>, _>(col).ok().flatten()
+}
+
+fn when(row: &AnyRow, col: &str, fallback: Timestamp) -> i64 {
+    opt_text(row, col)
+        .and_then(|t| legacy::timestamp_ms(&t))
+        .unwrap_or(fallback.0)
+}
+
+/// Old data was never validated: keep what passes our rules, clean up what does not.
+fn cleaned(raw: Option<String>, max: usize, fallback: &str) -> String {
+    let raw = raw.unwrap_or_default();
+    let kept: String = raw.chars().filter(|c| !c.is_control()).take(max).collect();
+    match text::single_line(&kept, "field", max) {
+        Ok(ok) => ok,
+        Err(_) => fallback.to_string(),
+    }
+}
+
+pub async fn import_legacy(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ImportError::Unreadable {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let checksum = hex::encode(Sha256::digest(&bytes));
+    let done: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM legacy_imports WHERE source_sha256 = $1")
+            .bind(&checksum)
+            .fetch_optional(db.pool())
+            .await
+            .map_err(|e| ImportError::Write {
+                reason: e.to_string(),
+            })?;
+    if done.is_some() {
+        return Ok(ImportSummary {
+            already_imported: true,
+            ..ImportSummary::default()
+        });
+    }
+
+    sqlx::any::install_default_drivers();
+    let source = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}?mode=ro", path.display()))
+        .await
+        .map_err(|e| ImportError::Unreadable {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&source)
+            .await
+            .map_err(|e| ImportError::Unreadable {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+    if let Some(missing) = TABLES
+        .iter()
+        .find(|t| !tables.iter().any(|have| have == *t))
+    {
+        return Err(ImportError::NotLegacy {
+            path: shown,
+            table: missing.to_string(),
+        });
+    }
+    let users = read_table(
+        &source,
+        "users",
+        &[
+            ("id", "INTEGER"),
+            ("email", "TEXT"),
+            ("password", "TEXT"),
+            ("created_at", "TEXT"),
+            ("last_login", "TEXT"),
+        ],
+    )
+    .await?;
+    let choices = read_table(
+        &source,
+        "model_choices",
+        &[("id", "INTEGER"), ("user_id", "INTEGER"), ("model", "TEXT")],
+    )
+    .await?;
+    let campaigns = read_table(
+        &source,
+        "campaigns",
+        &[
+            ("id", "INTEGER"),
+            ("user_id", "INTEGER"),
+            ("name", "TEXT"),
+            ("themes", "TEXT"),
+            ("language", "TEXT"),
+            ("ai_model", "TEXT"),
+            ("created_at", "TEXT"),
+        ],
+    )
+    .await?;
+    let characters = read_table(
+        &source,
+        "characters",
+        &[
+            ("id", "INTEGER"),
+            ("user_id", "INTEGER"),
+            ("campaign_id", "INTEGER"),
+            ("name", "TEXT"),
+            ("class", "TEXT"),
+            ("race", "TEXT"),
+            ("gender", "TEXT"),
+            ("level", "INTEGER"),
+            ("description", "TEXT"),
+            ("created_at", "TEXT"),
+        ],
+    )
+    .await?;
+    let messages = read_table(
+        &source,
+        "messages",
+        &[
+            ("id", "INTEGER"),
+            ("user_id", "INTEGER"),
+            ("campaign_id", "INTEGER"),
+            ("role", "TEXT"),
+            ("content", "TEXT"),
+            ("character_id", "INTEGER"),
+            ("timestamp", "TEXT"),
+        ],
+    )
+    .await?;
+    let perf = read_table(
+        &source,
+        "performance_logs",
+        &[
+            ("id", "INTEGER"),
+            ("user_id", "INTEGER"),
+            ("campaign_id", "INTEGER"),
+            ("model", "TEXT"),
+            ("latency", "REAL"),
+            ("tokens_in", "INTEGER"),
+            ("tokens_out", "INTEGER"),
+            ("cost_estimate", "REAL"),
+            ("timestamp", "TEXT"),
+        ],
+    )
+    .await?;
+    source.close().await;
+
+    let write = |e: sqlx::Error| ImportError::Write {
+        reason: e.to_string(),
+    };
+    let now = Timestamp::now();
+    let mut summary = ImportSummary::default();
+    let mut tx = db.pool().begin().await.map_err(write)?;
+
+    // Accounts: matched by old id, then by email (the same person signing up again).
+    let mut account_of: HashMap<i64, i64> = HashMap::new();
+    let mut new_accounts: Vec<i64> = Vec::new();
+    for user in &users {
+        let (Some(old_id), Some(email), Some(hash)) = (
+            opt_int(user, "id"),
+            opt_text(user, "email"),
+            opt_text(user, "password"),
+        ) else {
+            return Err(ImportError::Read {
+                what: "users".into(),
+                reason: "a user row lacks its id, email or password".into(),
+            });
+        };
+        let email = email.trim().to_lowercase();
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE legacy_user_id = $1 OR email = $2")
+                .bind(old_id)
+                .bind(&email)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(write)?;
+        let id = match existing {
+            Some(id) => {
+                summary.skipped_existing += 1;
+                id
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO accounts (email, password_hash, failed_logins, legacy_user_id, created_at, last_login_at) \
+                     VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
+                )
+                .bind(&email)
+                .bind(&hash)
+                .bind(old_id)
+                .bind(when(user, "created_at", now))
+                .bind(opt_text(user, "last_login").and_then(|t| legacy::timestamp_ms(&t)))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(write)?;
+                summary.accounts += 1;
+                new_accounts.push(old_id);
+                id
+            }
+        };
+        account_of.insert(old_id, id);
+    }
+    let chosen_model: HashMap<i64, String> = choices
+        .iter()
+        .filter_map(|c| Some((opt_int(c, "user_id")?, opt_text(c, "model")?)))
+        .collect();
+
+    let mut campaign_of: HashMap<i64, i64> = HashMap::new();
+    let mut new_campaigns: Vec<(i64, i64, String)> = Vec::new();
+    for campaign in &campaigns {
+        let Some(old_id) = opt_int(campaign, "id") else {
+            continue;
+        };
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM campaigns WHERE legacy_id = $1")
+                .bind(old_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(write)?;
+        if let Some(id) = existing {
+            campaign_of.insert(old_id, id);
+            summary.skipped_existing += 1;
+            continue;
+        }
+        let owner = opt_int(campaign, "user_id");
+        let name = cleaned(
+            opt_text(campaign, "name"),
+            CampaignName::MAX,
+            &format!("Imported campaign {old_id}"),
+        );
+        let themes = cleaned(
+            opt_text(campaign, "themes"),
+            Themes::MAX,
+            "fantasy adventure",
+        );
+        let model_name = opt_text(campaign, "ai_model")
+            .or_else(|| owner.and_then(|o| chosen_model.get(&o).cloned()));
+        let model = legacy::model_id(model_name.as_deref().unwrap_or_default()).to_string();
+        let language = legacy::language(&opt_text(campaign, "language").unwrap_or_default());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO campaigns (account_id, name, name_key, themes, language, model, legacy_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(owner.and_then(|o| account_of.get(&o).copied()))
+        .bind(&name)
+        .bind(text::name_key(&name))
+        .bind(&themes)
+        .bind(language.code())
+        .bind(&model)
+        .bind(old_id)
+        .bind(when(campaign, "created_at", now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(write)?;
+        campaign_of.insert(old_id, id);
+        new_campaigns.push((old_id, id, model));
+        summary.campaigns += 1;
+    }
+
+    let mut character_of: HashMap<i64, i64> = HashMap::new();
+    for character in &characters {
+        let Some(old_id) = opt_int(character, "id") else {
+            continue;
+        };
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM characters WHERE legacy_id = $1")
+                .bind(old_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(write)?;
+        if let Some(id) = existing {
+            character_of.insert(old_id, id);
+            summary.skipped_existing += 1;
+            continue;
+        }
+        let description = opt_text(character, "description")
+            .map(|d| {
+                d.chars()
+                    .filter(|c| *c == '\n' || !c.is_control())
+                    .take(Description::MAX)
+                    .collect::<String>()
+            })
+            .and_then(|d| Description::parse(&d).ok());
+        let gender = opt_text(character, "gender").and_then(|g| Gender::parse(&g).ok());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO characters (account_id, campaign_id, name, class, race, gender, level, description, legacy_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(opt_int(character, "user_id").and_then(|o| account_of.get(&o).copied()))
+        .bind(opt_int(character, "campaign_id").and_then(|c| campaign_of.get(&c).copied()))
+        .bind(cleaned(opt_text(character, "name"), CharacterName::MAX, &format!("Hero {old_id}")))
+        .bind(cleaned(opt_text(character, "class"), CharacterClass::MAX, "Fighter"))
+        .bind(cleaned(opt_text(character, "race"), Race::MAX, "Human"))
+        .bind(gender.map(|g| g.as_str().to_string()))
+        .bind(opt_int(character, "level").unwrap_or(1).clamp(1, 20))
+        .bind(description.map(|d| d.as_str().to_string()))
+        .bind(old_id)
+        .bind(when(character, "created_at", now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(write)?;
+        character_of.insert(old_id, id);
+        summary.characters += 1;
+    }
+
+    // Each imported campaign's story goes into one ended session, in its original order.
+    for (old_campaign, campaign, model) in &new_campaigns {
+        let story: Vec<&AnyRow> = messages
+            .iter()
+            .filter(|m| opt_int(m, "campaign_id") == Some(*old_campaign))
+            .collect();
+        if story.is_empty() {
+            continue;
+        }
+        let started = when(story[0], "timestamp", now);
+        let session: i64 = sqlx::query_scalar(
+            "INSERT INTO sessions (campaign_id, channel_id, status, summary, started_at, ended_at) \
+             VALUES ($1, 0, 'ended', '', $2, $2) RETURNING id",
+        )
+        .bind(*campaign)
+        .bind(started)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(write)?;
+        for message in story {
+            let role = match opt_text(message, "role").as_deref() {
+                Some("assistant") => "assistant",
+                Some("system") => "system",
+                _ => "user",
+            };
+            sqlx::query(
+                "INSERT INTO messages (session_id, campaign_id, character_id, role, content, model, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'complete', $7)",
+            )
+            .bind(session)
+            .bind(*campaign)
+            .bind(opt_int(message, "character_id").and_then(|c| character_of.get(&c).copied()))
+            .bind(role)
+            .bind(opt_text(message, "content").unwrap_or_default())
+            .bind((role == "assistant").then(|| model.clone()))
+            .bind(when(message, "timestamp", now))
+            .execute(&mut *tx)
+            .await
+            .map_err(write)?;
+            summary.messages += 1;
+        }
+    }
+
+    for log in perf
+        .iter()
+        .filter(|l| opt_int(l, "user_id").is_some_and(|u| new_accounts.contains(&u)))
+    {
+        // The old app measured latency in seconds.
+        let latency_ms = (opt_float(log, "latency").unwrap_or(0.0) * 1000.0).round() as i64;
+        let cost = opt_float(log, "cost_estimate");
+        sqlx::query(
+            "INSERT INTO performance_logs (campaign_id, model, kind, latency_ms, tokens_in, tokens_out, tokens_estimated, \
+             cost_usd, ok, created_at) VALUES ($1, $2, 'narration', $3, $4, $5, $9, CASE WHEN $8 = 1 THEN $6 ELSE NULL END, $10, $7)",
+        )
+        .bind(opt_int(log, "campaign_id").and_then(|c| campaign_of.get(&c).copied()))
+        .bind(legacy::model_id(&opt_text(log, "model").unwrap_or_default()).to_string())
+        .bind(latency_ms.max(0))
+        .bind(opt_int(log, "tokens_in"))
+        .bind(opt_int(log, "tokens_out"))
+        .bind(cost.unwrap_or(0.0))
+        .bind(when(log, "timestamp", now))
+        .bind(i64::from(cost.is_some()))
+        .bind(false)
+        .bind(true)
+        .execute(&mut *tx)
+        .await
+        .map_err(write)?;
+        summary.performance_logs += 1;
+    }
+
+    sqlx::query("INSERT INTO legacy_imports (source_sha256, source_path, imported_at, summary) VALUES ($1, $2, $3, $4)")
+        .bind(&checksum)
+        .bind(&shown)
+        .bind(now.0)
+        .bind(serde_json::to_string(&summary).unwrap_or_default())
+        .execute(&mut *tx)
+        .await
+        .map_err(write)?;
+    tx.commit().await.map_err(write)?;
+    Ok(summary)
+}
