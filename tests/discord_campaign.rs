@@ -532,3 +532,76 @@ async fn deleting_a_campaign_ends_its_sessions_everywhere() {
     assert!(bot.db().campaign(CampaignId(id)).await.unwrap().is_none());
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn the_servers_default_model_comes_before_the_bots() {
+    use gamemaster::core::guild::GuildSettings;
+    use gamemaster::core::llm::ModelId;
+    use gamemaster::core::store::GuildStore;
+    let bot =
+        support::bot::spawn_bot_with(support::bot::world(), &[("DEFAULT_MODEL", NARRATOR)]).await;
+    let mut settings = GuildSettings::defaults(GuildId(bot.guild));
+    settings.default_model = Some(ModelId::parse(BACKUP).unwrap());
+    bot.db().save_guild_settings(&settings).await.unwrap();
+    bot.run(
+        ALICE,
+        "campaign create",
+        json!({"name": "Served", "themes": "ruins", "language": 3}),
+    )
+    .await;
+    let c = bot
+        .db()
+        .campaign(CampaignId(campaign_id(&bot, "Served").await))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.model.to_string(), BACKUP);
+    assert_eq!(c.language.code(), "de");
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_crowded_campaign_still_fits_in_one_embed() {
+    use gamemaster::core::ids::UserId;
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Crowded").await;
+    for i in 0..12 {
+        let user = if i % 2 == 0 { ALICE } else { BOB };
+        let r = bot
+            .run(
+                user,
+                "character create",
+                json!({"name": format!("Hero {i}"), "class": "Fighter", "race": "Human",
+                       "description": "d".repeat(1000), "campaign": id.to_string()}),
+            )
+            .await;
+        assert!(!r.ephemeral, "{}", r.content);
+    }
+    let info = bot
+        .run(BOB, "campaign info", json!({"campaign": id.to_string()}))
+        .await;
+    let e = &info.embeds[0];
+    let characters = e["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == json!("Characters (12)"))
+        .unwrap();
+    let value = characters["value"].as_str().unwrap();
+    assert!(value.chars().count() <= 1024);
+    assert!(
+        value.contains("Hero 11"),
+        "short lines fit all twelve: {value}"
+    );
+    let everyone = bot
+        .run(BOB, "character list", json!({"everyone": true}))
+        .await;
+    assert!(
+        everyone.embeds[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Hero 11")
+    );
+    let _ = UserId(BOB);
+    bot.assert_clean();
+}

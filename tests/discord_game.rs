@@ -450,3 +450,31 @@ async fn a_restart_resumes_sessions_and_marks_cut_narrations() {
     finished(&bot, "Morning comes.").await;
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn without_the_message_content_intent_players_use_act() {
+    let mut config = world();
+    config.message_content_allowed = false;
+    let bot = spawn_bot_with(config, &[("TURN_WINDOW_MS", "0")]).await;
+    let campaign = bot.create_campaign(ALICE, "Quiet").await;
+    start(&bot, campaign, "The hall is silent.").await;
+    // Discord blanks the content of plain messages: they are not turns.
+    bot.fake.say(BOB, bot.channel, "I shout!").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bot.llm.requests().len(), 1, "only the opening");
+    bot.llm.push(Reply::openai_text(
+        &["Echoes answer."],
+        None,
+        Duration::ZERO,
+    ));
+    let r = bot.run(BOB, "act", json!({"text": "I shout!"})).await;
+    assert!(!r.ephemeral, "{}", r.content);
+    finished(&bot, "Echoes answer.").await;
+    let players: Vec<StoredMessage> = story(&bot)
+        .await
+        .into_iter()
+        .filter(|m| m.role == MessageRole::User)
+        .collect();
+    assert_eq!(players.len(), 1);
+    bot.assert_clean();
+}

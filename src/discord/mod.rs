@@ -11,7 +11,9 @@ pub mod render;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
-use serenity::all::{ClientBuilder, CreateAllowedMentions, GatewayIntents, HttpBuilder};
+use serenity::all::{
+    Client, ClientBuilder, CreateAllowedMentions, GatewayError, GatewayIntents, HttpBuilder,
+};
 
 use crate::config::Config;
 use crate::core::llm::ModelId;
@@ -62,19 +64,21 @@ pub async fn run(
         .discord_token
         .as_ref()
         .context("DISCORD_TOKEN is required to run the bot")?;
-    let mut http =
-        HttpBuilder::new(token.expose()).default_allowed_mentions(CreateAllowedMentions::new());
+    let http = || {
+        let mut http =
+            HttpBuilder::new(token.expose()).default_allowed_mentions(CreateAllowedMentions::new());
+        if let Some(base) = &config.discord_api_base_url {
+            http = http.proxy(base.clone()).ratelimiter_disabled(true);
+        }
+        http.build()
+    };
     if let Some(base) = &config.discord_api_base_url {
         tracing::info!(base = %base, "Discord traffic goes to DISCORD_API_BASE_URL");
-        http = http.proxy(base.clone()).ratelimiter_disabled(true);
     }
-    let data_cell: Arc<OnceLock<Data>> = Arc::new(OnceLock::new());
-    let framework = framework::build(data_cell.clone(), config.discord_guild_id);
-    let mut client = ClientBuilder::new_with_http(http.build(), intents())
-        .framework(framework)
-        .await
-        .context("building the Discord client")?;
+    let mut intents = intents();
+    let (data_cell, mut client) = connect(config, http(), intents).await?;
 
+    // The engine posts through the client's HTTP handle (one rate limiter for both).
     let presenter = Arc::new(DiscordPresenter::new(client.http.clone()));
     let engine = Engine::new(EngineDeps {
         store: services.store.clone(),
@@ -95,19 +99,63 @@ pub async fn run(
         engine,
         default_model: config.default_model.clone(),
     };
-    if data_cell.set(data).is_err() {
-        anyhow::bail!("the bot's shared data was set twice");
-    }
+    let _ = data_cell.set(data.clone());
 
-    let shards = client.shard_manager.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: disconnecting from Discord");
-        shards.shutdown_all().await;
+        let _ = stop_tx.send(true);
     });
+    loop {
+        match serve(config, &mut client, stop_rx.clone()).await {
+            Err(serenity::Error::Gateway(GatewayError::DisallowedGatewayIntents))
+                if intents.contains(GatewayIntents::MESSAGE_CONTENT) =>
+            {
+                tracing::warn!(
+                    "the Message Content intent is not enabled for this bot in the Discord developer portal: \
+                     plain messages can't be read, so players use /act (enable the intent and restart to \
+                     let them simply write)"
+                );
+                intents.remove(GatewayIntents::MESSAGE_CONTENT);
+                let (cell, next) = connect(config, http(), intents).await?;
+                let _ = cell.set(data.clone());
+                client = next;
+            }
+            other => return other.context("the Discord gateway connection stopped"),
+        }
+    }
+}
 
+/// A client with the framework; its data is set by the caller before it starts.
+async fn connect(
+    config: &Config,
+    http: serenity::all::Http,
+    intents: GatewayIntents,
+) -> anyhow::Result<(Arc<OnceLock<Data>>, Client)> {
+    let data_cell: Arc<OnceLock<Data>> = Arc::new(OnceLock::new());
+    let framework = framework::build(data_cell.clone(), config.discord_guild_id);
+    let client = ClientBuilder::new_with_http(http, intents)
+        .framework(framework)
+        .await
+        .context("building the Discord client")?;
+    Ok((data_cell, client))
+}
+
+/// Runs the configured shards until they stop or `stop` turns true.
+async fn serve(
+    config: &Config,
+    client: &mut Client,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> serenity::Result<()> {
+    let shards = client.shard_manager.clone();
+    let watcher = tokio::spawn(async move {
+        if stop.wait_for(|stopped| *stopped).await.is_ok() {
+            shards.shutdown_all().await;
+        }
+    });
     let count = config.shard_count;
-    let started = match &config.shard_ids {
+    let result = match &config.shard_ids {
         Some(range) => {
             tracing::info!(
                 first = range.start(),
@@ -122,5 +170,6 @@ pub async fn run(
         None if count > 1 => client.start_shards(count).await,
         None => client.start().await,
     };
-    started.context("the Discord gateway connection stopped")
+    watcher.abort();
+    result
 }

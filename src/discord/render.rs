@@ -139,6 +139,48 @@ impl Embed {
     }
 }
 
+/// Joins lines while they fit in `max` characters, ending with "… and N more" when some
+/// do not, so a long list is cut between entries rather than inside one.
+pub fn fit_lines(lines: &[String], max: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let rest = lines.len() - i - 1;
+        let more = if rest > 0 {
+            format!("\n… and {rest} more").chars().count()
+        } else {
+            0
+        };
+        let len = line.chars().count() + usize::from(i > 0);
+        if used + len + more > max {
+            let note = format!("… and {} more", lines.len() - i);
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&note);
+            return truncate_chars(&out, max);
+        }
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(line);
+        used += len;
+    }
+    out
+}
+
+/// One line per character for lists: name, level, race, class and player.
+fn character_line(c: &Character) -> String {
+    format!(
+        "• **{}**: level {} {} {} ({})",
+        c.name.as_str(),
+        c.level,
+        c.race.as_str(),
+        c.class.as_str(),
+        mention(c.owner_id)
+    )
+}
+
 /// `<@id>` in an embed shows the name without pinging (embeds never notify).
 fn mention(user: Option<crate::core::ids::UserId>) -> String {
     user.map(|u| format!("<@{u}>"))
@@ -171,12 +213,12 @@ pub fn campaign(c: &Campaign, characters: &[Character], active_session: bool) ->
         e = e.field("Fallback model", format!("`{fallback}`"), true);
     }
     if !characters.is_empty() {
-        let list = characters
-            .iter()
-            .map(|ch| format!("• {}", ch.sheet_line()))
-            .collect::<Vec<_>>()
-            .join("\n");
-        e = e.field("Characters", list, false);
+        let lines: Vec<String> = characters.iter().map(character_line).collect();
+        e = e.field(
+            format!("Characters ({})", characters.len()),
+            fit_lines(&lines, FIELD_VALUE_MAX),
+            false,
+        );
     }
     e
 }
@@ -185,19 +227,19 @@ pub fn campaign_list(guild_name: &str, campaigns: &[Campaign]) -> Embed {
     let description = if campaigns.is_empty() {
         "No campaigns yet. Create one with `/campaign create`.".to_string()
     } else {
-        campaigns
+        let lines: Vec<String> = campaigns
             .iter()
             .map(|c| {
                 format!(
                     "**{}** — {} · {} · `{}`",
                     c.name.as_str(),
-                    c.themes.as_str(),
+                    truncate_chars(c.themes.as_str(), 120),
                     c.language.name(),
                     c.model
                 )
             })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        fit_lines(&lines, DESCRIPTION_MAX)
     };
     Embed::new(format!("Campaigns in {guild_name}"))
         .description(description)
@@ -226,11 +268,8 @@ pub fn character_list(title: &str, characters: &[Character]) -> Embed {
     let description = if characters.is_empty() {
         "No characters yet. Create one with `/character create`.".to_string()
     } else {
-        characters
-            .iter()
-            .map(|c| format!("• {} ({})", c.sheet_line(), mention(c.owner_id)))
-            .collect::<Vec<_>>()
-            .join("\n")
+        let lines: Vec<String> = characters.iter().map(character_line).collect();
+        fit_lines(&lines, DESCRIPTION_MAX)
     };
     Embed::new(title).description(description).colour(BLUE)
 }
@@ -313,6 +352,25 @@ mod tests {
             .description("é".repeat(4096))
             .footer("f".repeat(2048));
         assert!(e.clamped().total() <= TOTAL_MAX);
+    }
+
+    #[test]
+    fn long_lists_are_cut_between_entries() {
+        let lines: Vec<String> = (0..100).map(|i| format!("entry number {i}")).collect();
+        let fitted = fit_lines(&lines, 200);
+        assert!(fitted.chars().count() <= 200, "{fitted}");
+        assert!(fitted.starts_with("entry number 0\nentry number 1\n"));
+        let last = fitted.lines().last().unwrap();
+        assert!(
+            last.starts_with("… and ") && last.ends_with(" more"),
+            "{last}"
+        );
+        let shown = fitted.lines().count() - 1;
+        assert_eq!(last, format!("… and {} more", 100 - shown));
+        assert_eq!(
+            fit_lines(&lines[..2], 200),
+            "entry number 0\nentry number 1"
+        );
     }
 
     #[test]

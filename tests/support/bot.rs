@@ -62,6 +62,8 @@ fn launch(
 /// The default world: "Test Tavern" (alice with Manage Server, bob without) and
 /// "Other Keep" (carol with Manage Server).
 pub fn world() -> FakeConfig {
+    // Discord's own 3 s acknowledgement deadline (a tighter one makes tests flaky on a busy
+    // host running many bots at once in debug builds).
     let mut config = FakeConfig::default();
     config.guilds.push(FakeGuild::new(
         OTHER_GUILD,

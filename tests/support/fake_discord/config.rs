@@ -115,6 +115,9 @@ pub struct FakeConfig {
     pub wait_timeout: Duration,
     /// Heartbeat interval announced in HELLO.
     pub heartbeat_interval_ms: u64,
+    /// Whether the developer portal enables the privileged Message Content intent; when not,
+    /// an IDENTIFY asking for it is closed with 4014 "Disallowed intent(s)", as Discord does.
+    pub message_content_allowed: bool,
 }
 
 impl Default for FakeConfig {
@@ -140,6 +143,7 @@ impl Default for FakeConfig {
             ack_deadline: Duration::from_secs(3),
             wait_timeout: Duration::from_secs(10),
             heartbeat_interval_ms: 41_250,
+            message_content_allowed: true,
         }
     }
 }

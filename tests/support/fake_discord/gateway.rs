@@ -147,6 +147,9 @@ fn identify(
         shared.update(|s| s.violate("gateway_intents", "IDENTIFY without intents".to_string()));
         return Err((4013, "Invalid intent(s)."));
     };
+    if intents & intents::MESSAGE_CONTENT != 0 && !cfg.message_content_allowed {
+        return Err((4014, "Disallowed intent(s)."));
+    }
     let session_id = format!("session-{}-{}", id, shared.snowflake());
     let resume_url = format!("ws://127.0.0.1:{}/gateway", shared.port);
     let ready = payloads::ready(cfg, [id, count], &session_id, &resume_url);
