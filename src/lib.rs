@@ -8,3 +8,4 @@ pub mod core;
 pub mod llm;
 pub mod storage;
 pub mod telemetry;
+pub mod tools;

@@ -3,10 +3,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use gamemaster::cli::{Cli, Command};
 use gamemaster::config::{Config, Purpose};
-use gamemaster::{app, telemetry};
+use gamemaster::{app, telemetry, tools};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Rolling dice needs no configuration.
+    if let Command::Roll(args) = cli.command() {
+        return tools::roll::run(args);
+    }
     // A missing .env is fine (the environment may hold everything); a broken one is not.
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
@@ -37,6 +41,9 @@ fn main() -> ExitCode {
         match cli.command() {
             Command::Run => app::run(config).await,
             Command::Migrate => app::migrate(&config).await,
+            Command::Roll(_) => unreachable!("handled before loading the configuration"),
+            Command::Play(args) => tools::play::run(&config, args).await,
+            Command::Compare(args) => tools::compare::run(&config, args).await,
         }
     });
     match result {

@@ -1,0 +1,36 @@
+//! What `play` and `compare` share: the provider registry built from the configuration and
+//! the engine settings for a single terminal player.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::core::engine::EngineSettings;
+use crate::core::streaming::StreamPolicy;
+use crate::llm::{ProviderSettings, Registry};
+
+/// The model registry of the configured providers.
+pub fn registry(config: &Config) -> anyhow::Result<Registry> {
+    let settings = ProviderSettings::from_config(config);
+    let http = settings
+        .timeouts
+        .client_builder()
+        .build()
+        .context("building the HTTP client")?;
+    Ok(Registry::new(settings, http))
+}
+
+/// Engine settings for the terminal: turns are taken one at a time, so no turn window.
+pub fn engine_settings(config: &Config) -> EngineSettings {
+    EngineSettings {
+        turn_window: Duration::ZERO,
+        stream_policy: StreamPolicy {
+            // The terminal has no rate limit on edits; keep the output lively.
+            min_edit_interval: Duration::from_millis(100),
+            ..StreamPolicy::default()
+        },
+        default_model: config.default_model.clone(),
+        ..EngineSettings::default()
+    }
+}
