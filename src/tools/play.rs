@@ -42,12 +42,21 @@ pub struct TerminalPresenter {
     state: Mutex<Shown>,
 }
 
-#[derive(Default)]
 struct Shown {
     next_id: u64,
     printed: HashMap<DiscordMessageId, String>,
     /// The cursor is at the start of a line.
     fresh_line: bool,
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        Shown {
+            next_id: 0,
+            printed: HashMap::new(),
+            fresh_line: true,
+        }
+    }
 }
 
 impl TerminalPresenter {
