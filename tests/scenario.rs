@@ -120,6 +120,7 @@ fn shape_errors_say_what_is_wrong() {
     let err = Scenario::parse(&typo).unwrap_err().to_string();
     assert!(err.contains("txt") || err.contains("text"), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
+    assert!(!err.contains(" | "), "no source excerpt: {err}");
 
     let missing = MINIMAL.replace("themes = \"caves\"\n", "");
     let err = Scenario::parse(&missing).unwrap_err().to_string();

@@ -132,6 +132,12 @@ struct RawTurn {
     text: String,
 }
 
+/// A line of the source excerpt in toml's error message (`3 | text = ...`, `  |   ^^^`).
+fn is_excerpt(line: &str) -> bool {
+    line.split_once('|')
+        .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
+}
+
 impl Scenario {
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         let raw: RawScenario = toml::from_str(text).map_err(|e| {
@@ -140,7 +146,7 @@ impl Scenario {
                 .to_string()
                 .lines()
                 .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.ends_with('|'))
+                .filter(|l| !l.is_empty() && !is_excerpt(l))
                 .collect::<Vec<_>>()
                 .join(" ");
             ScenarioError::Syntax(one_line)
