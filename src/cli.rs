@@ -27,8 +27,21 @@ pub enum Command {
     /// Roll dice in Avrae notation (e.g. `4d6kh3`, `1d20+5 adv`) and print the breakdown.
     Roll(RollArgs),
     /// Play a session in the terminal, no Discord: type what your character does, one line a turn.
+    #[command(
+        long_about = "Play a session in the terminal, no Discord. The narration streams to stdout; each \
+                      line on stdin is your character's action (`/end` ends the session, `/quit` or the \
+                      end of input leaves it open to continue later). The campaign and session are stored \
+                      in DATABASE_URL like any other, under the terminal's own server and channel."
+    )]
     Play(PlayArgs),
     /// Play the same scripted turns through several models and write CSV results and PNG charts.
+    #[command(
+        long_about = "Play the same scripted player turns (a TOML scenario, see prompts/scenarios/) through \
+                      each model, one model after the other, with the prompts the bot uses. Writes \
+                      DIR/results.csv (one row per model and turn), DIR/summary.csv (per-model aggregates) and \
+                      DIR/latency.png, DIR/tokens.png, DIR/cost.png; every call is also recorded in DATABASE_URL \
+                      with kind `compare`. A failing model does not stop the others."
+    )]
     Compare(CompareArgs),
 }
 
@@ -46,12 +59,6 @@ pub struct RollArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Play a session in the terminal, no Discord. The narration streams to stdout; each \
-                  line on stdin is your character's action (`/end` ends the session, `/quit` or the \
-                  end of input leaves it open to continue later). The campaign and session are stored \
-                  in DATABASE_URL like any other, under the terminal's own server and channel."
-)]
 pub struct PlayArgs {
     /// The campaign to play: reused when it exists, created otherwise.
     #[arg(long, default_value = "Terminal Adventure")]
@@ -63,13 +70,6 @@ pub struct PlayArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Play the same scripted player turns (a TOML scenario, see prompts/scenarios/) through \
-                  each model, one model after the other, with the prompts the bot uses. Writes \
-                  DIR/results.csv (one row per model and turn), DIR/summary.csv (per-model aggregates) and \
-                  DIR/latency.png, DIR/tokens.png, DIR/cost.png; every call is also recorded in DATABASE_URL \
-                  with kind `compare`. A failing model does not stop the others."
-)]
 pub struct CompareArgs {
     /// The scenario file (TOML).
     #[arg(long)]

@@ -88,3 +88,36 @@ fn rolling_needs_no_configuration() {
         .unwrap();
     assert!(out.status.success());
 }
+
+#[test]
+fn the_terminal_tools_are_explained_in_the_help() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gamemaster"))
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let top = help(&["--help"]);
+    for word in ["roll", "play", "compare"] {
+        assert!(top.contains(word), "{word} missing: {top}");
+    }
+    let compare = help(&["compare", "--help"]);
+    for word in [
+        "--scenario",
+        "--model",
+        "--out",
+        "results.csv",
+        "summary.csv",
+        "compare",
+    ] {
+        assert!(compare.contains(word), "{word} missing: {compare}");
+    }
+    let play = help(&["play", "--help"]);
+    for word in ["--campaign", "--model", "/end", "DATABASE_URL"] {
+        assert!(play.contains(word), "{word} missing: {play}");
+    }
+    assert!(help(&["roll", "--help"]).contains("--json"));
+}
