@@ -28,13 +28,30 @@ async fn main() {
         guild = guild.with_channel(base + i, &format!("table-{i}"));
     }
     config.guilds[0] = guild;
-    let bot = spawn_bot_with(config, &[("TURN_WINDOW_MS", "0"), ("EDIT_INTERVAL_MS", "1000")]).await;
-    bot.llm.set_default(Reply::openai_text(&["The ", "torch ", "gutters."], Some((50, 3)), Duration::ZERO));
+    let bot = spawn_bot_with(
+        config,
+        &[("TURN_WINDOW_MS", "0"), ("EDIT_INTERVAL_MS", "1000")],
+    )
+    .await;
+    bot.llm.set_default(Reply::openai_text(
+        &["The ", "torch ", "gutters."],
+        Some((50, 3)),
+        Duration::ZERO,
+    ));
     let campaign = bot.create_campaign(ALICE, "Bench").await;
     let channels: Vec<u64> = (0..CHANNELS).map(|i| base + i).collect();
 
     for &channel in &channels {
-        let started = bot.fake.slash(ALICE, bot.guild, channel, "session start", json!({"campaign": campaign.to_string()})).await;
+        let started = bot
+            .fake
+            .slash(
+                ALICE,
+                bot.guild,
+                channel,
+                "session start",
+                json!({"campaign": campaign.to_string()}),
+            )
+            .await;
         started.wait_response().await;
     }
     let posted_in = |channel: u64, after: Instant| {
@@ -67,7 +84,10 @@ async fn main() {
             if let Some(first) = posted_in(channel, at) {
                 break first;
             }
-            assert!(Instant::now() < deadline, "channel {channel} got no narration");
+            assert!(
+                Instant::now() < deadline,
+                "channel {channel} got no narration"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
         latencies.push(first.duration_since(at));

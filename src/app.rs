@@ -5,16 +5,10 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::core::llm::{ChatModel, LlmError, ModelId, Usage};
-use crate::core::pricing::PriceTable;
 use crate::core::streaming::StreamPolicy;
-use crate::discord::{EngineSettings, ModelSource, Services};
-use crate::llm::retry::RetryPolicy;
+use crate::discord::{EngineSettings, Services};
 use crate::llm::{ProviderSettings, Registry};
 use crate::storage::Db;
-
-/// Context window assumed for models the price table does not list (most local models).
-pub const DEFAULT_CONTEXT_WINDOW: u32 = 8192;
 
 /// `gamemaster migrate`: bring the schema up to date and say where.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -50,67 +44,15 @@ pub async fn import_legacy(config: &Config, path: &std::path::Path) -> anyhow::R
     Ok(())
 }
 
-/// Provider settings from the configuration.
-pub fn provider_settings(config: &Config) -> ProviderSettings {
-    let p = &config.providers;
-    ProviderSettings {
-        openai_api_key: p.openai_api_key.clone(),
-        openai_base_url: p.openai_base_url.clone(),
-        anthropic_api_key: p.anthropic_api_key.clone(),
-        anthropic_base_url: p.anthropic_base_url.clone(),
-        deepseek_api_key: p.deepseek_api_key.clone(),
-        deepseek_base_url: p.deepseek_base_url.clone(),
-        openrouter_api_key: p.openrouter_api_key.clone(),
-        openrouter_base_url: p.openrouter_base_url.clone(),
-        openrouter_referer: None,
-        openrouter_title: Some("AI GameMaster".into()),
-        local_base_url: p.local_base_url.clone(),
-        local_models: p.local_models.clone(),
-        image_model: config.image_model.clone(),
-        timeouts: RetryPolicy::default(),
-    }
-}
-
-/// The provider registry with its HTTP client.
+/// The provider registry with its HTTP client; it is also the engine's model source.
 pub fn registry(config: &Config) -> anyhow::Result<Registry> {
-    let settings = provider_settings(config);
+    let settings = ProviderSettings::from_config(config);
     let http = settings
         .timeouts
         .client_builder()
         .build()
         .context("building the HTTP client for model providers")?;
     Ok(Registry::new(settings, http))
-}
-
-/// Models for the engine: clients from the registry, sizes and prices from the price table.
-pub struct RegistryModels {
-    registry: Arc<Registry>,
-    prices: &'static PriceTable,
-}
-
-impl RegistryModels {
-    pub fn new(registry: Arc<Registry>) -> RegistryModels {
-        RegistryModels {
-            registry,
-            prices: PriceTable::embedded(),
-        }
-    }
-}
-
-impl ModelSource for RegistryModels {
-    fn chat_model(&self, id: &ModelId) -> Result<Arc<dyn ChatModel>, LlmError> {
-        self.registry.chat_model(id)
-    }
-
-    fn context_window(&self, id: &ModelId) -> u32 {
-        self.prices
-            .context_window(id)
-            .unwrap_or(DEFAULT_CONTEXT_WINDOW)
-    }
-
-    fn cost(&self, id: &ModelId, usage: &Usage) -> Option<f64> {
-        self.prices.cost(id, usage)
-    }
 }
 
 /// Engine settings from the configuration.
@@ -177,7 +119,7 @@ pub async fn run_until(
     let registry = Arc::new(registry(&config)?);
     let services = Services {
         store: Arc::new(db.clone()),
-        models: Arc::new(RegistryModels::new(registry.clone())),
+        models: registry.clone(),
         registry,
         engine_settings: engine_settings(&config),
     };
@@ -189,6 +131,9 @@ pub async fn run_until(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::llm::{ModelId, Usage};
+    use crate::discord::ModelSource;
+    use crate::llm::registry::DEFAULT_CONTEXT_WINDOW;
 
     #[test]
     fn unknown_models_get_the_default_context_window() {
@@ -196,7 +141,7 @@ mod tests {
             ProviderSettings::default(),
             reqwest::Client::new(),
         ));
-        let models = RegistryModels::new(registry);
+        let models: &dyn ModelSource = &*registry;
         let local = ModelId::parse("local:tiny").unwrap();
         assert_eq!(models.context_window(&local), DEFAULT_CONTEXT_WINDOW);
         let known = ModelId::parse("openai:gpt-4o").unwrap();

@@ -35,6 +35,25 @@ pub enum Command {
     /// Draw the /stats chart of a metric to a PNG, print the leaderboard, optionally write
     /// the per-model aggregates as CSV.
     Stats(StatsArgs),
+    /// Roll dice in Avrae notation (e.g. `4d6kh3`, `1d20+5 adv`) and print the breakdown.
+    Roll(RollArgs),
+    /// Play a session in the terminal, no Discord: type what your character does, one line a turn.
+    #[command(
+        long_about = "Play a session in the terminal, no Discord. The narration streams to stdout; each \
+                      line on stdin is your character's action (`/end` ends the session, `/quit` or the \
+                      end of input leaves it open to continue later). The campaign and session are stored \
+                      in DATABASE_URL like any other, under the terminal's own server and channel."
+    )]
+    Play(PlayArgs),
+    /// Play the same scripted turns through several models and write CSV results and PNG charts.
+    #[command(
+        long_about = "Play the same scripted player turns (a TOML scenario, see prompts/scenarios/) through \
+                      each model, one model after the other, with the prompts the bot uses. Writes \
+                      DIR/results.csv (one row per model and turn), DIR/summary.csv (per-model aggregates) and \
+                      DIR/latency.png, DIR/tokens.png, DIR/cost.png; every call is also recorded in DATABASE_URL \
+                      with kind `compare`. A failing model does not stop the others."
+    )]
+    Compare(CompareArgs),
 }
 
 /// Whose data `gamemaster stats` covers.
@@ -84,6 +103,43 @@ pub struct StatsArgs {
 
 fn parse_metric(raw: &str) -> Result<Metric, String> {
     Metric::parse(raw).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct RollArgs {
+    /// The dice expression, e.g. `2d6+3` or `4d6kh3`.
+    #[arg(allow_hyphen_values = true)]
+    pub expression: String,
+    /// Seed for reproducible rolls.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print `{"expression", "total", "rolls", "text"}` as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// The campaign to play: reused when it exists, created otherwise.
+    #[arg(long, default_value = "Terminal Adventure")]
+    pub campaign: String,
+    /// The game master, e.g. `openai:gpt-4o-mini` or `local:gemma-3-270m` (default: the
+    /// campaign's model, else DEFAULT_MODEL, else the first configured model).
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The scenario file (TOML).
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// A model id to compare; repeat for each model.
+    #[arg(long = "model", required = true)]
+    pub models: Vec<String>,
+    /// Directory for the CSV files and charts (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 impl Cli {

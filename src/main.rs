@@ -7,6 +7,10 @@ use gamemaster::{app, telemetry, tools};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Rolling dice needs no configuration.
+    if let Command::Roll(args) = cli.command() {
+        return tools::roll::run(args);
+    }
     // A missing .env is fine (the environment may hold everything); a broken one is not.
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
@@ -39,6 +43,9 @@ fn main() -> ExitCode {
             Command::Migrate => app::migrate(&config).await,
             Command::ImportLegacy { path } => app::import_legacy(&config, path).await,
             Command::Stats(args) => tools::stats::run(&config, args).await,
+            Command::Roll(_) => unreachable!("handled before loading the configuration"),
+            Command::Play(args) => tools::play::run(&config, args).await,
+            Command::Compare(args) => tools::compare::run(&config, args).await,
         }
     });
     match result {

@@ -758,3 +758,50 @@ async fn the_monthly_budget_warns_at_80_percent_and_stops_narration_at_100() {
         "the message is kept"
     );
 }
+
+#[tokio::test]
+async fn flush_returns_once_the_turn_its_dice_and_its_failures_are_done() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Flush", &[ALICE]).await;
+    assert_eq!(
+        game.engine.flush(CHANNEL).await,
+        Err(EngineError::NoSession),
+        "nothing to wait for without a session"
+    );
+    let session = game
+        .engine
+        .start_session(&campaign, GUILD, CHANNEL, ALICE)
+        .await
+        .unwrap()
+        .id;
+    game.engine.flush(CHANNEL).await.unwrap();
+    assert_eq!(game.story(session).await.len(), 1, "the opening is stored");
+
+    // No waiting on the presenter: after flush, the narration and its dice are in storage.
+    game.gm.push(Reply::Text(
+        "The lock clicks. [[roll 1d20+2 Stealth DC 12]]".into(),
+    ));
+    game.say(CHANNEL, ALICE, "I pick the lock.").await;
+    game.engine.flush(CHANNEL).await.unwrap();
+    let story = game.story(session).await;
+    let roles: Vec<MessageRole> = story.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [
+            MessageRole::Assistant,
+            MessageRole::User,
+            MessageRole::Assistant,
+            MessageRole::Dice
+        ]
+    );
+
+    // A failed turn is over too when flush returns: its notice is already shown.
+    game.gm.push(Reply::FailBefore(ErrorKind::Server));
+    game.say(CHANNEL, ALICE, "I open the door.").await;
+    game.engine.flush(CHANNEL).await.unwrap();
+    assert_eq!(
+        game.presenter
+            .count(|s| matches!(s, Shown::Notice(_, Notice::TurnFailed { .. }))),
+        1
+    );
+}

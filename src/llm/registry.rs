@@ -217,6 +217,52 @@ impl Registry {
     }
 }
 
+impl ProviderSettings {
+    /// The providers of a loaded configuration, with the default timeouts.
+    pub fn from_config(config: &crate::config::Config) -> ProviderSettings {
+        let p = &config.providers;
+        ProviderSettings {
+            openai_api_key: p.openai_api_key.clone(),
+            openai_base_url: p.openai_base_url.clone(),
+            anthropic_api_key: p.anthropic_api_key.clone(),
+            anthropic_base_url: p.anthropic_base_url.clone(),
+            deepseek_api_key: p.deepseek_api_key.clone(),
+            deepseek_base_url: p.deepseek_base_url.clone(),
+            openrouter_api_key: p.openrouter_api_key.clone(),
+            openrouter_base_url: p.openrouter_base_url.clone(),
+            openrouter_referer: None,
+            openrouter_title: Some("AI GameMaster".to_string()),
+            local_base_url: p.local_base_url.clone(),
+            local_models: p.local_models.clone(),
+            image_model: config.image_model.clone(),
+            timeouts: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Context window assumed for models the price table does not list (local and most
+/// OpenRouter models). 8192 tokens suits small local servers started with `--n_ctx 8192`;
+/// larger models simply get a shorter history than they could hold.
+pub const DEFAULT_CONTEXT_WINDOW: u32 = 8192;
+
+/// The registry as the session engine's model source: prices and windows from the
+/// embedded price table.
+impl crate::core::engine::ModelSource for Registry {
+    fn chat_model(&self, id: &ModelId) -> Result<Arc<dyn ChatModel>, LlmError> {
+        Registry::chat_model(self, id)
+    }
+
+    fn context_window(&self, id: &ModelId) -> u32 {
+        PriceTable::embedded()
+            .context_window(id)
+            .unwrap_or(DEFAULT_CONTEXT_WINDOW)
+    }
+
+    fn cost(&self, id: &ModelId, usage: &crate::core::llm::Usage) -> Option<f64> {
+        PriceTable::embedded().cost(id, usage)
+    }
+}
+
 /// The environment variable that turns `provider` on.
 pub fn enabling_var(provider: Provider) -> &'static str {
     match provider {

@@ -35,9 +35,11 @@ pub enum ActorCommand {
     },
     /// The session ended: finish the turn in progress, then stop.
     Stop,
+    /// Answered once every command sent before it has been handled (turns narrated).
+    Flush(oneshot::Sender<()>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 enum Job {
     Opening,
     /// Narrate the pending player messages (several signals coalesce into one turn).
@@ -47,6 +49,7 @@ enum Job {
         requested_by: UserId,
     },
     Stop,
+    Flush(oneshot::Sender<()>),
 }
 
 /// The latest narration of a session and the dice results that followed it.
@@ -137,6 +140,13 @@ impl Actor {
                     }
                     let _ = reply.send(check);
                 }
+                ActorCommand::Flush(done) => {
+                    if let Err(mpsc::error::SendError(Job::Flush(done))) =
+                        jobs.send(Job::Flush(done))
+                    {
+                        let _ = done.send(());
+                    }
+                }
                 ActorCommand::Stop => break,
             }
         }
@@ -150,6 +160,10 @@ impl Actor {
         while let Some(job) = jobs.recv().await {
             let turn = match job {
                 Job::Stop => break,
+                Job::Flush(done) => {
+                    let _ = done.send(());
+                    continue;
+                }
                 Job::Players => {
                     // Several players get a short window to answer together; the intake keeps
                     // storing their messages meanwhile.
@@ -285,7 +299,7 @@ impl Actor {
         let characters = store.campaign_characters(campaign.id).await?;
 
         let mut requested_by = turn.first().and_then(|m| m.author_id);
-        let mut opening = job == Job::Opening;
+        let mut opening = matches!(job, Job::Opening);
         if let Job::Regenerate {
             narration,
             requested_by: who,

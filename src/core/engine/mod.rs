@@ -270,6 +270,18 @@ impl Engine {
         answer.await.map_err(|_| EngineError::Stopped)?
     }
 
+    /// Waits until every message sent to the channel before this call has been handled:
+    /// its turn narrated (or failed), the dice it asked for rolled, the summary updated.
+    /// Used by the terminal tools to take turns one at a time.
+    pub async fn flush(&self, channel: ChannelId) -> Result<(), EngineError> {
+        let tx = self.actor_for_channel(channel).await?;
+        let (done, finished) = oneshot::channel();
+        tx.send(ActorCommand::Flush(done))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        finished.await.map_err(|_| EngineError::Stopped)
+    }
+
     /// The story so far: the rolling summary and the latest narration.
     pub async fn recap(&self, channel: ChannelId) -> Result<String, EngineError> {
         let store = &self.shared.deps.store;

@@ -1,0 +1,321 @@
+//! `gamemaster play`: a session in the terminal, no Discord.
+//!
+//! The session engine runs exactly as in a Discord channel, with a chat surface that streams
+//! the narration to stdout. Campaigns and sessions are stored in the configured database
+//! under the terminal's own server, channel and player ids ([`TERMINAL_GUILD`],
+//! [`TERMINAL_CHANNEL`], [`TERMINAL_PLAYER`]): Discord ids are snowflakes far above these,
+//! so terminal games never mix with a real server's.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::cli::PlayArgs;
+use crate::config::Config;
+use crate::core::campaign::{Campaign, CampaignName, NewCampaign, Themes};
+use crate::core::engine::{Engine, EngineDeps, Notice, PlayerInput, PresentError, Presenter};
+use crate::core::ids::{ChannelId, DiscordMessageId, GuildId, MessageId, UserId};
+use crate::core::language::Language;
+use crate::core::llm::ModelId;
+use crate::core::store::{CampaignStore, SessionStore};
+use crate::storage::Db;
+use crate::tools::harness;
+
+/// The pseudo server terminal campaigns belong to.
+pub const TERMINAL_GUILD: GuildId = GuildId(1);
+/// The pseudo channel the terminal session runs in (one terminal session at a time).
+pub const TERMINAL_CHANNEL: ChannelId = ChannelId(1);
+/// The terminal's player.
+pub const TERMINAL_PLAYER: UserId = UserId(1);
+
+/// Themes of a campaign created from the terminal.
+const DEFAULT_THEMES: &str = "classic fantasy adventure";
+
+/// Streams narration to stdout: a new message prints its text, an edit prints only what was
+/// added since (the planner only ever extends the text it shows).
+#[derive(Default)]
+pub struct TerminalPresenter {
+    state: Mutex<Shown>,
+}
+
+struct Shown {
+    next_id: u64,
+    printed: HashMap<DiscordMessageId, String>,
+    /// The cursor is at the start of a line.
+    fresh_line: bool,
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        Shown {
+            next_id: 0,
+            printed: HashMap::new(),
+            fresh_line: true,
+        }
+    }
+}
+
+impl TerminalPresenter {
+    fn print(state: &mut Shown, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        state.fresh_line = text.ends_with('\n');
+    }
+
+    fn line(state: &mut Shown, text: &str) {
+        if !state.fresh_line {
+            Self::print(state, "\n");
+        }
+        Self::print(state, &format!("{text}\n"));
+    }
+}
+
+/// The part of `new` not yet printed when `printed` is on screen: the suffix after it, or,
+/// if the text was rewritten (which the planner does not do), whatever lies past its length.
+fn unprinted<'a>(printed: &str, new: &'a str) -> &'a str {
+    if let Some(rest) = new.strip_prefix(printed) {
+        return rest;
+    }
+    let mut cut = printed.len().min(new.len());
+    while !new.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &new[cut..]
+}
+
+#[async_trait]
+impl Presenter for TerminalPresenter {
+    async fn typing(&self, _channel: ChannelId) {}
+
+    async fn send(&self, _: ChannelId, text: &str) -> Result<DiscordMessageId, PresentError> {
+        let mut state = self.state.lock().unwrap();
+        state.next_id += 1;
+        let id = DiscordMessageId(state.next_id);
+        if !state.fresh_line {
+            Self::print(&mut state, "\n");
+        }
+        Self::print(&mut state, text);
+        state.printed.insert(id, text.to_string());
+        Ok(id)
+    }
+
+    async fn edit(
+        &self,
+        _: ChannelId,
+        message: DiscordMessageId,
+        text: &str,
+    ) -> Result<(), PresentError> {
+        let mut state = self.state.lock().unwrap();
+        let printed = state.printed.get(&message).cloned().unwrap_or_default();
+        let rest = unprinted(&printed, text).to_string();
+        Self::print(&mut state, &rest);
+        state.printed.insert(message, text.to_string());
+        Ok(())
+    }
+
+    async fn narration_finished(
+        &self,
+        _: ChannelId,
+        _: DiscordMessageId,
+        _: MessageId,
+        _: &ModelId,
+    ) -> Result<(), PresentError> {
+        let mut state = self.state.lock().unwrap();
+        state.printed.clear();
+        if !state.fresh_line {
+            Self::print(&mut state, "\n");
+        }
+        Ok(())
+    }
+
+    async fn notice(&self, _: ChannelId, notice: &Notice) -> Result<(), PresentError> {
+        let text = match notice {
+            Notice::DiceRoll { label, text } => format!("[dice] {label}: {text}"),
+            Notice::BadRollTag { tag, problem } => {
+                format!("[dice] could not roll `{tag}`: {problem}")
+            }
+            Notice::ModelFailed {
+                model,
+                reason,
+                next,
+            } => format!("[{model} failed: {reason}; {next}]"),
+            Notice::NarrationCut { model, reason } => {
+                format!("[{model} stopped part way: {reason}]")
+            }
+            Notice::TurnFailed { reason } => format!("[turn failed: {reason}]"),
+            Notice::BudgetWarning {
+                spent_usd,
+                budget_usd,
+            } => {
+                format!("[budget: ${spent_usd:.2} of ${budget_usd:.2} spent this month]")
+            }
+            Notice::BudgetExhausted {
+                spent_usd,
+                budget_usd,
+            } => {
+                format!(
+                    "[budget spent: ${spent_usd:.2} of ${budget_usd:.2}; narration paused until next month]"
+                )
+            }
+        };
+        let mut state = self.state.lock().unwrap();
+        Self::line(&mut state, &text);
+        Ok(())
+    }
+}
+
+/// `gamemaster play`.
+pub async fn run(config: &Config, args: &PlayArgs) -> anyhow::Result<()> {
+    let requested = args
+        .model
+        .as_deref()
+        .map(ModelId::parse)
+        .transpose()
+        .context("--model")?;
+    let name = CampaignName::parse(&args.campaign).context("--campaign")?;
+    let registry = harness::registry(config)?;
+    let db = Db::open(&config.database_url).await?;
+    let result = play(config, &db, registry, name, requested).await;
+    db.close().await;
+    result
+}
+
+async fn play(
+    config: &Config,
+    db: &Db,
+    registry: crate::llm::Registry,
+    name: CampaignName,
+    requested: Option<ModelId>,
+) -> anyhow::Result<()> {
+    let campaign = campaign(db, &registry, config, name, requested).await?;
+    let engine = Engine::new(EngineDeps {
+        store: Arc::new(db.clone()),
+        models: Arc::new(registry),
+        presenter: Arc::new(TerminalPresenter::default()),
+        settings: harness::engine_settings(config),
+    });
+
+    match db.active_session(TERMINAL_CHANNEL).await? {
+        Some(session) if session.campaign_id == campaign.id => {
+            eprintln!(
+                "Continuing {} with {} (type /end to end the session, /quit to stop for now).",
+                campaign.name.as_str(),
+                campaign.model
+            );
+            let recap = engine.recap(TERMINAL_CHANNEL).await?;
+            println!("{recap}\n");
+        }
+        other => {
+            if other.is_some() {
+                engine.end_session(TERMINAL_CHANNEL).await?;
+            }
+            eprintln!(
+                "Starting {} with {} (type /end to end the session, /quit to stop for now).",
+                campaign.name.as_str(),
+                campaign.model
+            );
+            engine
+                .start_session(&campaign, TERMINAL_GUILD, TERMINAL_CHANNEL, TERMINAL_PLAYER)
+                .await?;
+            engine.flush(TERMINAL_CHANNEL).await?;
+        }
+    }
+
+    let interactive = std::io::stdin().is_terminal();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        if interactive {
+            print!("> ");
+            let _ = std::io::stdout().flush();
+        }
+        let Some(line) = lines.next_line().await.context("reading stdin")? else {
+            break;
+        };
+        let line = line.trim();
+        match line {
+            "" => continue,
+            "/quit" => break,
+            "/end" => {
+                engine.end_session(TERMINAL_CHANNEL).await?;
+                println!("The session is over.");
+                return Ok(());
+            }
+            _ => {}
+        }
+        let sent = engine
+            .player_message(PlayerInput {
+                channel: TERMINAL_CHANNEL,
+                author: TERMINAL_PLAYER,
+                author_name: "player".into(),
+                character: None,
+                content: line.to_string(),
+                discord_message_id: None,
+            })
+            .await;
+        match sent {
+            Ok(()) => engine.flush(TERMINAL_CHANNEL).await?,
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+    Ok(())
+}
+
+/// The campaign named `name` on the terminal's server, created when missing; `requested`
+/// switches its model.
+async fn campaign(
+    db: &Db,
+    registry: &crate::llm::Registry,
+    config: &Config,
+    name: CampaignName,
+    requested: Option<ModelId>,
+) -> anyhow::Result<Campaign> {
+    if let Some(mut existing) = db.campaign_by_name(TERMINAL_GUILD, name.as_str()).await? {
+        if let Some(model) = requested
+            && model != existing.model
+        {
+            db.set_campaign_model(existing.id, &model).await?;
+            existing.model = model;
+        }
+        return Ok(existing);
+    }
+    let model = requested
+        .or_else(|| config.default_model.clone())
+        .or_else(|| registry.available_models().into_iter().next().map(|m| m.id))
+        .context(
+            "no model to play with: pass --model, set DEFAULT_MODEL, or configure a provider \
+             (e.g. LOCAL_LLM_BASE_URL and LOCAL_LLM_MODELS)",
+        )?;
+    let created = db
+        .create_campaign(&NewCampaign {
+            guild_id: TERMINAL_GUILD,
+            owner_id: TERMINAL_PLAYER,
+            name,
+            themes: Themes::parse(DEFAULT_THEMES).expect("valid default themes"),
+            language: Language::En,
+            tone: None,
+            model,
+        })
+        .await?;
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unprinted;
+
+    #[test]
+    fn only_the_new_suffix_is_printed() {
+        assert_eq!(unprinted("The door", "The door creaks"), " creaks");
+        assert_eq!(unprinted("", "Hi"), "Hi");
+        assert_eq!(unprinted("abc", "abX and more"), " and more");
+        assert_eq!(unprinted("héllo", "hé"), "");
+    }
+}

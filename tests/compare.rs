@@ -1,0 +1,342 @@
+//! `gamemaster compare` against fake model servers: one model answers, one is refused.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use gamemaster::config::DatabaseUrl;
+use gamemaster::storage::Db;
+use gamemaster::tools::compare::{RESULT_COLUMNS, SUMMARY_COLUMNS};
+use support::fake_llm::{FakeLlm, Reply};
+
+const SCENARIO: &str = r#"
+[campaign]
+name = "Goblin Test"
+themes = "forest road, goblins"
+language = "en"
+
+[settings]
+max_answer_tokens = 200
+
+[[characters]]
+name = "Mira"
+class = "Rogue"
+race = "Halfling"
+
+[[characters]]
+name = "Brak"
+class = "Fighter"
+race = "Half-Orc"
+
+[[turns]]
+character = "Mira"
+text = "I scout ahead."
+
+[[turns]]
+character = "Brak"
+text = "I shout a challenge."
+
+[[turns]]
+character = "Mira"
+text = "I strike from the shadows."
+"#;
+
+async fn gamemaster(dir: &Path, args: Vec<String>, env: Vec<(&'static str, String)>) -> Output {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gamemaster"));
+        cmd.current_dir(&dir)
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run gamemaster")
+    })
+    .await
+    .unwrap()
+}
+
+fn csv(path: &Path) -> Vec<Vec<String>> {
+    // The fake servers' texts have no commas or quotes, so a plain split is enough here.
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+fn assert_png(path: &Path) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{} is not a PNG: {e}", path.display()));
+    let info = reader.info();
+    assert_eq!((info.width, info.height), (800, 500), "{}", path.display());
+    let mut buf = vec![0; reader.output_buffer_size()];
+    reader.next_frame(&mut buf).expect("PNG data decodes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_models_one_refused_give_rows_summaries_charts_and_records() {
+    let good = FakeLlm::start().await;
+    good.set_default(Reply::openai_text(
+        &["The goblins ", "leap from ", "the bushes."],
+        Some((120, 30)),
+        Duration::from_millis(5),
+    ));
+    let refused = FakeLlm::start().await;
+    refused.set_default(Reply::status(
+        401,
+        r#"{"error":{"message":"Invalid API key","type":"invalid_request_error"}}"#,
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("scenario.toml"), SCENARIO).unwrap();
+    let db_url = format!("sqlite://{}/gm.db", dir.path().display());
+    let out = gamemaster(
+        dir.path(),
+        [
+            "compare",
+            "--scenario",
+            "scenario.toml",
+            "--model",
+            "openai:gpt-4o-mini",
+            "--model",
+            "deepseek:deepseek-chat",
+            "--out",
+            "results",
+        ]
+        .map(String::from)
+        .to_vec(),
+        vec![
+            ("DATABASE_URL", db_url.clone()),
+            ("OPENAI_API_KEY", "sk-test-openai-key".into()),
+            ("OPENAI_BASE_URL", good.v1()),
+            ("DEEPSEEK_API_KEY", "sk-test-deepseek-key".into()),
+            ("DEEPSEEK_BASE_URL", refused.v1()),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stderr: {stderr}\nstdout: {stdout}");
+
+    // Progress: one line per model and turn, the failure with its reason.
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("compare: "))
+        .collect();
+    assert_eq!(progress.len(), 8, "{stderr}");
+    assert!(
+        progress[0].starts_with("compare: [1/2] openai:gpt-4o-mini turn 0/3 (opening): ok in ")
+    );
+    assert!(progress[3].contains("turn 3/3: ok"), "{}", progress[3]);
+    assert!(
+        progress[5].starts_with("compare: [2/2] deepseek:deepseek-chat turn 1/3: FAILED (auth)"),
+        "{}",
+        progress[5]
+    );
+    assert!(!stderr.contains("sk-test"), "keys never printed: {stderr}");
+
+    // results.csv: header, then 2 models x (opening + 3 turns).
+    let results = csv(&dir.path().join("results/results.csv"));
+    assert_eq!(results[0], RESULT_COLUMNS);
+    assert_eq!(results.len(), 1 + 8);
+    let col = |name: &str| RESULT_COLUMNS.iter().position(|c| *c == name).unwrap();
+    for (i, row) in results[1..5].iter().enumerate() {
+        assert_eq!(row.len(), RESULT_COLUMNS.len());
+        assert_eq!(row[col("model")], "openai:gpt-4o-mini");
+        assert_eq!(row[col("turn")], i.to_string());
+        assert_eq!(row[col("ok")], "true");
+        assert_eq!(row[col("tokens_in")], "120");
+        assert_eq!(row[col("tokens_out")], "30");
+        assert_eq!(row[col("output_chars")], "33");
+        assert_eq!(row[col("error_kind")], "");
+        let cost: f64 = row[col("cost_usd")].parse().unwrap();
+        assert!(cost > 0.0, "priced model has a cost");
+        assert!(!row[col("ttft_ms")].is_empty());
+        let latency: i64 = row[col("latency_ms")].parse().unwrap();
+        assert!(latency >= 15, "the paced stream took time: {latency}");
+    }
+    for (i, row) in results[5..].iter().enumerate() {
+        assert_eq!(row.len(), RESULT_COLUMNS.len());
+        assert_eq!(row[col("model")], "deepseek:deepseek-chat");
+        assert_eq!(row[col("turn")], i.to_string());
+        assert_eq!(row[col("ok")], "false");
+        assert_eq!(row[col("error_kind")], "auth");
+        assert!(
+            row[col("error_message")].contains("Invalid API key"),
+            "{row:?}"
+        );
+        assert_eq!(row[col("tokens_out")], "");
+        assert_eq!(row[col("cost_usd")], "");
+        assert_eq!(row[col("output_chars")], "0");
+    }
+
+    // summary.csv: one row per model, in the order given.
+    let summary = csv(&dir.path().join("results/summary.csv"));
+    assert_eq!(summary[0], SUMMARY_COLUMNS);
+    assert_eq!(summary.len(), 3);
+    let scol = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name).unwrap();
+    assert_eq!(summary[1][scol("model")], "openai:gpt-4o-mini");
+    assert_eq!(summary[1][scol("turns")], "4");
+    assert_eq!(summary[1][scol("errors")], "0");
+    assert_eq!(summary[1][scol("tokens_out_total")], "120");
+    assert_eq!(summary[2][scol("model")], "deepseek:deepseek-chat");
+    assert_eq!(summary[2][scol("errors")], "4");
+    assert_eq!(summary[2][scol("error_rate")], "1");
+    assert_eq!(summary[2][scol("latency_p50_ms")], "", "no successful call");
+
+    for chart in ["latency.png", "tokens.png", "cost.png"] {
+        assert_png(&dir.path().join("results").join(chart));
+    }
+
+    // The prompts are the game's: the campaign, the party and the player's words.
+    let requests = good.requests();
+    assert_eq!(requests.len(), 4);
+    let first = requests[0].json();
+    let system = first["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("Goblin Test") && system.contains("Mira") && system.contains("Brak"));
+    let last = requests[3].json().to_string();
+    assert!(
+        last.contains("Mira (played by player1): I strike from the shadows."),
+        "{last}"
+    );
+    assert!(
+        last.contains("The goblins leap from the bushes."),
+        "history is in the context"
+    );
+
+    // Every call is recorded with kind `compare`, none as narration.
+    let db = Db::open(&DatabaseUrl::parse(&db_url).unwrap())
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, i64, Option<String>)> =
+        sqlx::query_as("SELECT model, kind, ok, error_kind FROM performance_logs ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 8);
+    assert!(rows.iter().all(|r| r.1 == "compare"));
+    assert_eq!(rows.iter().filter(|r| r.2 == 1).count(), 4);
+    assert!(
+        rows.iter()
+            .filter(|r| r.2 == 0)
+            .all(|r| r.0 == "deepseek:deepseek-chat" && r.3.as_deref() == Some("auth"))
+    );
+    let campaigns: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM campaigns")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        campaigns, 0,
+        "the runs' stories stay out of the configured database"
+    );
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_scenario_or_model_id_fails_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        SCENARIO.replace("language = \"en\"", "language = \"klingon\""),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("good.toml"), SCENARIO).unwrap();
+    let env = || {
+        vec![(
+            "DATABASE_URL",
+            format!("sqlite://{}/gm.db", dir.path().display()),
+        )]
+    };
+    let args = |scenario: &str, model: &str| {
+        [
+            "compare",
+            "--scenario",
+            scenario,
+            "--model",
+            model,
+            "--out",
+            "out",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+
+    let out = gamemaster(dir.path(), args("bad.toml", "openai:gpt-4o"), env()).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("campaign.language") && err.contains("klingon"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+
+    let out = gamemaster(dir.path(), args("good.toml", "gpt-4o"), env()).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("provider:model"), "{err}");
+
+    let out = gamemaster(dir.path(), args("missing.toml", "openai:gpt-4o"), env()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing written on bad input"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfigured_provider_fails_its_rows_without_stopping_the_run() {
+    let good = FakeLlm::start().await;
+    good.set_default(Reply::openai_text(&["Onward."], None, Duration::ZERO));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), SCENARIO).unwrap();
+    let out = gamemaster(
+        dir.path(),
+        [
+            "compare",
+            "--scenario",
+            "s.toml",
+            "--model",
+            "anthropic:claude-sonnet-4-5",
+            "--model",
+            "local:tiny",
+            "--out",
+            "o",
+        ]
+        .map(String::from)
+        .to_vec(),
+        vec![
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}/gm.db", dir.path().display()),
+            ),
+            ("LOCAL_LLM_BASE_URL", good.v1()),
+            ("LOCAL_LLM_MODELS", "tiny".into()),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let results = csv(&dir.path().join("o/results.csv"));
+    assert_eq!(results.len(), 9);
+    assert!(
+        results[1..5]
+            .iter()
+            .all(|r| r[7] == "false" && r[8] == "disabled")
+    );
+    assert!(
+        results[1][10].contains("ANTHROPIC_API_KEY"),
+        "{:?}",
+        results[1]
+    );
+    // The local server sends no usage: tokens are estimated, a local model costs nothing.
+    assert!(results[5..].iter().all(|r| r[7] == "true" && r[6] == "0"));
+    assert!(results[5][5].parse::<u32>().unwrap() > 0);
+}
