@@ -99,5 +99,29 @@ async fn main() {
         percentile(&latencies, 0.99),
         latencies.last().unwrap()
     );
+
+    // One turn at a time while the 200 sessions stay active: the bot's own latency, without
+    // queueing behind 199 other turns on this single-threaded harness.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut single = Vec::new();
+    for i in 0..100 {
+        let channel = channels[(i * 37) % channels.len()];
+        let at = Instant::now();
+        bot.fake.say(ALICE, channel, "I listen.").await;
+        let first = loop {
+            if let Some(first) = posted_in(channel, at) {
+                break first;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        single.push(first.duration_since(at));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    single.sort();
+    println!(
+        "player message to first bot message, one turn at a time with {CHANNELS} active sessions: p50 {:.2?}, p99 {:.2?}",
+        percentile(&single, 0.5),
+        percentile(&single, 0.99)
+    );
     bot.assert_clean();
 }

@@ -94,9 +94,11 @@ pub async fn narrate(
     target: NarrationTarget<'_>,
 ) -> Result<NarrationOutcome, EngineError> {
     let started = Instant::now();
-    presenter.typing(target.channel).await;
     let elapsed_ms = |at: Instant| at.duration_since(started).as_millis() as i64;
-    let mut stream = match model.stream_chat(request).await {
+    // The typing indicator goes out while the model is called, not before it: on Discord it
+    // is a round trip the player would otherwise wait for.
+    let (_, opened) = tokio::join!(presenter.typing(target.channel), model.stream_chat(request));
+    let mut stream = match opened {
         Ok(stream) => stream,
         Err(error) => {
             return Ok(NarrationOutcome::FailedBeforeOutput {
