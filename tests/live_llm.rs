@@ -1,6 +1,7 @@
-//! Opt-in: a real OpenAI-compatible server (see scripts/local-llm.sh). Runs only when
-//! `LIVE_LLM_BASE_URL` is set (e.g. `http://127.0.0.1:8089/v1`); then an unreachable
-//! server is a failure.
+//! Opt-in: a real OpenAI-compatible server (see scripts/local-llm.sh). Ignored by a plain
+//! `cargo test`, so it is never counted as passed without a server; run it with
+//! `LIVE_LLM_BASE_URL=http://127.0.0.1:8089/v1 cargo test --test live_llm -- --ignored`.
+//! Asked for without the variable, or with the server down, it fails.
 
 use std::time::Duration;
 
@@ -9,11 +10,10 @@ use gamemaster::core::llm::{ChatMessage, ChatRequest, ModelId, Role, StreamEvent
 use gamemaster::llm::{ProviderSettings, Registry, RetryPolicy};
 
 #[test]
+#[ignore = "needs a live model server: set LIVE_LLM_BASE_URL and run with --ignored"]
 fn live_llm_opt_in_local_gemma_streams_text_with_estimated_usage() {
-    let Ok(base_url) = std::env::var("LIVE_LLM_BASE_URL") else {
-        eprintln!("LIVE_LLM_BASE_URL is not set: the live local-model test did nothing");
-        return;
-    };
+    let base_url = std::env::var("LIVE_LLM_BASE_URL")
+        .expect("LIVE_LLM_BASE_URL must point at the model server (see scripts/local-llm.sh)");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
