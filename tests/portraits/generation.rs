@@ -1,7 +1,7 @@
 //! Portraits: generated through the real OpenAI Images client against a fake image server,
 //! stored once, and a local placeholder with a reason whenever generation can't or mustn't run.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The session engine with a scripted model, a recording chat surface and real SQLite.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Repository functions on both engines: SQLite always, PostgreSQL with `TEST_DATABASE_URL`.
 
-mod support;
+use crate::support;
 
 use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes, Tone};
 use gamemaster::core::character::{CharacterClass, CharacterName, Description, NewCharacter, Race};

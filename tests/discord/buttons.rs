@@ -1,7 +1,7 @@
 //! Buttons under narrations: ratings are stored once per player; stale or foreign buttons are
 //! refused clearly.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The `gamemaster` binary: help, configuration errors, and `migrate` on good and bad databases.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,6 +1,6 @@
 //! `/campaign` end to end: the real bot against the fake Discord and a real SQLite database.
 
-mod support;
+use crate::support;
 
 use gamemaster::core::ids::{CampaignId, GuildId};
 use gamemaster::core::store::CampaignStore;

@@ -1,6 +1,6 @@
 //! `/character` end to end.
 
-mod support;
+use crate::support;
 
 use gamemaster::core::ids::{CampaignId, GuildId, UserId};
 use gamemaster::core::store::CharacterStore;

@@ -1,6 +1,6 @@
 //! The model clients against recorded provider streams and a scriptable fake server.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `gamemaster play`: a session in the terminal, driven through stdin against a fake
 //! OpenAI-compatible server standing in for a local model.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! The engine's Discord presenter against the fake Discord's REST API.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

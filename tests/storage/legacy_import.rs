@@ -1,6 +1,6 @@
 //! `gamemaster import-legacy`: a database of the old Streamlit app comes over once, whole.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

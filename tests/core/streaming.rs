@@ -1,5 +1,4 @@
-#[path = "support/hostile.rs"]
-mod hostile;
+use crate::support::hostile;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

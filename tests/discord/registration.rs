@@ -1,6 +1,6 @@
 //! Start-up: command registration (global or in one server), localizations, sharding.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::bot::{ALICE, BOB, COMMANDS, spawn_bot, spawn_bot_with, world};

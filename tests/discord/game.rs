@@ -1,7 +1,7 @@
 //! Whole games through the real bot: the session engine, a scripted model server, the fake
 //! Discord and SQLite, wired exactly as `gamemaster run` wires them.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

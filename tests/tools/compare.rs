@@ -1,6 +1,6 @@
 //! `gamemaster compare` against fake model servers: one model answers, one is refused.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

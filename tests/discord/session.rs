@@ -1,6 +1,6 @@
 //! `/session` and `/act` end to end: binding channels, refusals, threads.
 
-mod support;
+use crate::support;
 
 use gamemaster::core::ids::ChannelId;
 use gamemaster::core::session::SessionStatus;

@@ -1,6 +1,6 @@
 //! The fake Discord against a small real poise bot connected through the proxy seam.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! `/stats` end to end: storage queries on both engines (SQLite always, PostgreSQL with
 //! `TEST_DATABASE_URL`), the report built on them, and the `gamemaster stats` command.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

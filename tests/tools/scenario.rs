@@ -1,7 +1,7 @@
 //! Compare scenarios: the shipped examples parse, mistakes name their field, hostile input
 //! never panics.
 
-mod support;
+use crate::support;
 
 use gamemaster::core::language::Language;
 use gamemaster::tools::scenario::{Scenario, ScenarioError};

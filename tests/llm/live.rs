@@ -1,6 +1,6 @@
 //! Opt-in: a real OpenAI-compatible server (see scripts/local-llm.sh). Ignored by a plain
 //! `cargo test`, so it is never counted as passed without a server; run it with
-//! `LIVE_LLM_BASE_URL=http://127.0.0.1:8089/v1 cargo test --test live_llm -- --ignored`.
+//! `LIVE_LLM_BASE_URL=http://127.0.0.1:8089/v1 cargo test --test llm live -- --ignored`.
 //! Asked for without the variable, or with the server down, it fails.
 
 use std::time::Duration;

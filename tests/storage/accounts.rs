@@ -1,6 +1,6 @@
 //! Account linking on both storage engines: registration, linking, lockouts, legacy hashes.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! `/roll` and `/models` end to end.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::bot::{ALICE, BACKUP, BOB, NARRATOR, embed_text, spawn_bot, spawn_bot_with, world};

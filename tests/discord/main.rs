@@ -1,0 +1,15 @@
+//! The bot end to end: the real poise bot against the fake Discord, scripted model servers and
+//! real SQLite. `harness` checks the fake Discord itself.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod buttons;
+mod campaign;
+mod character;
+mod game;
+mod harness;
+mod presenter;
+mod registration;
+mod roll;
+mod session;

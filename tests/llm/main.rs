@@ -1,0 +1,8 @@
+//! The model clients: recorded provider streams, a scriptable fake server, and an opt-in live
+//! server.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod clients;
+mod live;

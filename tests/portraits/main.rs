@@ -1,0 +1,8 @@
+//! Portraits: generation through the real images client against a fake image server, and the
+//! local placeholder.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod generation;
+mod placeholder;

@@ -1,0 +1,9 @@
+//! Storage on both engines (SQLite always, PostgreSQL with `TEST_DATABASE_URL`): repositories,
+//! accounts and the legacy import.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod accounts;
+mod legacy_import;
+mod repositories;

@@ -1,0 +1,11 @@
+//! The `gamemaster` binary and its terminal tools: configuration errors, migrate, roll, play,
+//! compare and scenarios.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod compare;
+mod play;
+mod roll;
+mod scenario;
