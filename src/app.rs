@@ -5,6 +5,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::core::portrait::{ImageProvider, Portraits};
+use crate::core::store::Store;
 use crate::core::streaming::StreamPolicy;
 use crate::discord::{EngineSettings, Services};
 use crate::llm::{ProviderSettings, Registry};
@@ -53,6 +55,31 @@ pub fn registry(config: &Config) -> anyhow::Result<Registry> {
         .build()
         .context("building the HTTP client for model providers")?;
     Ok(Registry::new(settings, http))
+}
+
+/// Portraits with the configured image model (`IMAGE_MODEL`, through OpenAI's key and base
+/// URL); without one every portrait is a placeholder that says why.
+pub fn portraits(config: &Config, registry: &Registry, store: Arc<dyn Store>) -> Portraits {
+    let provider = match (&config.image_model, registry.image_model()) {
+        (Some(id), Some(model)) => {
+            tracing::info!(model = %id, "portraits are generated");
+            Some(ImageProvider {
+                id: id.clone(),
+                model,
+            })
+        }
+        (Some(id), None) => {
+            tracing::info!(model = %id, "portraits are placeholders: the image model needs OPENAI_API_KEY");
+            None
+        }
+        (None, _) => None,
+    };
+    Portraits::new(
+        store,
+        provider,
+        config.portraits_per_day,
+        config.portrait_timeout,
+    )
 }
 
 /// Engine settings from the configuration.
@@ -117,8 +144,10 @@ pub async fn run_until(
         );
     }
     let registry = Arc::new(registry(&config)?);
+    let store: Arc<dyn Store> = Arc::new(db.clone());
     let services = Services {
-        store: Arc::new(db.clone()),
+        portraits: Arc::new(portraits(&config, &registry, store.clone())),
+        store,
         models: registry.clone(),
         registry,
         engine_settings: engine_settings(&config),

@@ -8,13 +8,16 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::core::budget::{BudgetState, budget_state, month_start};
-use crate::core::ids::{GuildId, ImageId, Timestamp, UserId};
+use crate::core::campaign::Campaign;
+use crate::core::character::Character;
+use crate::core::ids::{CampaignId, CharacterId, GuildId, ImageId, Timestamp, UserId};
 use crate::core::image::{ImageKind, NewImage};
 use crate::core::llm::{ErrorKind, ImageModel, ImageRequest, ModelId};
 use crate::core::perf::{CallKind, PerfRecord};
 use crate::core::portrait_placeholder::render_placeholder;
 use crate::core::pricing::PriceTable;
 use crate::core::store::{Store, StoreError};
+use crate::core::text::{self, TextError};
 
 pub const PORTRAIT_SIZE: &str = "1024x1024";
 
@@ -36,6 +39,26 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// A character as the art prompt sees it; `themes` are its campaign's.
+    pub fn character(c: &Character, themes: Option<&str>) -> Subject {
+        Subject::Character {
+            name: c.name.as_str().to_string(),
+            race: c.race.as_str().to_string(),
+            class: c.class.as_str().to_string(),
+            gender: c.gender.as_ref().map(|g| g.as_str().to_string()),
+            description: c.description.as_ref().map(|d| d.as_str().to_string()),
+            themes: themes.map(str::to_string),
+        }
+    }
+
+    /// A campaign's game master.
+    pub fn game_master(c: &Campaign) -> Subject {
+        Subject::GameMaster {
+            campaign: c.name.as_str().to_string(),
+            themes: c.themes.as_str().to_string(),
+        }
+    }
+
     fn label(&self) -> (&str, &str) {
         match self {
             Subject::Character { name, class, .. } => (name, class),
@@ -49,6 +72,30 @@ impl Subject {
             Subject::GameMaster { .. } => ImageKind::GameMasterPortrait,
         }
     }
+}
+
+/// An art style asked for by a player ("watercolour", "oil painting"), one line of at most
+/// 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortraitStyle(String);
+
+impl PortraitStyle {
+    pub const MAX: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        text::single_line(raw, "The style", Self::MAX).map(PortraitStyle)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whose portrait it is: a character's, or a campaign's game master's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortraitOwner {
+    Character(CharacterId),
+    Campaign(CampaignId),
 }
 
 /// The art direction every portrait shares: consistent, safe, and free of text.
@@ -103,6 +150,8 @@ pub fn art_prompt(subject: &Subject, style: Option<&str>) -> String {
 /// Why a placeholder was shown instead of a generated portrait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlaceholderReason {
+    /// Shown while the portrait is being generated.
+    Painting,
     NoProvider,
     DailyLimit { limit: u32 },
     BudgetSpent,
@@ -112,9 +161,29 @@ pub enum PlaceholderReason {
 }
 
 impl PlaceholderReason {
+    /// Why no portrait was generated, as a clause ("the image provider took too long").
+    pub fn cause(&self) -> String {
+        match self {
+            PlaceholderReason::Painting => "the portrait is still being painted".into(),
+            PlaceholderReason::NoProvider => "no image model is configured".into(),
+            PlaceholderReason::DailyLimit { limit } => {
+                format!("you've used your {limit} portraits for today")
+            }
+            PlaceholderReason::BudgetSpent => "this server's monthly model budget is spent".into(),
+            PlaceholderReason::Refused => {
+                "the image provider's safety system refused this portrait".into()
+            }
+            PlaceholderReason::TimedOut => "the image provider took too long".into(),
+            PlaceholderReason::Failed(why) => {
+                format!("the portrait could not be generated ({})", one_line(why))
+            }
+        }
+    }
+
     /// One line for the user.
     pub fn explain(&self) -> String {
         match self {
+            PlaceholderReason::Painting => "🎨 The portrait is being painted; it appears here when it's ready.".into(),
             PlaceholderReason::NoProvider => "No image model is configured, so here is a placeholder portrait.".into(),
             PlaceholderReason::DailyLimit { limit } => {
                 format!("You've used your {limit} portraits for today, so here is a placeholder; try again tomorrow.")
@@ -126,7 +195,7 @@ impl PlaceholderReason {
                 "The image provider's safety system refused this portrait; here is a placeholder. Try a different description.".into()
             }
             PlaceholderReason::TimedOut => "The image provider took too long; here is a placeholder for now.".into(),
-            PlaceholderReason::Failed(why) => format!("The portrait could not be generated ({why}); here is a placeholder."),
+            PlaceholderReason::Failed(why) => format!("The portrait could not be generated ({}); here is a placeholder.", one_line(why)),
         }
     }
 }
@@ -138,6 +207,41 @@ pub struct Portrait {
     pub mime: String,
     /// None when the portrait was generated.
     pub placeholder: Option<PlaceholderReason>,
+}
+
+/// The outcome of a repaint: what the owner shows now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Painted {
+    /// `placeholder` says why no new portrait was generated, if it wasn't.
+    pub shown: Portrait,
+    /// No new portrait was generated and the one shown before stays.
+    pub kept_previous: bool,
+}
+
+impl Painted {
+    /// One line for the user when the portrait is not a freshly generated one.
+    pub fn note(&self) -> Option<String> {
+        let reason = self.shown.placeholder.as_ref()?;
+        Some(if self.kept_previous {
+            format!("{} The current portrait stays.", sentence(&reason.cause()))
+        } else {
+            reason.explain()
+        })
+    }
+}
+
+/// A provider's error message as one short line.
+fn one_line(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default().trim();
+    crate::core::streaming::truncate_chars(first, 200)
+}
+
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +281,108 @@ impl Portraits {
             per_day,
             timeout,
         }
+    }
+
+    /// Whether an image model is configured at all.
+    pub fn has_provider(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// What to show while the portrait is painted: the owner's current portrait, or else a
+    /// placeholder, which becomes the owner's portrait so it is never left without one.
+    pub async fn stand_in(
+        &self,
+        owner: PortraitOwner,
+        subject: &Subject,
+    ) -> Result<Portrait, PortraitError> {
+        if let Some(current) = self.current(owner).await?
+            && let Some(image) = self.store.image(current).await?
+        {
+            return Ok(Portrait {
+                image: image.id,
+                bytes: image.bytes,
+                mime: image.mime,
+                placeholder: Some(PlaceholderReason::Painting),
+            });
+        }
+        let portrait = self.placeholder(subject, PlaceholderReason::Painting).await?;
+        self.assign(owner, portrait.image).await?;
+        Ok(portrait)
+    }
+
+    /// Paints a portrait for `owner` and keeps it: a generated image replaces the current
+    /// portrait (whose image is deleted unless something else shows it); a placeholder only
+    /// fills an empty place, so a failed repaint never loses a portrait. Returns what the
+    /// owner shows now.
+    pub async fn paint(
+        &self,
+        owner: PortraitOwner,
+        user: UserId,
+        guild: Option<GuildId>,
+        subject: &Subject,
+        style: Option<&PortraitStyle>,
+    ) -> Result<Painted, PortraitError> {
+        let portrait = self
+            .portrait(user, guild, subject, style.map(PortraitStyle::as_str))
+            .await?;
+        let current = self.current(owner).await?;
+        let replaces = portrait.placeholder.is_none() || current.is_none();
+        if current == Some(portrait.image) || !replaces {
+            // A placeholder result next to a portrait already shown: keep that one.
+            if let Some(old) = current
+                && old != portrait.image
+                && let Some(kept) = self.store.image(old).await?
+            {
+                self.store.delete_image_if_unused(portrait.image).await?;
+                return Ok(Painted {
+                    shown: Portrait {
+                        image: kept.id,
+                        bytes: kept.bytes,
+                        mime: kept.mime,
+                        placeholder: portrait.placeholder.clone(),
+                    },
+                    kept_previous: true,
+                });
+            }
+            return Ok(Painted {
+                shown: portrait,
+                kept_previous: false,
+            });
+        }
+        if !self.assign(owner, portrait.image).await? {
+            // The owner was deleted meanwhile: nothing shows the new image.
+            self.store.delete_image_if_unused(portrait.image).await?;
+        } else if let Some(old) = current {
+            self.store.delete_image_if_unused(old).await?;
+        }
+        Ok(Painted {
+            shown: portrait,
+            kept_previous: false,
+        })
+    }
+
+    async fn current(&self, owner: PortraitOwner) -> Result<Option<ImageId>, PortraitError> {
+        Ok(match owner {
+            PortraitOwner::Character(id) => self
+                .store
+                .character(id)
+                .await?
+                .and_then(|c| c.portrait_id),
+            PortraitOwner::Campaign(id) => self
+                .store
+                .campaign(id)
+                .await?
+                .and_then(|c| c.gm_portrait_id),
+        })
+    }
+
+    async fn assign(&self, owner: PortraitOwner, image: ImageId) -> Result<bool, PortraitError> {
+        Ok(match owner {
+            PortraitOwner::Character(id) => {
+                self.store.set_character_portrait(id, Some(image)).await?
+            }
+            PortraitOwner::Campaign(id) => self.store.set_gm_portrait(id, Some(image)).await?,
+        })
     }
 
     pub async fn portrait(

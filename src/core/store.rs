@@ -62,7 +62,8 @@ pub trait CampaignStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn set_arena_enabled(&self, id: CampaignId, enabled: bool) -> StoreResult<bool>;
     async fn set_gm_portrait(&self, id: CampaignId, image: Option<ImageId>) -> StoreResult<bool>;
-    /// Deletes the campaign with its sessions, messages and votes.
+    /// Deletes the campaign with its sessions, messages and votes, and its game-master
+    /// portrait unless another campaign or character shows the same image.
     async fn delete_campaign(&self, id: CampaignId) -> StoreResult<bool>;
 }
 
@@ -82,6 +83,7 @@ pub trait CharacterStore: Send + Sync {
         id: CharacterId,
         image: Option<ImageId>,
     ) -> StoreResult<bool>;
+    /// Deletes the character, and its portrait unless another row shows the same image.
     async fn delete_character(&self, id: CharacterId) -> StoreResult<bool>;
 }
 

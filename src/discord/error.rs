@@ -58,6 +58,15 @@ impl From<EngineError> for BotError {
     }
 }
 
+impl From<crate::core::portrait::PortraitError> for BotError {
+    fn from(e: crate::core::portrait::PortraitError) -> Self {
+        match e {
+            crate::core::portrait::PortraitError::Store(s) => s.into(),
+            other => BotError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl From<TextError> for BotError {
     fn from(e: TextError) -> Self {
         BotError::User(format!("{e}."))

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod error;
 mod events;
 mod framework;
+pub mod portraits;
 pub mod presenter;
 pub mod render;
 
@@ -17,6 +18,7 @@ use serenity::all::{
 
 use crate::config::Config;
 use crate::core::llm::ModelId;
+use crate::core::portrait::Portraits;
 use crate::core::store::Store;
 use crate::llm::Registry;
 
@@ -35,6 +37,7 @@ pub struct Data {
     pub engine: Engine,
     /// `DEFAULT_MODEL`, used when neither the command nor the server names one.
     pub default_model: Option<ModelId>,
+    pub portraits: Arc<Portraits>,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -45,6 +48,7 @@ pub struct Services {
     pub registry: Arc<Registry>,
     pub models: Arc<dyn ModelSource>,
     pub engine_settings: EngineSettings,
+    pub portraits: Arc<Portraits>,
 }
 
 /// The intents the bot needs: guild events, guild messages and their content (plain messages
@@ -79,7 +83,8 @@ pub async fn run(
     let (data_cell, mut client) = connect(config, http(), intents).await?;
 
     // The engine posts through the client's HTTP handle (one rate limiter for both).
-    let presenter = Arc::new(DiscordPresenter::new(client.http.clone()));
+    let presenter =
+        Arc::new(DiscordPresenter::new(client.http.clone()).with_store(services.store.clone()));
     let engine = Engine::new(EngineDeps {
         store: services.store.clone(),
         models: services.models,
@@ -98,6 +103,7 @@ pub async fn run(
         registry: services.registry,
         engine,
         default_model: config.default_model.clone(),
+        portraits: services.portraits,
     };
     let _ = data_cell.set(data.clone());
 

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serenity::all::{
-    ButtonStyle, ChannelId as SChannelId, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateMessage, EditMessage, Http, MessageId as SMessageId,
+    ButtonStyle, ChannelId as SChannelId, CreateActionRow, CreateAllowedMentions,
+    CreateAttachment, CreateButton, CreateEmbed, CreateEmbedAuthor, CreateMessage, EditMessage,
+    Http, MessageId as SMessageId,
 };
 
 use crate::core::ids::{ChannelId, DiscordMessageId, MessageId};
 use crate::core::llm::ModelId;
+use crate::core::portrait::PortraitOwner;
+use crate::core::store::Store;
 use crate::core::streaming::truncate_chars;
 use crate::discord::engine::{Notice, PresentError, Presenter};
 use crate::discord::render::{Embed, GOLD, RED};
@@ -20,11 +23,58 @@ const MESSAGE_MAX: usize = 2000;
 
 pub struct DiscordPresenter {
     http: Arc<Http>,
+    /// Where the game master's portrait comes from; without it narrations show none.
+    store: Option<Arc<dyn Store>>,
 }
 
 impl DiscordPresenter {
     pub fn new(http: Arc<Http>) -> DiscordPresenter {
-        DiscordPresenter { http }
+        DiscordPresenter { http, store: None }
+    }
+
+    /// Narrations are signed with their campaign's game-master portrait from `store`.
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> DiscordPresenter {
+        self.store = Some(store);
+        self
+    }
+
+    /// The signature under a finished narration: an embed whose author is the campaign's
+    /// game master with the stored portrait as icon, and the attachment carrying it. It goes
+    /// on the last message with the buttons, so streaming itself stays plain text edits.
+    async fn signature(&self, narration: MessageId) -> Option<(CreateEmbed, CreateAttachment)> {
+        let store = self.store.as_ref()?;
+        let lookup = async {
+            let message = store.message(narration).await?;
+            let Some(campaign) = (match message {
+                Some(m) => store.campaign(m.campaign_id).await?,
+                None => None,
+            }) else {
+                return Ok(None);
+            };
+            let image = match campaign.gm_portrait_id {
+                Some(id) => store.image(id).await?,
+                None => None,
+            };
+            Ok::<_, crate::core::store::StoreError>(image.map(|i| (campaign, i)))
+        };
+        let (campaign, image) = match lookup.await {
+            Ok(found) => found?,
+            Err(e) => {
+                tracing::warn!(narration = %narration, error = %e, "no game-master portrait for a narration");
+                return None;
+            }
+        };
+        let name = crate::discord::portraits::file_name(
+            &crate::discord::portraits::stem(PortraitOwner::Campaign(campaign.id)),
+            &image.mime,
+        );
+        let author = CreateEmbedAuthor::new(truncate_chars(
+            &format!("The game master of {}", campaign.name.as_str()),
+            crate::discord::render::TITLE_MAX,
+        ))
+        .icon_url(format!("attachment://{name}"));
+        let embed = CreateEmbed::new().author(author).colour(GOLD);
+        Some((embed, CreateAttachment::bytes(image.bytes, name)))
     }
 }
 
@@ -181,9 +231,12 @@ impl Presenter for DiscordPresenter {
         narration: MessageId,
         _model: &ModelId,
     ) -> Result<(), PresentError> {
-        let edit = EditMessage::new()
+        let mut edit = EditMessage::new()
             .components(vec![narration_buttons(narration)])
             .allowed_mentions(quiet());
+        if let Some((embed, file)) = self.signature(narration).await {
+            edit = edit.embed(embed).new_attachment(file);
+        }
         channel(c)
             .edit_message(&self.http, SMessageId::new(last_message.0), edit)
             .await

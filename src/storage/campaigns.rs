@@ -7,7 +7,7 @@ use crate::core::campaign::{Campaign, CampaignName, NewCampaign, Themes, Tone};
 use crate::core::ids::{AccountId, CampaignId, GuildId, ImageId, Timestamp, UserId};
 use crate::core::language::Language;
 use crate::core::llm::ModelId;
-use crate::core::store::{CampaignStore, StoreError, StoreResult};
+use crate::core::store::{CampaignStore, ImageStore, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 
 const COLUMNS: &str = "id, guild_id, owner_id, account_id, name, themes, language, tone, model, \
@@ -169,6 +169,16 @@ impl CampaignStore for Db {
     }
 
     async fn delete_campaign(&self, id: CampaignId) -> StoreResult<bool> {
-        rows::delete_by_id(self.pool(), "campaigns", id.0).await
+        let portrait: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT gm_portrait_id FROM campaigns WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(store_error)?;
+        let deleted = rows::delete_by_id(self.pool(), "campaigns", id.0).await?;
+        if deleted && let Some(Some(image)) = portrait {
+            self.delete_image_if_unused(ImageId(image)).await?;
+        }
+        Ok(deleted)
     }
 }

@@ -7,7 +7,7 @@ use crate::core::character::{
     Character, CharacterClass, CharacterName, Description, Gender, NewCharacter, Race,
 };
 use crate::core::ids::{AccountId, CampaignId, CharacterId, GuildId, ImageId, Timestamp, UserId};
-use crate::core::store::{CharacterStore, StoreResult};
+use crate::core::store::{CharacterStore, ImageStore, StoreResult};
 use sqlx::AssertSqlSafe;
 
 const COLUMNS: &str = "id, owner_id, guild_id, campaign_id, account_id, name, class, race, gender, level, \
@@ -111,6 +111,16 @@ impl CharacterStore for Db {
     }
 
     async fn delete_character(&self, id: CharacterId) -> StoreResult<bool> {
-        rows::delete_by_id(self.pool(), "characters", id.0).await
+        let portrait: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT portrait_id FROM characters WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(store_error)?;
+        let deleted = rows::delete_by_id(self.pool(), "characters", id.0).await?;
+        if deleted && let Some(Some(image)) = portrait {
+            self.delete_image_if_unused(ImageId(image)).await?;
+        }
+        Ok(deleted)
     }
 }

@@ -1,4 +1,4 @@
-//! `/campaign create | list | info | model | delete`
+//! `/campaign create | list | info | model | portrait | delete`
 
 use poise::ChoiceParameter;
 use serenity::all::{
@@ -8,10 +8,12 @@ use serenity::all::{
 use crate::core::campaign::{CampaignName, NewCampaign, Themes, Tone};
 use crate::core::language::Language;
 use crate::core::llm::ModelId;
+use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
 use crate::discord::commands::{
     self, CHOICES_MAX, autocomplete_campaign, campaign_option, guild, is_manager, private, reply,
 };
 use crate::discord::error::{BotResult, user};
+use crate::discord::portraits::{self, Picture};
 use crate::discord::{Context, render};
 
 /// The four languages with bundled game-master prompts.
@@ -42,7 +44,7 @@ impl From<LanguageChoice> for Language {
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("create", "list", "info", "model", "delete"),
+    subcommands("create", "list", "info", "model", "portrait", "delete"),
     subcommand_required,
     name_localized("fr", "campagne"),
     description_localized("fr", "Gérer les campagnes de ce serveur")
@@ -134,19 +136,22 @@ pub async fn create(
         tone: tone.as_deref().map(Tone::parse).transpose()?,
         model: choose_model(ctx, model.as_deref()).await?,
     };
+    // Everything is checked: from here on the answer is public and may take a while.
+    ctx.defer().await?;
     let created = ctx.data().store.create_campaign(&new).await?;
     tracing::info!(campaign = %created.id, guild = %guild_id, model = %created.model, "campaign created");
-    let embed = render::campaign(&created, &[], false).build();
-    ctx.send(
-        reply()
-            .content(format!(
-                "Campaign **{}** is ready. Start playing with `/session start`.",
-                created.name.as_str()
-            ))
-            .embed(embed),
+    portraits::paint_and_show(
+        ctx,
+        PortraitOwner::Campaign(created.id),
+        &Subject::game_master(&created),
+        None,
+        &format!(
+            "Campaign **{}** is ready. Start playing with `/session start`.",
+            created.name.as_str()
+        ),
+        render::campaign(&created, &[], false),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// List this server's campaigns
@@ -200,7 +205,16 @@ pub async fn info(
     let characters = data.store.campaign_characters(found.id).await?;
     let here = session.is_some_and(|s| s.campaign_id == found.id);
     let embed = render::campaign(&found, &characters, here).build();
-    ctx.send(reply().embed(embed)).await?;
+    let owner = PortraitOwner::Campaign(found.id);
+    let picture =
+        portraits::stored_or_stand_in(ctx, owner, &Subject::game_master(&found)).await?;
+    ctx.send(portraits::with_thumbnail(
+        reply(),
+        embed,
+        picture.as_ref().map(|(bytes, mime)| Picture { bytes, mime }),
+        &portraits::stem(owner),
+    ))
+    .await?;
     Ok(())
 }
 
@@ -251,6 +265,45 @@ pub async fn model(
     )))
     .await?;
     Ok(())
+}
+
+/// Paint a new portrait of a campaign's game master
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "portrait"),
+    description_localized("fr", "Peindre un nouveau portrait du maître du jeu d'une campagne")
+)]
+pub async fn portrait(
+    ctx: Context<'_>,
+    #[description = "The campaign"]
+    #[name_localized("fr", "campagne")]
+    #[description_localized("fr", "La campagne")]
+    #[autocomplete = "autocomplete_campaign"]
+    campaign: String,
+    #[description = "Art style, e.g. watercolour, oil painting"]
+    #[name_localized("fr", "style")]
+    #[description_localized("fr", "Style, par ex. aquarelle, peinture à l'huile")]
+    #[max_length = 100]
+    style: Option<String>,
+) -> BotResult {
+    let found = campaign_option(ctx, &campaign).await?;
+    ensure_can_manage(ctx, &found, "change its game master's portrait").await?;
+    let style = style.as_deref().map(PortraitStyle::parse).transpose()?;
+    ctx.defer().await?;
+    let characters = ctx.data().store.campaign_characters(found.id).await?;
+    portraits::paint_and_show(
+        ctx,
+        PortraitOwner::Campaign(found.id),
+        &Subject::game_master(&found),
+        style.as_ref(),
+        &format!(
+            "A new portrait of the game master of **{}**.",
+            found.name.as_str()
+        ),
+        render::campaign(&found, &characters, false),
+    )
+    .await
 }
 
 /// Delete a campaign with its sessions and story

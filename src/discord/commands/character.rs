@@ -1,21 +1,25 @@
-//! `/character create | list | show | delete`
+//! `/character create | list | show | portrait | delete`
 
 use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse};
 
-use crate::core::character::{CharacterClass, CharacterName, Description, NewCharacter, Race};
+use crate::core::character::{
+    CharacterClass, CharacterName, Description, Gender, NewCharacter, Race,
+};
+use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
 use crate::core::srd;
 use crate::discord::commands::{
     self, CHOICES_MAX, autocomplete_campaign, autocomplete_character, campaign_option,
     character_option, guild, reply,
 };
 use crate::discord::error::{BotResult, user};
+use crate::discord::portraits::{self, Picture};
 use crate::discord::{Context, render};
 
 /// Your characters in this server
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("create", "list", "show", "delete"),
+    subcommands("create", "list", "show", "portrait", "delete"),
     subcommand_required,
     name_localized("fr", "personnage"),
     description_localized("fr", "Vos personnages sur ce serveur")
@@ -76,6 +80,11 @@ pub async fn create(
     #[autocomplete = "autocomplete_race"]
     #[max_length = 40]
     race: String,
+    #[description = "Gender, for the portrait and the story"]
+    #[name_localized("fr", "genre")]
+    #[description_localized("fr", "Genre, pour le portrait et le récit")]
+    #[max_length = 40]
+    gender: Option<String>,
     #[description = "Looks, personality, backstory"]
     #[name_localized("fr", "description")]
     #[description_localized("fr", "Apparence, personnalité, histoire")]
@@ -99,19 +108,23 @@ pub async fn create(
         name: CharacterName::parse(&name)?,
         class: CharacterClass::parse(&class)?,
         race: Race::parse(&race)?,
-        gender: None,
+        gender: gender.as_deref().map(Gender::parse).transpose()?,
         description: description.as_deref().map(Description::parse).transpose()?,
     };
+    // Everything is checked: from here on the answer is public and may take a while.
+    ctx.defer().await?;
     let created = ctx.data().store.create_character(&new).await?;
     tracing::info!(character = %created.id, guild = %guild_id, "character created");
-    let embed = render::character(&created, campaign.as_ref()).build();
-    ctx.send(
-        reply()
-            .content(format!("**{}** joins the story.", created.name.as_str()))
-            .embed(embed),
+    let subject = Subject::character(&created, campaign.as_ref().map(|c| c.themes.as_str()));
+    portraits::paint_and_show(
+        ctx,
+        PortraitOwner::Character(created.id),
+        &subject,
+        None,
+        &format!("**{}** joins the story.", created.name.as_str()),
+        render::character(&created, campaign.as_ref()),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// List characters in this server
@@ -162,9 +175,62 @@ pub async fn show(
         Some(id) => ctx.data().store.campaign_in_guild(guild(ctx)?, id).await?,
         None => None,
     };
-    ctx.send(reply().embed(render::character(&found, campaign.as_ref()).build()))
-        .await?;
+    let owner = PortraitOwner::Character(found.id);
+    let subject = Subject::character(&found, campaign.as_ref().map(|c| c.themes.as_str()));
+    let picture = portraits::stored_or_stand_in(ctx, owner, &subject).await?;
+    let embed = render::character(&found, campaign.as_ref()).build();
+    ctx.send(portraits::with_thumbnail(
+        reply(),
+        embed,
+        picture.as_ref().map(|(bytes, mime)| Picture { bytes, mime }),
+        &portraits::stem(owner),
+    ))
+    .await?;
     Ok(())
+}
+
+/// Paint a new portrait of one of your characters
+#[poise::command(
+    slash_command,
+    guild_only,
+    name_localized("fr", "portrait"),
+    description_localized("fr", "Peindre un nouveau portrait d'un de vos personnages")
+)]
+pub async fn portrait(
+    ctx: Context<'_>,
+    #[description = "The character"]
+    #[name_localized("fr", "personnage")]
+    #[description_localized("fr", "Le personnage")]
+    #[autocomplete = "autocomplete_character"]
+    character: String,
+    #[description = "Art style, e.g. watercolour, oil painting"]
+    #[name_localized("fr", "style")]
+    #[description_localized("fr", "Style, par ex. aquarelle, peinture à l'huile")]
+    #[max_length = 100]
+    style: Option<String>,
+) -> BotResult {
+    let found = character_option(ctx, &character).await?;
+    if found.owner_id != Some(commands::author(ctx)) {
+        return Err(user(
+            "Only the player who created a character can change its portrait.",
+        ));
+    }
+    let style = style.as_deref().map(PortraitStyle::parse).transpose()?;
+    let campaign = match found.campaign_id {
+        Some(id) => ctx.data().store.campaign_in_guild(guild(ctx)?, id).await?,
+        None => None,
+    };
+    ctx.defer().await?;
+    let subject = Subject::character(&found, campaign.as_ref().map(|c| c.themes.as_str()));
+    portraits::paint_and_show(
+        ctx,
+        PortraitOwner::Character(found.id),
+        &subject,
+        style.as_ref(),
+        &format!("A new portrait of **{}**.", found.name.as_str()),
+        render::character(&found, campaign.as_ref()),
+    )
+    .await
 }
 
 /// Delete one of your characters

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::gateway;
 use super::limits::{self, Rejection};
-use super::messages::{apply_edit, check, message_json, new_bot_message};
+use super::messages::{check, message_json, new_bot_message};
 use super::rest::{ParsedBody, Reply, id};
 use super::state::{AckKind, InteractionRecord, Shared};
 
@@ -96,14 +96,14 @@ pub(super) fn callback(shared: &Arc<Shared>, iid: u64, token: &str, body: Parsed
                 dispatch = Some(msg.clone());
             }
             let id = msg.id;
-            shared.update(|s| s.messages.push(msg));
+            shared.update(|s| s.add_message(msg));
             Some(id)
         }
         AckKind::UpdateMessage => {
             let src = rec.source_message_id;
             shared.update(|s| {
-                if let Some(m) = src.and_then(|id| s.message_mut(id)) {
-                    apply_edit(m, &data, body.files);
+                if let Some(id) = src.filter(|id| s.message(*id).is_some()) {
+                    s.edit_message(id, &data, body.files);
                 }
             });
             src
@@ -184,19 +184,13 @@ pub(super) fn followup(shared: &Shared, app: &str, token: &str, body: ParsedBody
         .original_message_id
         .filter(|id| shared.read(|s| s.message(*id).is_some_and(|m| m.loading)));
     let msg = if let Some(orig) = loading_original {
-        shared.update(|s| {
-            let m = s.message_mut(orig).expect("original exists");
-            let flags = m.flags;
-            apply_edit(m, &body.json, body.files);
-            // The deferral fixed the visibility; the followup's flags do not change it.
-            m.flags = flags;
-            m.clone()
-        })
+        // The deferral fixed the visibility; an edit never changes the flags.
+        shared.update(|s| s.edit_message(orig, &body.json, body.files))
     } else {
         let mut msg = new_bot_message(shared, rec.channel_id, &body.json, body.files);
         msg.interaction_id = Some(rec.id);
         shared.update(|s| {
-            s.messages.push(msg.clone());
+            s.add_message(msg.clone());
             s.interactions
                 .get_mut(&rec.id)
                 .expect("exists")
@@ -228,7 +222,10 @@ pub(super) fn webhook_message(
     let target = if which == "@original" {
         rec.original_message_id
     } else {
-        id(which).filter(|mid| rec.followup_ids.contains(mid))
+        // A followup that replaced the deferred "thinking" message is that message: its id
+        // is the original's, and Discord edits it under either name.
+        id(which)
+            .filter(|mid| rec.followup_ids.contains(mid) || rec.original_message_id == Some(*mid))
     };
     let Some(mid) =
         target.filter(|mid| shared.read(|s| s.message(*mid).is_some_and(|x| !x.deleted)))
@@ -258,11 +255,7 @@ pub(super) fn webhook_message(
             ) {
                 return r;
             }
-            let msg = shared.update(|s| {
-                let msg = s.message_mut(mid).expect("checked");
-                apply_edit(msg, &body.json, body.files);
-                msg.clone()
-            });
+            let msg = shared.update(|s| s.edit_message(mid, &body.json, body.files));
             Reply::ok(message_json(shared, &msg))
         }
         _ => {

@@ -62,9 +62,10 @@ pub(super) fn new_bot_message(
     shared: &Shared,
     channel: u64,
     payload: &Value,
-    files: Vec<StoredAttachment>,
+    mut files: Vec<StoredAttachment>,
 ) -> StoredMessage {
     let now = Instant::now();
+    name_uploads(payload, &mut files);
     StoredMessage {
         id: shared.snowflake(),
         channel_id: channel,
@@ -101,8 +102,52 @@ pub(super) fn non_null(v: &Value) -> Option<Value> {
     (!v.is_null()).then(|| v.clone())
 }
 
-/// Applies an edit payload: only the fields present change.
-pub(super) fn apply_edit(m: &mut StoredMessage, payload: &Value, files: Vec<StoredAttachment>) {
+/// The `id` of an `attachments` entry: an upload slot (`0`, `1` ...) or an existing
+/// attachment's snowflake, as a number or a string.
+fn entry_id(entry: &Value) -> Option<u64> {
+    entry["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or(entry["id"].as_u64())
+}
+
+/// Gives uploads the filename their `attachments` entry names (Discord prefers it to the
+/// multipart part's own filename).
+fn name_uploads(payload: &Value, files: &mut [StoredAttachment]) {
+    let entries = payload["attachments"].as_array().cloned().unwrap_or_default();
+    for file in files.iter_mut() {
+        let named = entries
+            .iter()
+            .find(|e| file.slot.is_some() && entry_id(e) == file.slot)
+            .and_then(|e| e["filename"].as_str());
+        if let Some(name) = named {
+            file.filename = name.to_string();
+        }
+    }
+}
+
+/// Every `attachment://NAME` an embed uses (image, thumbnail, author and footer icons).
+pub(super) fn attachment_refs(embeds: &[Value]) -> Vec<String> {
+    let mut out = vec![];
+    for e in embeds {
+        for url in [
+            &e["image"]["url"],
+            &e["thumbnail"]["url"],
+            &e["author"]["icon_url"],
+            &e["footer"]["icon_url"],
+        ] {
+            if let Some(name) = url.as_str().and_then(|u| u.strip_prefix("attachment://")) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Applies an edit payload: only the fields present change. As in API v10, an `attachments`
+/// array lists every file the message keeps afterwards: existing ones by id, new uploads by
+/// slot; an upload it does not list is dropped. Without the array, uploads are appended.
+pub(super) fn apply_edit(m: &mut StoredMessage, payload: &Value, mut files: Vec<StoredAttachment>) {
     if let Some(c) = payload.get("content") {
         m.content = c.as_str().unwrap_or_default().to_string();
         m.content_history
@@ -114,17 +159,11 @@ pub(super) fn apply_edit(m: &mut StoredMessage, payload: &Value, files: Vec<Stor
     if let Some(c) = payload.get("components") {
         m.components = array(c);
     }
+    name_uploads(payload, &mut files);
     if let Some(kept) = payload.get("attachments").and_then(Value::as_array) {
-        let keep: Vec<u64> = kept
-            .iter()
-            .filter_map(|a| {
-                a["id"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .or(a["id"].as_u64())
-            })
-            .collect();
+        let keep: Vec<u64> = kept.iter().filter_map(entry_id).collect();
         m.attachments.retain(|a| keep.contains(&a.id));
+        files.retain(|f| f.slot.is_some_and(|slot| keep.contains(&slot)));
     }
     m.attachments.extend(files);
     if let Some(am) = payload.get("allowed_mentions").filter(|v| !v.is_null()) {
@@ -181,7 +220,7 @@ pub(super) fn create_channel_message(shared: &Shared, channel: u64, body: Parsed
     }
     let msg = new_bot_message(shared, channel, &body.json, body.files);
     let json = message_json(shared, &msg);
-    shared.update(|s| s.messages.push(msg.clone()));
+    shared.update(|s| s.add_message(msg.clone()));
     gateway::dispatch_message_create(shared, &msg, json.clone());
     Reply::ok(json)
 }
@@ -230,11 +269,7 @@ pub(super) fn channel_message(
             ) {
                 return r;
             }
-            let json = shared.update(|s| {
-                let msg = s.message_mut(mid).expect("checked");
-                apply_edit(msg, &body.json, body.files);
-                msg.clone()
-            });
+            let json = shared.update(|s| s.edit_message(mid, &body.json, body.files));
             Reply::ok(message_json(shared, &json))
         }
         _ => {

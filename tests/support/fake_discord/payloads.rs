@@ -235,6 +235,34 @@ pub fn application_info(cfg: &FakeConfig) -> Value {
     })
 }
 
+/// Embeds as Discord serves them: `attachment://NAME` becomes the attachment's own URL.
+fn served_embeds(m: &StoredMessage, base_url: &str) -> Vec<Value> {
+    let mut embeds = m.embeds.clone();
+    for e in &mut embeds {
+        for (part, key) in [
+            ("image", "url"),
+            ("thumbnail", "url"),
+            ("author", "icon_url"),
+            ("footer", "icon_url"),
+        ] {
+            let Some(url) = e.get_mut(part).and_then(|p| p.get_mut(key)) else {
+                continue;
+            };
+            let Some(name) = url.as_str().and_then(|u| u.strip_prefix("attachment://")) else {
+                continue;
+            };
+            let name = name.to_string();
+            if let Some(a) = m.attachments.iter().find(|a| a.filename == name) {
+                *url = json!(format!(
+                    "{base_url}/attachments/{}/{}/{}",
+                    m.channel_id, a.id, a.filename
+                ));
+            }
+        }
+    }
+    embeds
+}
+
 /// A message as Discord returns it from REST and in MESSAGE_CREATE.
 pub fn message(m: &StoredMessage, author: &Value, base_url: &str) -> Value {
     let attachments: Vec<Value> = m
@@ -268,7 +296,7 @@ pub fn message(m: &StoredMessage, author: &Value, base_url: &str) -> Value {
         "mentions": [],
         "mention_roles": [],
         "attachments": attachments,
-        "embeds": m.embeds,
+        "embeds": served_embeds(m, base_url),
         "pinned": false,
         "type": if m.interaction_id.is_some() { 20 } else { 0 },
         "flags": m.flags,

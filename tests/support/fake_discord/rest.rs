@@ -137,12 +137,19 @@ async fn read_body(req: Request, shared: &Shared) -> Result<ParsedBody, String> 
             let bytes = field.bytes().await.map_err(|e| e.to_string())?;
             if name == "payload_json" {
                 json = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-            } else if name.starts_with("files[") {
+            } else if let Some(slot) = name
+                .strip_prefix("files[")
+                .and_then(|rest| rest.strip_suffix(']'))
+            {
+                let slot = slot
+                    .parse::<u64>()
+                    .map_err(|_| format!("bad multipart field {name}"))?;
                 files.push(StoredAttachment {
                     id: shared.snowflake(),
                     filename: filename.unwrap_or_else(|| name.clone()),
                     content_type,
                     bytes: bytes.to_vec(),
+                    slot: Some(slot),
                 });
             } else {
                 return Err(format!("unexpected multipart field {name}"));

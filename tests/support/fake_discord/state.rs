@@ -42,6 +42,9 @@ pub struct StoredAttachment {
     pub filename: String,
     pub content_type: Option<String>,
     pub bytes: Vec<u8>,
+    /// The `files[n]` index it was uploaded under, for matching the request's `attachments`
+    /// entries (`{"id": n}`); meaningless once it is part of a message.
+    pub slot: Option<u64>,
 }
 
 /// A message as it currently stands, with its history of edits.
@@ -201,6 +204,40 @@ impl Inner {
 
     pub fn message_mut(&mut self, id: u64) -> Option<&mut StoredMessage> {
         self.messages.iter_mut().find(|m| m.id == id)
+    }
+
+    /// Adds a bot message, checking its attachment references.
+    pub fn add_message(&mut self, msg: StoredMessage) {
+        self.check_attachment_refs(&msg);
+        self.messages.push(msg);
+    }
+
+    /// Applies an edit to message `id` (which must exist) and returns it as it now stands.
+    pub fn edit_message(
+        &mut self,
+        id: u64,
+        payload: &Value,
+        files: Vec<StoredAttachment>,
+    ) -> StoredMessage {
+        let msg = self.message_mut(id).expect("message exists");
+        super::messages::apply_edit(msg, payload, files);
+        let msg = msg.clone();
+        self.check_attachment_refs(&msg);
+        msg
+    }
+
+    /// Discord shows nothing for an embed image that names no attachment of its message: a
+    /// bug in the bot, recorded as `dangling_attachment`.
+    fn check_attachment_refs(&mut self, msg: &StoredMessage) {
+        for name in super::messages::attachment_refs(&msg.embeds) {
+            if !msg.attachments.iter().any(|a| a.filename == name) {
+                let have: Vec<&str> = msg.attachments.iter().map(|a| a.filename.as_str()).collect();
+                self.violate(
+                    "dangling_attachment",
+                    format!("message {} refers to attachment://{name} but has {have:?}", msg.id),
+                );
+            }
+        }
     }
 
     pub fn interaction_by_token(&self, token: &str) -> Option<&InteractionRecord> {
