@@ -375,7 +375,18 @@ impl Config {
         }
 
         let default_model = r.model("DEFAULT_MODEL", "openai:gpt-4o-mini");
-        let image_model = r.model("IMAGE_MODEL", "openai:dall-e-3");
+        let image_model = r
+            .model("IMAGE_MODEL", "openai:dall-e-3")
+            .or_else(|| ModelId::parse("openai:dall-e-3").ok());
+        if let Some(id) = &image_model
+            && id.provider() != crate::core::llm::Provider::OpenAi
+        {
+            r.problem(
+                "IMAGE_MODEL",
+                format!("`{id}` is not an OpenAI image model"),
+                "IMAGE_MODEL=openai:gpt-image-1",
+            );
+        }
         let turn_window_ms = r.number("TURN_WINDOW_MS", "3000", 3000u64, 0..=60_000);
         let edit_interval_ms = r.number("EDIT_INTERVAL_MS", "1000", 1000u64, 250..=10_000);
         let stats_global = r.flag("STATS_GLOBAL", false);

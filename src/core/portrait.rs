@@ -153,7 +153,9 @@ pub enum PlaceholderReason {
     /// Shown while the portrait is being generated.
     Painting,
     NoProvider,
-    DailyLimit { limit: u32 },
+    DailyLimit {
+        limit: u32,
+    },
     BudgetSpent,
     Refused,
     TimedOut,
@@ -305,7 +307,9 @@ impl Portraits {
                 placeholder: Some(PlaceholderReason::Painting),
             });
         }
-        let portrait = self.placeholder(subject, PlaceholderReason::Painting).await?;
+        let portrait = self
+            .placeholder(subject, PlaceholderReason::Painting)
+            .await?;
         self.assign(owner, portrait.image).await?;
         Ok(portrait)
     }
@@ -363,11 +367,9 @@ impl Portraits {
 
     async fn current(&self, owner: PortraitOwner) -> Result<Option<ImageId>, PortraitError> {
         Ok(match owner {
-            PortraitOwner::Character(id) => self
-                .store
-                .character(id)
-                .await?
-                .and_then(|c| c.portrait_id),
+            PortraitOwner::Character(id) => {
+                self.store.character(id).await?.and_then(|c| c.portrait_id)
+            }
             PortraitOwner::Campaign(id) => self
                 .store
                 .campaign(id)

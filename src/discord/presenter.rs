@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serenity::all::{
-    ButtonStyle, ChannelId as SChannelId, CreateActionRow, CreateAllowedMentions,
-    CreateAttachment, CreateButton, CreateEmbed, CreateEmbedAuthor, CreateMessage, EditMessage,
-    Http, MessageId as SMessageId,
+    ButtonStyle, ChannelId as SChannelId, CreateActionRow, CreateAllowedMentions, CreateAttachment,
+    CreateButton, CreateEmbed, CreateEmbedAuthor, CreateMessage, EditMessage, Http,
+    MessageId as SMessageId,
 };
 
 use crate::core::ids::{ChannelId, DiscordMessageId, MessageId};

@@ -20,7 +20,8 @@ async fn create_list_and_info_a_campaign() {
             json!({"name": "The Lost Mine", "themes": "goblins, caves", "language": 1, "model": NARRATOR, "tone": "grim"}),
         )
         .await;
-    assert_eq!(created.ack, AckKind::Message);
+    // Deferred: the game master's portrait is painted after the answer.
+    assert_eq!(created.ack, AckKind::DeferredMessage);
     assert!(!created.ephemeral);
     let text = embed_text(&created);
     assert!(text.contains("The Lost Mine"), "{text}");

@@ -9,6 +9,7 @@ mod campaign;
 mod character;
 mod game;
 mod harness;
+mod portraits;
 mod presenter;
 mod registration;
 mod roll;

@@ -136,10 +136,11 @@ pub async fn create(
         tone: tone.as_deref().map(Tone::parse).transpose()?,
         model: choose_model(ctx, model.as_deref()).await?,
     };
-    // Everything is checked: from here on the answer is public and may take a while.
-    ctx.defer().await?;
+    // Storing first keeps a duplicate name a private refusal (one quick insert); then the
+    // answer is public and waits for the game master's portrait.
     let created = ctx.data().store.create_campaign(&new).await?;
     tracing::info!(campaign = %created.id, guild = %guild_id, model = %created.model, "campaign created");
+    ctx.defer().await?;
     portraits::paint_and_show(
         ctx,
         PortraitOwner::Campaign(created.id),
@@ -206,12 +207,13 @@ pub async fn info(
     let here = session.is_some_and(|s| s.campaign_id == found.id);
     let embed = render::campaign(&found, &characters, here).build();
     let owner = PortraitOwner::Campaign(found.id);
-    let picture =
-        portraits::stored_or_stand_in(ctx, owner, &Subject::game_master(&found)).await?;
+    let picture = portraits::stored_or_stand_in(ctx, owner, &Subject::game_master(&found)).await?;
     ctx.send(portraits::with_thumbnail(
         reply(),
         embed,
-        picture.as_ref().map(|(bytes, mime)| Picture { bytes, mime }),
+        picture
+            .as_ref()
+            .map(|(bytes, mime)| Picture { bytes, mime }),
         &portraits::stem(owner),
     ))
     .await?;

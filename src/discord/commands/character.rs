@@ -182,7 +182,9 @@ pub async fn show(
     ctx.send(portraits::with_thumbnail(
         reply(),
         embed,
-        picture.as_ref().map(|(bytes, mime)| Picture { bytes, mime }),
+        picture
+            .as_ref()
+            .map(|(bytes, mime)| Picture { bytes, mime }),
         &portraits::stem(owner),
     ))
     .await?;

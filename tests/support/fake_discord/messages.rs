@@ -114,7 +114,10 @@ fn entry_id(entry: &Value) -> Option<u64> {
 /// Gives uploads the filename their `attachments` entry names (Discord prefers it to the
 /// multipart part's own filename).
 fn name_uploads(payload: &Value, files: &mut [StoredAttachment]) {
-    let entries = payload["attachments"].as_array().cloned().unwrap_or_default();
+    let entries = payload["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     for file in files.iter_mut() {
         let named = entries
             .iter()

@@ -71,25 +71,25 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
                 &shared,
                 &method,
                 &full_path,
-                Value::Null,
+                (Value::Null, vec![]),
                 at,
                 Reply::error(400, 50109, "The request body contains invalid JSON."),
             );
         }
     };
-    let recorded_body = body.json.clone();
+    let recorded = (body.json.clone(), body.files.clone());
     let reply = match injected_fault(&shared, &method, &full_path) {
         Some(r) => r,
         None => route(&shared, &method, &full_path, body),
     };
-    finish(&shared, &method, &full_path, recorded_body, at, reply)
+    finish(&shared, &method, &full_path, recorded, at, reply)
 }
 
 fn finish(
     shared: &Shared,
     method: &Method,
     path: &str,
-    body: Value,
+    (body, files): (Value, Vec<StoredAttachment>),
     at: Instant,
     reply: Reply,
 ) -> Response {
@@ -98,6 +98,7 @@ fn finish(
             method: method.to_string(),
             path: path.to_string(),
             body,
+            files,
             status: reply.status.as_u16(),
             at,
         })

@@ -24,6 +24,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// JSON body (for multipart: the `payload_json` part), `Value::Null` when there was none.
     pub body: Value,
+    /// Files uploaded with a multipart request.
+    pub files: Vec<StoredAttachment>,
     pub status: u16,
     pub at: Instant,
 }
@@ -231,10 +233,17 @@ impl Inner {
     fn check_attachment_refs(&mut self, msg: &StoredMessage) {
         for name in super::messages::attachment_refs(&msg.embeds) {
             if !msg.attachments.iter().any(|a| a.filename == name) {
-                let have: Vec<&str> = msg.attachments.iter().map(|a| a.filename.as_str()).collect();
+                let have: Vec<&str> = msg
+                    .attachments
+                    .iter()
+                    .map(|a| a.filename.as_str())
+                    .collect();
                 self.violate(
                     "dangling_attachment",
-                    format!("message {} refers to attachment://{name} but has {have:?}", msg.id),
+                    format!(
+                        "message {} refers to attachment://{name} but has {have:?}",
+                        msg.id
+                    ),
                 );
             }
         }
