@@ -5,4 +5,5 @@
 mod support;
 
 mod generation;
+mod owners;
 mod placeholder;
