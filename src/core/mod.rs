@@ -17,6 +17,7 @@ pub mod legacy;
 pub mod llm;
 pub mod perf;
 pub mod portrait;
+pub mod portrait_icon;
 pub mod portrait_placeholder;
 pub mod pricing;
 pub mod prompt_template;

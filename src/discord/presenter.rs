@@ -1,7 +1,8 @@
 //! The engine's chat surface on Discord. Model text always goes out with mentions disabled
 //! (never through `Message::reply`, which re-enables the author ping).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serenity::all::{
@@ -10,7 +11,7 @@ use serenity::all::{
     MessageId as SMessageId,
 };
 
-use crate::core::ids::{ChannelId, DiscordMessageId, MessageId};
+use crate::core::ids::{ChannelId, DiscordMessageId, ImageId, MessageId};
 use crate::core::llm::ModelId;
 use crate::core::portrait::PortraitOwner;
 use crate::core::store::Store;
@@ -21,15 +22,58 @@ use crate::discord::render::{Embed, GOLD, RED};
 /// Discord's limit for message content.
 const MESSAGE_MAX: usize = 2000;
 
+/// Icons made so far, by image: (bytes, MIME type). Stored images never change (a new
+/// portrait is a new id), so entries never go stale; the map is cleared when it grows large.
+type IconCache = Mutex<HashMap<ImageId, Arc<(Vec<u8>, String)>>>;
+const ICONS_KEPT: usize = 256;
+
 pub struct DiscordPresenter {
     http: Arc<Http>,
     /// Where the game master's portrait comes from; without it narrations show none.
     store: Option<Arc<dyn Store>>,
+    icons: IconCache,
 }
 
 impl DiscordPresenter {
     pub fn new(http: Arc<Http>) -> DiscordPresenter {
-        DiscordPresenter { http, store: None }
+        DiscordPresenter {
+            http,
+            store: None,
+            icons: Mutex::default(),
+        }
+    }
+
+    /// The small copy of a stored portrait that narrations carry, made once per image.
+    async fn icon(
+        &self,
+        store: &dyn Store,
+        id: ImageId,
+    ) -> Result<Option<Arc<(Vec<u8>, String)>>, crate::core::store::StoreError> {
+        if let Some(hit) = self.icons.lock().expect("icon cache").get(&id) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(image) = store.image(id).await? else {
+            return Ok(None);
+        };
+        let made =
+            tokio::task::spawn_blocking(move || {
+                match crate::core::portrait_icon::icon_png(
+                    &image.bytes,
+                    crate::core::portrait_icon::ICON_SIDE,
+                ) {
+                    Some(icon) => (icon, "image/png".to_string()),
+                    None => (image.bytes, image.mime),
+                }
+            })
+            .await
+            .map_err(|e| crate::core::store::StoreError::Corrupt(e.to_string()))?;
+        let made = Arc::new(made);
+        let mut icons = self.icons.lock().expect("icon cache");
+        if icons.len() >= ICONS_KEPT {
+            icons.clear();
+        }
+        icons.insert(id, made.clone());
+        Ok(Some(made))
     }
 
     /// Narrations are signed with their campaign's game-master portrait from `store`.
@@ -52,7 +96,7 @@ impl DiscordPresenter {
                 return Ok(None);
             };
             let image = match campaign.gm_portrait_id {
-                Some(id) => store.image(id).await?,
+                Some(id) => self.icon(store.as_ref(), id).await?,
                 None => None,
             };
             Ok::<_, crate::core::store::StoreError>(image.map(|i| (campaign, i)))
@@ -64,9 +108,10 @@ impl DiscordPresenter {
                 return None;
             }
         };
+        let (bytes, mime) = image.as_ref();
         let name = crate::discord::portraits::file_name(
             &crate::discord::portraits::stem(PortraitOwner::Campaign(campaign.id)),
-            &image.mime,
+            mime,
         );
         let author = CreateEmbedAuthor::new(truncate_chars(
             &format!("The game master of {}", campaign.name.as_str()),
@@ -74,7 +119,7 @@ impl DiscordPresenter {
         ))
         .icon_url(format!("attachment://{name}"));
         let embed = CreateEmbed::new().author(author).colour(GOLD);
-        Some((embed, CreateAttachment::bytes(image.bytes, name)))
+        Some((embed, CreateAttachment::bytes(bytes.clone(), name)))
     }
 }
 

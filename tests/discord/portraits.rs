@@ -27,15 +27,36 @@ const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// A real 1x1 PNG of one colour, as an image provider would send it.
 fn png(rgb: [u8; 3]) -> Vec<u8> {
+    png_sized(1, rgb)
+}
+
+/// A real square PNG of one colour.
+fn png_sized(side: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let data: Vec<u8> = (0..side * side).flat_map(|_| rgb).collect();
     let mut out = Vec::new();
     {
-        let mut encoder = png::Encoder::new(&mut out, 1, 1);
+        let mut encoder = png::Encoder::new(&mut out, side, side);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().unwrap();
-        writer.write_image_data(&rgb).unwrap();
+        writer.write_image_data(&data).unwrap();
     }
     out
+}
+
+/// Width, height and the first pixel (RGBA) of a PNG.
+fn png_summary(bytes: &[u8]) -> (u32, u32, [u8; 4]) {
+    let mut decoder = png::Decoder::new(bytes);
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let first = match reader.output_color_type().0 {
+        png::ColorType::Rgba => [buf[0], buf[1], buf[2], buf[3]],
+        png::ColorType::Rgb => [buf[0], buf[1], buf[2], 255],
+        other => panic!("unexpected colour type {other:?}"),
+    };
+    (info.width, info.height, first)
 }
 
 fn images_ok(bytes: &[u8]) -> ResponseTemplate {
@@ -526,7 +547,7 @@ async fn campaign_with_portrait(bot: &TestBot, name: &str) -> CampaignId {
 #[tokio::test]
 async fn the_game_master_portrait_signs_narrations_and_goes_with_its_campaign() {
     let server = images_server().await;
-    let gm = png([10, 200, 10]);
+    let gm = png_sized(512, [10, 200, 10]);
     Mock::given(method("POST"))
         .respond_with(images_ok(&gm))
         .mount(&server)
@@ -565,7 +586,10 @@ async fn the_game_master_portrait_signs_narrations_and_goes_with_its_campaign() 
             m.content == opening && !m.components.is_empty()
         })
         .await;
-    assert_eq!(shown_png(&narration, "/author/icon_url"), gm);
+    // A 128-pixel icon of the portrait, not the whole image, rides on every narration.
+    let icon = shown_png(&narration, "/author/icon_url");
+    assert_eq!(png_summary(&icon), (128, 128, [10, 200, 10, 255]));
+    assert!(icon.len() < gm.len(), "{} >= {}", icon.len(), gm.len());
     assert_eq!(
         narration.embeds[0]["author"]["name"],
         "The game master of Greenwood"

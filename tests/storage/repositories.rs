@@ -442,7 +442,10 @@ async fn images_are_deduplicated_and_deleted_only_when_unused() {
         // Deleting its last owner deletes the image.
         db.delete_character(character.id).await.unwrap();
         assert!(db.image(first).await.unwrap().is_none());
-        assert!(!db.delete_image_if_unused(first).await.unwrap(), "already gone");
+        assert!(
+            !db.delete_image_if_unused(first).await.unwrap(),
+            "already gone"
+        );
     }
 }
 
