@@ -102,9 +102,26 @@ pub async fn paint_and_show(
         return Ok(());
     }
     let guild = commands::guild(ctx).ok();
-    let painted: Painted = portraits
+    let painted: Painted = match portraits
         .paint(owner, commands::author(ctx), guild, subject, style)
-        .await?;
+        .await
+    {
+        Ok(painted) => painted,
+        Err(e) => {
+            // The reply must not keep promising a portrait; the placeholder stays.
+            let why = "The portrait could not be saved, so the placeholder stays; try again in a moment.";
+            let stuck = with_thumbnail(
+                reply().content(text(headline, Some(why.to_string()))),
+                embed.build(),
+                Some(Picture::from(&stand_in)),
+                &stem,
+            );
+            if let Err(edit) = handle.edit(ctx, stuck).await {
+                tracing::warn!(error = %edit, "could not update a portrait reply");
+            }
+            return Err(e.into());
+        }
+    };
     tracing::info!(
         owner = ?owner,
         generated = painted.shown.placeholder.is_none(),
