@@ -109,7 +109,8 @@ pub async fn paint_and_show(
         Ok(painted) => painted,
         Err(e) => {
             // The reply must not keep promising a portrait; the placeholder stays.
-            let why = "The portrait could not be saved, so the placeholder stays; try again in a moment.";
+            let why =
+                "The portrait could not be saved, so the placeholder stays; try again in a moment.";
             let stuck = with_thumbnail(
                 reply().content(text(headline, Some(why.to_string()))),
                 embed.build(),

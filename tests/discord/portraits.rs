@@ -836,4 +836,19 @@ async fn the_fake_discord_resolves_attachments_on_edits_as_discord_does() {
     let v = fake.violations();
     assert_eq!(v.len(), 1, "{v:#?}");
     assert_eq!(v[0].kind, "dangling_attachment");
+
+    // Keeping a file the message does not have is refused by Discord.
+    channel
+        .edit_message(
+            &http,
+            sent.id,
+            EditMessage::new().keep_existing_attachment(serenity::all::AttachmentId::new(42)),
+        )
+        .await
+        .unwrap();
+    let v = fake.violations();
+    assert!(
+        v[1..].iter().any(|v| v.kind == "unknown_attachment"),
+        "{v:#?}"
+    );
 }

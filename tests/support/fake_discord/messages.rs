@@ -65,6 +65,7 @@ pub(super) fn new_bot_message(
     mut files: Vec<StoredAttachment>,
 ) -> StoredMessage {
     let now = Instant::now();
+    shared.update(|s| s.check_attachment_entries("new message", payload, &[], &files));
     name_uploads(payload, &mut files);
     StoredMessage {
         id: shared.snowflake(),

@@ -214,6 +214,32 @@ impl Inner {
         self.messages.push(msg);
     }
 
+    /// An `attachments` entry must name an upload of this request (by slot) or, on an edit,
+    /// a file the message already has (by id); Discord refuses anything else.
+    pub fn check_attachment_entries(
+        &mut self,
+        what: &str,
+        payload: &Value,
+        existing: &[StoredAttachment],
+        files: &[StoredAttachment],
+    ) {
+        for entry in payload["attachments"].as_array().into_iter().flatten() {
+            let id = entry["id"]
+                .as_str()
+                .and_then(|s| s.parse::<u64>().ok())
+                .or(entry["id"].as_u64());
+            let known = id.is_some_and(|id| {
+                existing.iter().any(|a| a.id == id) || files.iter().any(|f| f.slot == Some(id))
+            });
+            if !known {
+                self.violate(
+                    "unknown_attachment",
+                    format!("{what}: attachments entry {entry} names no upload or kept file"),
+                );
+            }
+        }
+    }
+
     /// Applies an edit to message `id` (which must exist) and returns it as it now stands.
     pub fn edit_message(
         &mut self,
@@ -221,6 +247,12 @@ impl Inner {
         payload: &Value,
         files: Vec<StoredAttachment>,
     ) -> StoredMessage {
+        let existing = self
+            .message(id)
+            .expect("message exists")
+            .attachments
+            .clone();
+        self.check_attachment_entries(&format!("edit of {id}"), payload, &existing, &files);
         let msg = self.message_mut(id).expect("message exists");
         super::messages::apply_edit(msg, payload, files);
         let msg = msg.clone();
