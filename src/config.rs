@@ -518,6 +518,24 @@ mod tests {
     }
 
     #[test]
+    fn the_image_model_defaults_to_dall_e_3_and_must_be_openai() {
+        let config = load(Purpose::Tool, &[]).unwrap();
+        assert_eq!(config.image_model.unwrap().to_string(), "openai:dall-e-3");
+        assert_eq!(config.portrait_timeout, Duration::from_secs(90));
+        let config = load(Purpose::Tool, &[("IMAGE_MODEL", "openai:gpt-image-1")]).unwrap();
+        assert_eq!(
+            config.image_model.unwrap().to_string(),
+            "openai:gpt-image-1"
+        );
+        let err = load(
+            Purpose::Tool,
+            &[("IMAGE_MODEL", "anthropic:claude-sonnet-4-5")],
+        )
+        .unwrap_err();
+        assert_eq!(err.problems[0].variable, "IMAGE_MODEL");
+    }
+
+    #[test]
     fn blank_values_count_as_unset() {
         let config = load(
             Purpose::Tool,
