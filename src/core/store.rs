@@ -214,6 +214,9 @@ pub trait ImageStore: Send + Sync {
     async fn image(&self, id: ImageId) -> StoreResult<Option<StoredImage>>;
     /// Deletes the image unless a campaign or character still shows it.
     async fn delete_image_if_unused(&self, id: ImageId) -> StoreResult<bool>;
+    /// The image's content hash without its bytes: a key that never goes stale (ids of
+    /// deleted images may be reused).
+    async fn image_sha256(&self, id: ImageId) -> StoreResult<Option<String>>;
 }
 
 #[async_trait]

@@ -22,9 +22,9 @@ use crate::discord::render::{Embed, GOLD, RED};
 /// Discord's limit for message content.
 const MESSAGE_MAX: usize = 2000;
 
-/// Icons made so far, by image: (bytes, MIME type). Stored images never change (a new
-/// portrait is a new id), so entries never go stale; the map is cleared when it grows large.
-type IconCache = Mutex<HashMap<ImageId, Arc<(Vec<u8>, String)>>>;
+/// Icons made so far, by the image's SHA-256: (bytes, MIME type). Content-addressed, so an
+/// entry never goes stale; the map is cleared when it grows large.
+type IconCache = Mutex<HashMap<String, Arc<(Vec<u8>, String)>>>;
 const ICONS_KEPT: usize = 256;
 
 pub struct DiscordPresenter {
@@ -49,7 +49,10 @@ impl DiscordPresenter {
         store: &dyn Store,
         id: ImageId,
     ) -> Result<Option<Arc<(Vec<u8>, String)>>, crate::core::store::StoreError> {
-        if let Some(hit) = self.icons.lock().expect("icon cache").get(&id) {
+        let Some(sha256) = store.image_sha256(id).await? else {
+            return Ok(None);
+        };
+        if let Some(hit) = self.icons.lock().expect("icon cache").get(&sha256) {
             return Ok(Some(hit.clone()));
         }
         let Some(image) = store.image(id).await? else {
@@ -72,7 +75,7 @@ impl DiscordPresenter {
         if icons.len() >= ICONS_KEPT {
             icons.clear();
         }
-        icons.insert(id, made.clone());
+        icons.insert(sha256, made.clone());
         Ok(Some(made))
     }
 

@@ -63,4 +63,12 @@ impl ImageStore for Db {
         .map_err(store_error)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn image_sha256(&self, id: ImageId) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT sha256 FROM images WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(store_error)
+    }
 }

@@ -16,7 +16,7 @@ use gamemaster::core::ids::{GuildId, UserId};
 use gamemaster::core::language::Language;
 use gamemaster::core::llm::ModelId;
 use gamemaster::core::portrait::{
-    ImageProvider, PlaceholderReason, PortraitOwner, PortraitStyle, Portraits, Subject,
+    ImageProvider, PlaceholderReason, PortraitOwner, PortraitStyle, Portraits, Subject, sha256_hex,
 };
 use gamemaster::core::store::{CampaignStore, CharacterStore, ImageStore};
 use gamemaster::llm::images::OpenAiImageClient;
@@ -120,6 +120,11 @@ async fn placeholders_fill_generated_portraits_replace_and_owners_take_their_ima
             db.image(placeholder).await.unwrap().is_none(),
             "the replaced placeholder is deleted"
         );
+        assert_eq!(
+            db.image_sha256(generated).await.unwrap(),
+            Some(sha256_hex(&painted.shown.bytes))
+        );
+        assert_eq!(db.image_sha256(placeholder).await.unwrap(), None);
         // While painting again, the current portrait is what is shown.
         assert_eq!(
             portraits.stand_in(owner, &subject).await.unwrap().image,
