@@ -293,7 +293,12 @@ pub async fn portrait(
     ensure_can_manage(ctx, &found, "change its game master's portrait").await?;
     let style = style.as_deref().map(PortraitStyle::parse).transpose()?;
     ctx.defer().await?;
-    let characters = ctx.data().store.campaign_characters(found.id).await?;
+    let store = &ctx.data().store;
+    let characters = store.campaign_characters(found.id).await?;
+    let here = store
+        .active_session(commands::channel(ctx))
+        .await?
+        .is_some_and(|s| s.campaign_id == found.id);
     portraits::paint_and_show(
         ctx,
         PortraitOwner::Campaign(found.id),
@@ -303,7 +308,7 @@ pub async fn portrait(
             "A new portrait of the game master of **{}**.",
             found.name.as_str()
         ),
-        render::campaign(&found, &characters, false),
+        render::campaign(&found, &characters, here),
     )
     .await
 }
