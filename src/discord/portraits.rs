@@ -85,23 +85,29 @@ pub async fn paint_and_show(
 ) -> BotResult {
     let portraits = &ctx.data().portraits;
     let stem = stem(owner);
+    let guild = commands::guild(ctx).ok();
+    if !portraits.has_provider() {
+        // Nothing to wait for: one answer with the placeholder (or the portrait kept).
+        let painted = portraits
+            .paint(owner, commands::author(ctx), guild, subject, style)
+            .await?;
+        ctx.send(with_thumbnail(
+            reply().content(text(headline, painted.note())),
+            embed.build(),
+            Some(Picture::from(&painted.shown)),
+            &stem,
+        ))
+        .await?;
+        return Ok(());
+    }
     let stand_in = portraits.stand_in(owner, subject).await?;
-    let waiting = if portraits.has_provider() {
-        PlaceholderReason::Painting
-    } else {
-        PlaceholderReason::NoProvider
-    };
     let first = with_thumbnail(
-        reply().content(text(headline, Some(waiting.explain()))),
+        reply().content(text(headline, Some(PlaceholderReason::Painting.explain()))),
         embed.build(),
         Some(Picture::from(&stand_in)),
         &stem,
     );
     let handle = ctx.send(first).await?;
-    if !portraits.has_provider() {
-        return Ok(());
-    }
-    let guild = commands::guild(ctx).ok();
     let painted: Painted = match portraits
         .paint(owner, commands::author(ctx), guild, subject, style)
         .await

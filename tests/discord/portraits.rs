@@ -306,7 +306,23 @@ async fn without_an_image_model_the_placeholder_stays_and_says_why() {
     let stored = portrait_of(&bot, thorin.id).await;
     assert_eq!(stored.kind, ImageKind::Placeholder);
     assert_eq!(stored.bytes, bytes);
-    // Exactly one answer: nothing to edit when nothing is being painted.
+    // A repaint without an image model says so at once, keeping the placeholder.
+    let again = bot
+        .run(
+            ALICE,
+            "character portrait",
+            json!({"character": thorin.id.0.to_string()}),
+        )
+        .await;
+    assert_eq!(
+        again.content,
+        "A new portrait of **Thorin**.\nNo image model is configured, so here is a placeholder portrait."
+    );
+    let m = bot.fake.message(again.message_id.unwrap()).unwrap();
+    assert_eq!(shown_png(&m, "/thumbnail/url"), bytes);
+    assert_eq!(portrait_of(&bot, thorin.id).await.id, stored.id);
+    assert_eq!(image_count(&bot).await, 1);
+    // Exactly one answer each: nothing to edit when nothing is being painted.
     assert_eq!(
         uploads(&bot)
             .iter()
