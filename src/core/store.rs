@@ -272,3 +272,25 @@ impl<T> Store for T where
         + GuildStore
 {
 }
+
+/// Seed of the bootstrap behind arena intervals: the same data always gives the same chart.
+pub const STATS_ARENA_SEED: u64 = 0x5eed_a7e4a;
+
+/// A whole `/stats` answer for one query and metric: the three queries, the aggregates, the
+/// leaderboard and the chart. The one path behind `/stats` and `gamemaster stats`.
+pub async fn stats_report<S: StatsStore + ?Sized>(
+    store: &S,
+    query: &StatsQuery,
+    metric: crate::core::stats::Metric,
+    context: &str,
+) -> StoreResult<crate::core::stats::StatsReport> {
+    use rand::SeedableRng;
+    let data = fetch_stats_data(store, query).await?;
+    Ok(crate::core::stats::build_report(
+        metric,
+        &data,
+        context,
+        &crate::core::stats::ArenaConfig::default(),
+        &mut rand::rngs::StdRng::seed_from_u64(STATS_ARENA_SEED),
+    ))
+}

@@ -35,6 +35,8 @@ pub struct Data {
     pub engine: Engine,
     /// `DEFAULT_MODEL`, used when neither the command nor the server names one.
     pub default_model: Option<ModelId>,
+    /// `STATS_GLOBAL`: whether `/stats scope:global` may show every server's data.
+    pub stats_global: bool,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -98,6 +100,7 @@ pub async fn run(
         registry: services.registry,
         engine,
         default_model: config.default_model.clone(),
+        stats_global: config.stats_global,
     };
     let _ = data_cell.set(data.clone());
 

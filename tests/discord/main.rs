@@ -13,3 +13,4 @@ mod presenter;
 mod registration;
 mod roll;
 mod session;
+mod stats;

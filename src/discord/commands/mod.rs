@@ -6,6 +6,7 @@ pub mod character;
 pub mod models;
 pub mod roll;
 pub mod session;
+pub mod stats;
 
 use poise::CreateReply;
 use serenity::all::{
@@ -29,6 +30,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         session::act(),
         roll::roll(),
         models::models(),
+        stats::stats(),
     ]
 }
 
