@@ -174,6 +174,14 @@ pub trait VoteStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn arena_votes(&self, battle: BattleId) -> StoreResult<Vec<(UserId, ArenaChoice)>>;
     async fn decide_battle(&self, battle: BattleId, winner: ArenaChoice) -> StoreResult<bool>;
+    /// Records a voter's choice on a battle, replacing their earlier one (a player may change
+    /// their mind while the vote is open); returns the earlier choice.
+    async fn set_arena_vote(
+        &self,
+        battle: BattleId,
+        voter: UserId,
+        choice: ArenaChoice,
+    ) -> StoreResult<Option<ArenaChoice>>;
 }
 
 /// The rows behind `/stats`, filtered by scope, time window and kind of call in the database.

@@ -1,6 +1,7 @@
 //! Slash commands. Each one parses its options into core types, calls one store or engine
 //! function, and renders the answer.
 
+pub mod arena;
 pub mod campaign;
 pub mod character;
 pub mod models;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         roll::roll(),
         models::models(),
         stats::stats(),
+        arena::arena(),
     ]
 }
 

@@ -1,0 +1,656 @@
+//! Blind arena turns. With the arena on, a turn is narrated by two different models, the
+//! campaign's and one drawn at random from the others enabled, shown as "Narrator A" and
+//! "Narrator B" in random order with their names hidden. Players vote A, B, tie or both bad
+//! (one vote each; a new vote replaces the old). When every player of the party has voted, or
+//! the vote times out, the winner becomes the canon narration that the story continues from;
+//! the other is kept in storage as superseded, out of every later context. A tie, "both bad"
+//! or no vote at all keeps A. Both calls are recorded as `arena` calls, and the battle with
+//! its votes feeds the Bradley-Terry ratings of `/stats metric:arena`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use tokio::sync::Notify;
+use tokio::time::{Instant, sleep_until};
+
+use super::actor::{Actor, Recorder};
+use super::context::{self, Budget, Cast};
+use super::narrate::{self, NarrationOutcome, NarrationTarget};
+use super::{EngineError, Notice, Shared};
+use crate::core::campaign::Campaign;
+use crate::core::ids::{BattleId, DiscordMessageId, GuildId, UserId};
+use crate::core::llm::{ChatModel, LlmError, ModelId};
+use crate::core::perf::CallKind;
+use crate::core::session::Session;
+use crate::core::store::StoreError;
+use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+use crate::core::vote::ArenaChoice;
+
+/// What the ballot says (the Discord presenter adds the buttons).
+pub const BALLOT_TEXT: &str = "⚔️ Which narrator told it better? Vote **A**, **B**, **Tie** or \
+**Both bad**: one vote each, and you can change it until everyone has voted.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArenaSide {
+    A,
+    B,
+}
+
+impl ArenaSide {
+    pub fn letter(self) -> char {
+        match self {
+            ArenaSide::A => 'A',
+            ArenaSide::B => 'B',
+        }
+    }
+
+    pub fn emoji(self) -> &'static str {
+        match self {
+            ArenaSide::A => "🅰️",
+            ArenaSide::B => "🅱️",
+        }
+    }
+
+    /// The heading while names are hidden.
+    pub fn heading(self) -> String {
+        format!("{} **Narrator {}**", self.emoji(), self.letter())
+    }
+}
+
+/// The two narrators of a turn: `a` is shown first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub a: ModelId,
+    pub b: ModelId,
+}
+
+impl Pair {
+    pub fn model(&self, side: ArenaSide) -> &ModelId {
+        match side {
+            ArenaSide::A => &self.a,
+            ArenaSide::B => &self.b,
+        }
+    }
+}
+
+/// The campaign's model against another enabled model drawn at random, in random positions.
+/// None when no other model is enabled (the turn is narrated normally).
+pub fn pick_pair<R: Rng + ?Sized>(
+    campaign_model: &ModelId,
+    enabled: &[ModelId],
+    rng: &mut R,
+) -> Option<Pair> {
+    let others: Vec<&ModelId> = enabled.iter().filter(|m| *m != campaign_model).collect();
+    let other = (*others.choose(rng)?).clone();
+    let campaign_model = campaign_model.clone();
+    Some(if rng.random_bool(0.5) {
+        Pair {
+            a: campaign_model,
+            b: other,
+        }
+    } else {
+        Pair {
+            a: other,
+            b: campaign_model,
+        }
+    })
+}
+
+/// Votes per choice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VoteCounts {
+    pub a: u32,
+    pub b: u32,
+    pub tie: u32,
+    pub both_bad: u32,
+}
+
+impl VoteCounts {
+    pub fn of(votes: impl IntoIterator<Item = ArenaChoice>) -> VoteCounts {
+        let mut counts = VoteCounts::default();
+        for vote in votes {
+            match vote {
+                ArenaChoice::A => counts.a += 1,
+                ArenaChoice::B => counts.b += 1,
+                ArenaChoice::Tie => counts.tie += 1,
+                ArenaChoice::BothBad => counts.both_bad += 1,
+            }
+        }
+        counts
+    }
+
+    pub fn total(&self) -> u32 {
+        self.a + self.b + self.tie + self.both_bad
+    }
+
+    /// The choice with the most votes; several sharing the most is a tie. None without votes.
+    pub fn winner(&self) -> Option<ArenaChoice> {
+        let counted = [
+            (ArenaChoice::A, self.a),
+            (ArenaChoice::B, self.b),
+            (ArenaChoice::Tie, self.tie),
+            (ArenaChoice::BothBad, self.both_bad),
+        ];
+        let most = counted.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        if most == 0 {
+            return None;
+        }
+        let mut leaders = counted.iter().filter(|(_, n)| *n == most);
+        match (leaders.next(), leaders.next()) {
+            (Some((choice, _)), None) => Some(*choice),
+            _ => Some(ArenaChoice::Tie),
+        }
+    }
+}
+
+/// B continues the story only when it won; a tie, "both bad" and no votes keep A.
+pub fn canon_side(winner: Option<ArenaChoice>) -> ArenaSide {
+    if winner == Some(ArenaChoice::B) {
+        ArenaSide::B
+    } else {
+        ArenaSide::A
+    }
+}
+
+/// Everything the chat surface needs to reveal the names once the vote is over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArenaReveal {
+    pub battle: BattleId,
+    pub pair: Pair,
+    /// The heading messages of A and B, to edit with the names.
+    pub headings: [Option<DiscordMessageId>; 2],
+    pub ballot: Option<DiscordMessageId>,
+    pub counts: VoteCounts,
+    /// None when nobody voted.
+    pub winner: Option<ArenaChoice>,
+    pub canon: ArenaSide,
+}
+
+impl ArenaReveal {
+    pub fn heading_message(&self, side: ArenaSide) -> Option<DiscordMessageId> {
+        match side {
+            ArenaSide::A => self.headings[0],
+            ArenaSide::B => self.headings[1],
+        }
+    }
+
+    /// A side's heading with its model named; the canon one says it continues the story.
+    pub fn revealed_heading(&self, side: ArenaSide) -> String {
+        let mut heading = format!("{} · `{}`", side.heading(), self.pair.model(side));
+        if side == self.canon {
+            heading.push_str(" ✅ continues the story");
+        }
+        heading
+    }
+
+    pub fn verdict(&self) -> String {
+        let canon = self.canon.letter();
+        match self.winner {
+            Some(ArenaChoice::A) | Some(ArenaChoice::B) => {
+                format!("Narrator {canon} wins: its narration continues the story.")
+            }
+            Some(ArenaChoice::Tie) => {
+                format!("A tie: Narrator {canon}'s narration continues the story.")
+            }
+            Some(ArenaChoice::BothBad) => {
+                format!("Both judged bad: Narrator {canon}'s narration continues the story.")
+            }
+            None => format!("No votes: Narrator {canon}'s narration continues the story."),
+        }
+    }
+
+    /// The ballot's final text: the names, the votes and what continues the story.
+    pub fn summary(&self) -> String {
+        let c = &self.counts;
+        format!(
+            "⚔️ The vote is over. Narrator A was `{}`, Narrator B was `{}`. \
+             Votes: A {} · B {} · tie {} · both bad {}. {}",
+            self.pair.a,
+            self.pair.b,
+            c.a,
+            c.b,
+            c.tie,
+            c.both_bad,
+            self.verdict()
+        )
+    }
+}
+
+/// What a voter is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArenaVoteReceipt {
+    pub choice: ArenaChoice,
+    /// Their earlier vote, which this one replaced.
+    pub previous: Option<ArenaChoice>,
+}
+
+/// The battles whose vote is open, each with the signal that wakes its turn on a new vote.
+#[derive(Default)]
+pub(super) struct Ballots {
+    open: DashMap<BattleId, Arc<Notify>>,
+}
+
+/// Closes the ballot when the turn is done with it, however it ends.
+struct OpenBallot<'a> {
+    ballots: &'a Ballots,
+    battle: BattleId,
+    votes: Arc<Notify>,
+}
+
+impl Ballots {
+    fn open(&self, battle: BattleId) -> OpenBallot<'_> {
+        let votes = Arc::new(Notify::new());
+        self.open.insert(battle, Arc::clone(&votes));
+        OpenBallot {
+            ballots: self,
+            battle,
+            votes,
+        }
+    }
+}
+
+impl Drop for OpenBallot<'_> {
+    fn drop(&mut self) {
+        self.ballots.open.remove(&self.battle);
+    }
+}
+
+pub(super) async fn vote(
+    shared: &Shared,
+    guild: GuildId,
+    battle: BattleId,
+    voter: UserId,
+    choice: ArenaChoice,
+) -> Result<ArenaVoteReceipt, EngineError> {
+    let store = &*shared.deps.store;
+    let found = store
+        .battle(battle)
+        .await?
+        .filter(|b| b.guild_id == Some(guild))
+        .ok_or(EngineError::UnknownBattle)?;
+    let Some(wake) = shared.ballots.open.get(&found.id).map(|n| Arc::clone(&n)) else {
+        return Err(EngineError::VoteClosed);
+    };
+    let previous = store.set_arena_vote(found.id, voter, choice).await?;
+    // A permit is stored if the turn is not waiting right now, so no vote is missed.
+    wake.notify_one();
+    Ok(ArenaVoteReceipt { choice, previous })
+}
+
+/// What an arena turn narrates.
+pub(super) struct ArenaTurn<'a> {
+    pub campaign: &'a Campaign,
+    pub session: &'a Session,
+    pub cast: &'a Cast<'a>,
+    pub tail: &'a [StoredMessage],
+    pub instruction: Option<&'static str>,
+    pub requested_by: Option<UserId>,
+    pub pair: Pair,
+}
+
+/// One side's finished narration.
+struct Narrated {
+    side: ArenaSide,
+    narration: StoredMessage,
+    heading: Option<DiscordMessageId>,
+    last_message: Option<DiscordMessageId>,
+    overflow: Vec<StoredMessage>,
+    model: Arc<dyn ChatModel>,
+}
+
+impl Actor {
+    /// Narrates the turn as an arena battle. `Ok(false)` when Narrator A could not narrate:
+    /// the turn is then narrated the usual way.
+    pub(super) async fn arena_turn(&self, turn: ArenaTurn<'_>) -> Result<bool, EngineError> {
+        let Some(a) = self.narrate_side(&turn, ArenaSide::A).await? else {
+            return Ok(false);
+        };
+        let Some(b) = self.narrate_side(&turn, ArenaSide::B).await? else {
+            // No battle without B: A continues the story.
+            self.finish_canon(&turn, &a).await?;
+            return Ok(true);
+        };
+        let deps = &self.shared.deps;
+        let store = &*deps.store;
+        let battle = store
+            .create_battle(
+                turn.session.id,
+                turn.session.guild_id,
+                &turn.pair.a.to_string(),
+                &turn.pair.b.to_string(),
+                a.narration.id,
+                b.narration.id,
+            )
+            .await?;
+        // Until the vote says otherwise A is canon, so a stop mid-vote leaves one story.
+        store
+            .update_message(b.narration.id, &b.narration.content, MessageStatus::Superseded)
+            .await?;
+        let ballot = self.shared.ballots.open(battle.id);
+        let ballot_message = match deps.presenter.arena_ballot(self.channel, battle.id).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(channel = %self.channel, error = %e, "could not post the arena ballot");
+                None
+            }
+        };
+        self.await_votes(battle.id, &ballot.votes, turn.campaign.id)
+            .await?;
+        drop(ballot);
+
+        let votes = store.arena_votes(battle.id).await?;
+        let counts = VoteCounts::of(votes.iter().map(|(_, choice)| *choice));
+        let winner = counts.winner();
+        if let Some(winner) = winner {
+            store.decide_battle(battle.id, winner).await?;
+        }
+        let canon = canon_side(winner);
+        let (kept, set_aside) = match canon {
+            ArenaSide::A => (&a, &b),
+            ArenaSide::B => (&b, &a),
+        };
+        if canon == ArenaSide::B {
+            store
+                .update_message(a.narration.id, &a.narration.content, MessageStatus::Superseded)
+                .await?;
+            store
+                .update_message(b.narration.id, &b.narration.content, MessageStatus::Complete)
+                .await?;
+        }
+        tracing::info!(
+            channel = %self.channel,
+            battle = %battle.id,
+            winner = winner.map_or("none", ArenaChoice::as_str),
+            votes = counts.total(),
+            kept = %turn.pair.model(kept.side),
+            set_aside = %turn.pair.model(set_aside.side),
+            "arena vote decided"
+        );
+        let reveal = ArenaReveal {
+            battle: battle.id,
+            pair: turn.pair.clone(),
+            headings: [a.heading, b.heading],
+            ballot: ballot_message,
+            counts,
+            winner,
+            canon,
+        };
+        if let Err(e) = deps.presenter.arena_reveal(self.channel, &reveal).await {
+            tracing::warn!(channel = %self.channel, error = %e, "could not reveal the arena names");
+        }
+        self.finish_canon(&turn, kept).await?;
+        Ok(true)
+    }
+
+    /// Streams one side under its heading; records the call either way. None when it failed
+    /// (the channel is told, and a partial narration is set aside).
+    async fn narrate_side(
+        &self,
+        turn: &ArenaTurn<'_>,
+        side: ArenaSide,
+    ) -> Result<Option<Narrated>, EngineError> {
+        let deps = &self.shared.deps;
+        let store = &*deps.store;
+        let model_id = turn.pair.model(side);
+        let next = match side {
+            ArenaSide::A => "narrating this turn without the arena",
+            ArenaSide::B => "Narrator A's narration continues the story; no vote this turn",
+        };
+        let record = Recorder {
+            actor: self,
+            session: turn.session,
+            user: turn.requested_by,
+            model: model_id,
+        };
+        let model = match deps.models.chat_model(model_id) {
+            Ok(model) => model,
+            Err(error) => {
+                self.side_failed(model_id, &error, next).await;
+                return Ok(None);
+            }
+        };
+        let system = context::system_prompt(turn.campaign, turn.session, turn.cast)
+            .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
+        let budget = Budget {
+            context_window: deps.models.context_window(model_id),
+            max_answer_tokens: deps.settings.max_answer_tokens,
+        };
+        let context = {
+            let mut cache = self.cache.lock().unwrap();
+            context::build(
+                system,
+                turn.tail,
+                turn.instruction,
+                turn.cast,
+                &budget,
+                &mut cache,
+            )
+        };
+        let heading = match deps.presenter.arena_heading(self.channel, side).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(channel = %self.channel, error = %e, "could not post an arena heading");
+                None
+            }
+        };
+        let template = NewMessage::by_bot(
+            turn.session.id,
+            turn.campaign.id,
+            MessageRole::Assistant,
+            String::new(),
+            MessageStatus::Streaming,
+        );
+        let target = NarrationTarget {
+            channel: self.channel,
+            template: &template,
+        };
+        let outcome = narrate::narrate(
+            store,
+            &*deps.presenter,
+            &deps.settings.stream_policy,
+            &*model,
+            model_id,
+            context.request,
+            target,
+        )
+        .await?;
+        match outcome {
+            NarrationOutcome::Done {
+                narration,
+                completion,
+                last_message,
+            } => {
+                record.success(CallKind::Arena, &completion).await;
+                Ok(Some(Narrated {
+                    side,
+                    narration,
+                    heading,
+                    last_message,
+                    overflow: context.overflow,
+                    model,
+                }))
+            }
+            NarrationOutcome::FailedBeforeOutput { error, latency_ms } => {
+                record
+                    .failure(CallKind::Arena, &error, latency_ms, None)
+                    .await;
+                self.side_failed(model_id, &error, next).await;
+                Ok(None)
+            }
+            NarrationOutcome::Cut {
+                narration,
+                error,
+                latency_ms,
+                ttft_ms,
+                ..
+            } => {
+                record
+                    .failure(CallKind::Arena, &error, latency_ms, ttft_ms)
+                    .await;
+                store
+                    .update_message(narration.id, &narration.content, MessageStatus::Superseded)
+                    .await?;
+                self.side_failed(model_id, &error, next).await;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn side_failed(&self, model: &ModelId, error: &LlmError, next: &str) {
+        let notice = Notice::ModelFailed {
+            model: model.clone(),
+            reason: error.message.clone(),
+            next: next.to_string(),
+        };
+        let _ = self
+            .shared
+            .deps
+            .presenter
+            .notice(self.channel, &notice)
+            .await;
+    }
+
+    /// Returns when every player of the party has voted, or when the vote times out.
+    async fn await_votes(
+        &self,
+        battle: BattleId,
+        wake: &Notify,
+        campaign: crate::core::ids::CampaignId,
+    ) -> Result<(), EngineError> {
+        let store = &*self.shared.deps.store;
+        let deadline = Instant::now() + self.shared.deps.settings.arena_vote_timeout;
+        loop {
+            let voted: HashSet<UserId> = store
+                .arena_votes(battle)
+                .await?
+                .into_iter()
+                .map(|(voter, _)| voter)
+                .collect();
+            let party = self.party(campaign).await;
+            if !voted.is_empty() && party.iter().all(|p| voted.contains(p)) {
+                return Ok(());
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = sleep_until(deadline) => return Ok(()),
+            }
+        }
+    }
+
+    /// The canon narration gets the usual buttons, its dice are rolled and the story is
+    /// summarised as after any turn.
+    async fn finish_canon(&self, turn: &ArenaTurn<'_>, canon: &Narrated) -> Result<(), EngineError> {
+        let deps = &self.shared.deps;
+        let model_id = turn.pair.model(canon.side);
+        if let Some(last) = canon.last_message
+            && let Err(e) = deps
+                .presenter
+                .narration_finished(self.channel, last, canon.narration.id, model_id)
+                .await
+        {
+            tracing::warn!(channel = %self.channel, error = %e, "could not add narration buttons");
+        }
+        self.roll_requested_dice(turn.session, &canon.narration)
+            .await?;
+        if !canon.overflow.is_empty() {
+            let record = Recorder {
+                actor: self,
+                session: turn.session,
+                user: turn.requested_by,
+                model: model_id,
+            };
+            self.summarise(
+                turn.campaign,
+                turn.session,
+                &canon.overflow,
+                turn.cast,
+                &*canon.model,
+                &record,
+            )
+            .await;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn id(raw: &str) -> ModelId {
+        ModelId::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn the_campaign_model_meets_another_in_either_position() {
+        let campaign = id("local:narrator");
+        let enabled = [id("local:narrator"), id("local:backup"), id("local:third")];
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut campaign_first = 0;
+        let mut opponents = HashSet::new();
+        for _ in 0..200 {
+            let pair = pick_pair(&campaign, &enabled, &mut rng).unwrap();
+            assert_ne!(pair.a, pair.b);
+            assert!(pair.a == campaign || pair.b == campaign, "{pair:?}");
+            if pair.a == campaign {
+                campaign_first += 1;
+            }
+            opponents.insert(if pair.a == campaign { pair.b } else { pair.a });
+        }
+        assert!((50..150).contains(&campaign_first), "{campaign_first}");
+        assert_eq!(opponents.len(), 2, "both other models get drawn");
+        assert_eq!(pick_pair(&campaign, &[id("local:narrator")], &mut rng), None);
+        assert_eq!(pick_pair(&campaign, &[], &mut rng), None);
+    }
+
+    #[test]
+    fn the_most_voted_choice_wins_and_a_shared_lead_is_a_tie() {
+        use ArenaChoice::*;
+        let winner = |votes: &[ArenaChoice]| VoteCounts::of(votes.iter().copied()).winner();
+        assert_eq!(winner(&[]), None);
+        assert_eq!(winner(&[B]), Some(B));
+        assert_eq!(winner(&[A, B, B]), Some(B));
+        assert_eq!(winner(&[A, B]), Some(Tie));
+        assert_eq!(winner(&[BothBad, BothBad, A]), Some(BothBad));
+        assert_eq!(winner(&[A, BothBad]), Some(Tie));
+        assert_eq!(canon_side(Some(B)), ArenaSide::B);
+        for kept_a in [None, Some(A), Some(Tie), Some(BothBad)] {
+            assert_eq!(canon_side(kept_a), ArenaSide::A);
+        }
+    }
+
+    #[test]
+    fn the_reveal_names_both_models_and_says_what_continues() {
+        let reveal = ArenaReveal {
+            battle: BattleId(1),
+            pair: Pair {
+                a: id("local:backup"),
+                b: id("local:narrator"),
+            },
+            headings: [None, None],
+            ballot: None,
+            counts: VoteCounts::of([ArenaChoice::Tie, ArenaChoice::Tie]),
+            winner: Some(ArenaChoice::Tie),
+            canon: ArenaSide::A,
+        };
+        let summary = reveal.summary();
+        assert!(summary.contains("Narrator A was `local:backup`"), "{summary}");
+        assert!(summary.contains("Narrator B was `local:narrator`"), "{summary}");
+        assert!(summary.contains("tie 2"), "{summary}");
+        assert!(summary.ends_with("A tie: Narrator A's narration continues the story."));
+        assert_eq!(
+            reveal.revealed_heading(ArenaSide::A),
+            "🅰️ **Narrator A** · `local:backup` ✅ continues the story"
+        );
+        assert_eq!(
+            reveal.revealed_heading(ArenaSide::B),
+            "🅱️ **Narrator B** · `local:narrator`"
+        );
+        assert!(!ArenaSide::B.heading().contains("local"));
+    }
+}
