@@ -250,7 +250,8 @@ impl Presenter for DiscordPresenter {
     async fn arena_reveal(&self, c: ChannelId, reveal: &ArenaReveal) -> Result<(), PresentError> {
         for side in [ArenaSide::A, ArenaSide::B] {
             if let Some(heading) = reveal.heading_message(side) {
-                self.edit(c, heading, &reveal.revealed_heading(side)).await?;
+                self.edit(c, heading, &reveal.revealed_heading(side))
+                    .await?;
             }
         }
         match reveal.ballot {

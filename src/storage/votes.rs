@@ -156,14 +156,13 @@ impl VoteStore for Db {
         voter: UserId,
         choice: ArenaChoice,
     ) -> StoreResult<Option<ArenaChoice>> {
-        let previous = sqlx::query(
-            "SELECT choice FROM arena_votes WHERE battle_id = $1 AND voter_id = $2",
-        )
-        .bind(battle.0)
-        .bind(voter.as_i64())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(store_error)?;
+        let previous =
+            sqlx::query("SELECT choice FROM arena_votes WHERE battle_id = $1 AND voter_id = $2")
+                .bind(battle.0)
+                .bind(voter.as_i64())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(store_error)?;
         let previous = previous
             .as_ref()
             .map(|row| rows::parsed(row, "choice", |raw| ArenaChoice::parse(raw).ok_or(())))

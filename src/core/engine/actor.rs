@@ -558,7 +558,12 @@ impl Actor {
         Ok(chain)
     }
 
-    pub(super) async fn model_failed(&self, model: &ModelId, error: &LlmError, next: Option<&ModelId>) {
+    pub(super) async fn model_failed(
+        &self,
+        model: &ModelId,
+        error: &LlmError,
+        next: Option<&ModelId>,
+    ) {
         let next = match next {
             Some(next) => format!("trying {next} instead"),
             None => "no other model is configured".to_string(),

@@ -327,7 +327,11 @@ impl Actor {
             .await?;
         // Until the vote says otherwise A is canon, so a stop mid-vote leaves one story.
         store
-            .update_message(b.narration.id, &b.narration.content, MessageStatus::Superseded)
+            .update_message(
+                b.narration.id,
+                &b.narration.content,
+                MessageStatus::Superseded,
+            )
             .await?;
         let ballot = self.shared.ballots.open(battle.id);
         let ballot_message = match deps.presenter.arena_ballot(self.channel, battle.id).await {
@@ -354,10 +358,18 @@ impl Actor {
         };
         if canon == ArenaSide::B {
             store
-                .update_message(a.narration.id, &a.narration.content, MessageStatus::Superseded)
+                .update_message(
+                    a.narration.id,
+                    &a.narration.content,
+                    MessageStatus::Superseded,
+                )
                 .await?;
             store
-                .update_message(b.narration.id, &b.narration.content, MessageStatus::Complete)
+                .update_message(
+                    b.narration.id,
+                    &b.narration.content,
+                    MessageStatus::Complete,
+                )
                 .await?;
         }
         tracing::info!(
@@ -542,7 +554,11 @@ impl Actor {
 
     /// The canon narration gets the usual buttons, its dice are rolled and the story is
     /// summarised as after any turn.
-    async fn finish_canon(&self, turn: &ArenaTurn<'_>, canon: &Narrated) -> Result<(), EngineError> {
+    async fn finish_canon(
+        &self,
+        turn: &ArenaTurn<'_>,
+        canon: &Narrated,
+    ) -> Result<(), EngineError> {
         let deps = &self.shared.deps;
         let model_id = turn.pair.model(canon.side);
         if let Some(last) = canon.last_message
@@ -604,7 +620,10 @@ mod tests {
         }
         assert!((50..150).contains(&campaign_first), "{campaign_first}");
         assert_eq!(opponents.len(), 2, "both other models get drawn");
-        assert_eq!(pick_pair(&campaign, &[id("local:narrator")], &mut rng), None);
+        assert_eq!(
+            pick_pair(&campaign, &[id("local:narrator")], &mut rng),
+            None
+        );
         assert_eq!(pick_pair(&campaign, &[], &mut rng), None);
     }
 
@@ -639,8 +658,14 @@ mod tests {
             canon: ArenaSide::A,
         };
         let summary = reveal.summary();
-        assert!(summary.contains("Narrator A was `local:backup`"), "{summary}");
-        assert!(summary.contains("Narrator B was `local:narrator`"), "{summary}");
+        assert!(
+            summary.contains("Narrator A was `local:backup`"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("Narrator B was `local:narrator`"),
+            "{summary}"
+        );
         assert!(summary.contains("tie 2"), "{summary}");
         assert!(summary.ends_with("A tie: Narrator A's narration continues the story."));
         assert_eq!(

@@ -58,7 +58,10 @@ async fn switch(ctx: Context<'_>, campaign: Option<&str>, enabled: bool) -> BotR
     tracing::info!(campaign = %found.id, enabled, "arena switched");
     let name = found.name.as_str();
     let text = if !enabled {
-        format!("The arena is off for **{name}**: `{}` narrates alone again.", found.model)
+        format!(
+            "The arena is off for **{name}**: `{}` narrates alone again.",
+            found.model
+        )
     } else {
         let others = data
             .registry
