@@ -589,4 +589,14 @@ mod tests {
             Some("http://127.0.0.1:8089/v1")
         );
     }
+
+    #[test]
+    fn the_arena_vote_timeout_is_in_seconds_with_a_default() {
+        let default = load(Purpose::Tool, &[]).unwrap();
+        assert_eq!(default.arena_vote_timeout, Duration::from_secs(120));
+        let set = load(Purpose::Tool, &[("ARENA_VOTE_TIMEOUT_SECS", "30")]).unwrap();
+        assert_eq!(set.arena_vote_timeout, Duration::from_secs(30));
+        let err = load(Purpose::Tool, &[("ARENA_VOTE_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert_eq!(err.problems[0].variable, "ARENA_VOTE_TIMEOUT_SECS");
+    }
 }

@@ -517,3 +517,143 @@ async fn only_the_owner_or_a_manager_switches_the_arena() {
     assert_eq!(bot.llm.requests().len(), 1);
     bot.assert_clean();
 }
+
+const LOADING: &str =
+    r#"{"error": {"message": "model is loading", "type": "invalid_request_error"}}"#;
+
+#[tokio::test]
+async fn when_narrator_b_fails_a_continues_without_a_vote() {
+    let (bot, campaign) = arena_game(&[]).await;
+    bot.llm.push(text("The gate creaks open."));
+    // A 400 is not retried: B fails before writing anything.
+    bot.llm.push(Reply::status(400, LOADING));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    let notice = bot
+        .wait_bot_message(bot.channel, |m| m.content.contains("no vote this turn"))
+        .await;
+    assert!(
+        notice.content.contains("model is loading"),
+        "{}",
+        notice.content
+    );
+    let canon = bot
+        .wait_bot_message(bot.channel, |m| {
+            m.content == "The gate creaks open." && !m.components.is_empty()
+        })
+        .await;
+    assert!(
+        custom_ids(&canon)
+            .iter()
+            .any(|id| id.starts_with("rate:up:"))
+    );
+    let ballots = bot
+        .fake
+        .messages_in(bot.channel)
+        .iter()
+        .filter(|m| custom_ids(m).iter().any(|id| id.starts_with("arena:")))
+        .count();
+    assert_eq!(ballots, 0, "no vote without two narrations");
+    assert!(bot.db().battle(BattleId(1)).await.unwrap().is_none());
+    let calls = bot
+        .db()
+        .call_samples(
+            &StatsQuery::new(StatsScope::Server(GuildId(bot.guild)), Timestamp(0))
+                .with_kinds(&[CallKind::Arena]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls.iter().filter(|c| !c.ok).count(),
+        1,
+        "the failure is recorded"
+    );
+    let narrations: Vec<StoredMessage> = story(&bot)
+        .await
+        .into_iter()
+        .filter(|m| m.status == MessageStatus::Complete && m.model.is_some())
+        .collect();
+    assert_eq!(narrations.len(), 1);
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn when_narrator_a_fails_the_turn_is_narrated_the_usual_way() {
+    let (bot, campaign) = arena_game(&[]).await;
+    bot.llm.push(Reply::status(400, LOADING));
+    bot.llm.push(text("A plain opening."));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    let notice = bot
+        .wait_bot_message(bot.channel, |m| {
+            m.content.contains("Narrating this turn without the arena.")
+        })
+        .await;
+    assert!(
+        notice.content.starts_with("⚠️ `local:"),
+        "{}",
+        notice.content
+    );
+    let narration = bot
+        .wait_bot_message(bot.channel, |m| {
+            m.content == "A plain opening." && !m.components.is_empty()
+        })
+        .await;
+    assert!(
+        custom_ids(&narration)
+            .iter()
+            .any(|id| id.starts_with("regen:"))
+    );
+    assert_eq!(bot.llm.requests().len(), 2);
+    let usual = bot
+        .db()
+        .call_samples(
+            &StatsQuery::new(StatsScope::Server(GuildId(bot.guild)), Timestamp(0))
+                .with_kinds(&[CallKind::Narration]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(usual.len(), 1);
+    assert!(usual[0].ok);
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn ending_the_session_closes_an_open_vote() {
+    let (bot, campaign) = arena_game(&[]).await;
+    bot.llm.push(text("Fog."));
+    bot.llm.push(text("Mist."));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    let (ballot, battle) = ballot_after(&bot, 0).await;
+    vote(&bot, ALICE, &ballot, &battle, "a").await;
+    let ended = bot.run(ALICE, "session end", json!({})).await;
+    assert!(!ended.ephemeral, "{}", ended.content);
+    // Well before the 120 s timeout, the votes so far decide.
+    let revealed = tokio::time::timeout(Duration::from_secs(8), wait_reveal(&bot, &ballot))
+        .await
+        .expect("the vote closes when the session ends");
+    assert!(
+        revealed.content.contains("Narrator A wins"),
+        "{}",
+        revealed.content
+    );
+    assert_eq!(
+        bot.db().battle(battle.id).await.unwrap().unwrap().winner,
+        Some(ArenaChoice::A)
+    );
+    bot.assert_clean();
+}

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
 use rand::Rng;
@@ -24,7 +25,7 @@ use crate::core::campaign::Campaign;
 use crate::core::ids::{BattleId, DiscordMessageId, GuildId, UserId};
 use crate::core::llm::{ChatModel, LlmError, ModelId};
 use crate::core::perf::CallKind;
-use crate::core::session::Session;
+use crate::core::session::{Session, SessionStatus};
 use crate::core::store::StoreError;
 use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
 use crate::core::vote::ArenaChoice;
@@ -341,7 +342,7 @@ impl Actor {
                 None
             }
         };
-        self.await_votes(battle.id, &ballot.votes, turn.campaign.id)
+        self.await_votes(battle.id, &ballot.votes, turn.session)
             .await?;
         drop(ballot);
 
@@ -525,13 +526,15 @@ impl Actor {
             .await;
     }
 
-    /// Returns when every player of the party has voted, or when the vote times out.
+    /// Returns when every player of the party has voted, when the vote times out, or when
+    /// the session ends meanwhile (checked every few seconds: the votes so far decide).
     async fn await_votes(
         &self,
         battle: BattleId,
         wake: &Notify,
-        campaign: crate::core::ids::CampaignId,
+        session: &Session,
     ) -> Result<(), EngineError> {
+        const SESSION_CHECK: Duration = Duration::from_secs(2);
         let store = &*self.shared.deps.store;
         let deadline = Instant::now() + self.shared.deps.settings.arena_vote_timeout;
         loop {
@@ -541,13 +544,25 @@ impl Actor {
                 .into_iter()
                 .map(|(voter, _)| voter)
                 .collect();
-            let party = self.party(campaign).await;
+            let party = self.party(session.campaign_id).await;
             if !voted.is_empty() && party.iter().all(|p| voted.contains(p)) {
                 return Ok(());
             }
+            let check = (Instant::now() + SESSION_CHECK).min(deadline);
             tokio::select! {
                 () = wake.notified() => {}
-                () = sleep_until(deadline) => return Ok(()),
+                () = sleep_until(check) => {
+                    if Instant::now() >= deadline {
+                        return Ok(());
+                    }
+                    let active = store
+                        .session(session.id)
+                        .await?
+                        .is_some_and(|s| s.status == SessionStatus::Active);
+                    if !active {
+                        return Ok(());
+                    }
+                }
             }
         }
     }

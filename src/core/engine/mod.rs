@@ -174,7 +174,7 @@ pub enum EngineError {
     Stopped,
     #[error("That vote doesn't exist in this server.")]
     UnknownBattle,
-    #[error("This vote is closed; the names are revealed above.")]
+    #[error("This vote is closed.")]
     VoteClosed,
 }
 
