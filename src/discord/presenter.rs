@@ -223,6 +223,10 @@ impl Presenter for DiscordPresenter {
         Ok(())
     }
 
+    fn collects_votes(&self) -> bool {
+        true
+    }
+
     async fn arena_heading(
         &self,
         c: ChannelId,

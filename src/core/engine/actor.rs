@@ -346,7 +346,7 @@ impl Actor {
         if !self.within_budget(&session).await? {
             return Ok(());
         }
-        let pair = (campaign.arena_enabled && !regenerating)
+        let pair = (campaign.arena_enabled && !regenerating && deps.presenter.collects_votes())
             .then(|| {
                 arena::pick_pair(
                     &campaign.model,

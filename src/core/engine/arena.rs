@@ -32,7 +32,8 @@ use crate::core::vote::ArenaChoice;
 
 /// What the ballot says (the Discord presenter adds the buttons).
 pub const BALLOT_TEXT: &str = "⚔️ Which narrator told it better? Vote **A**, **B**, **Tie** or \
-**Both bad**: one vote each, and you can change it until everyone has voted.";
+**Both bad**: one vote each, and you can change it until everyone has voted. The story goes on \
+after the vote.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArenaSide {

@@ -65,6 +65,11 @@ pub trait Presenter: Send + Sync {
     ) -> Result<(), PresentError>;
     /// A short message from the bot itself: a dice result, a model failure, a warning.
     async fn notice(&self, channel: ChannelId, notice: &Notice) -> Result<(), PresentError>;
+    /// Whether players can vote here (buttons). Arena turns run only on such surfaces; the
+    /// terminal narrates arena campaigns the usual way.
+    fn collects_votes(&self) -> bool {
+        false
+    }
     /// Arena: the heading above one side's narration, posted before it streams. It names
     /// the side only, never the model.
     async fn arena_heading(
