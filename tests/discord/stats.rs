@@ -244,3 +244,27 @@ async fn no_data_gets_a_friendly_message_and_no_chart() {
     assert!(r.attachments.is_empty());
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn campaign_scope_defaults_to_the_campaign_playing_here() {
+    let (bot, rime, ..) = seeded(&[("TURN_WINDOW_MS", "0")]).await;
+    bot.llm.push(support::fake_llm::Reply::openai_text(
+        &["Frost."],
+        None,
+        std::time::Duration::ZERO,
+    ));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": rime.to_string()}),
+    )
+    .await;
+    let r = bot
+        .run(BOB, "stats", json!({"scope": SCOPE_CAMPAIGN}))
+        .await;
+    assert_chart(&r);
+    let text = embed_text(&r);
+    assert!(text.contains("campaign Rime"), "{text}");
+    assert!(!text.contains("local:backup"), "{text}");
+    bot.assert_clean();
+}
