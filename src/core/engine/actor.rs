@@ -558,12 +558,7 @@ impl Actor {
         Ok(chain)
     }
 
-    pub(super) async fn model_failed(
-        &self,
-        model: &ModelId,
-        error: &LlmError,
-        next: Option<&ModelId>,
-    ) {
+    async fn model_failed(&self, model: &ModelId, error: &LlmError, next: Option<&ModelId>) {
         let next = match next {
             Some(next) => format!("trying {next} instead"),
             None => "no other model is configured".to_string(),

@@ -15,9 +15,8 @@ use dashmap::DashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::campaign::Campaign;
-use crate::core::ids::{
-    BattleId, ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId,
-};
+use crate::core::ids::BattleId;
+use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
 use crate::core::llm::{ChatModel, LlmError, ModelId, Usage};
 use crate::core::session::Session;
 use crate::core::store::{Store, StoreError};
