@@ -583,7 +583,7 @@ async fn when_narrator_b_fails_a_continues_without_a_vote() {
 }
 
 #[tokio::test]
-async fn when_narrator_a_fails_the_turn_is_narrated_the_usual_way() {
+async fn when_narrator_a_fails_b_continues_without_a_vote() {
     let (bot, campaign) = arena_game(&[]).await;
     bot.llm.push(Reply::status(400, LOADING));
     bot.llm.push(text("A plain opening."));
@@ -595,7 +595,8 @@ async fn when_narrator_a_fails_the_turn_is_narrated_the_usual_way() {
     .await;
     let notice = bot
         .wait_bot_message(bot.channel, |m| {
-            m.content.contains("Narrating this turn without the arena.")
+            m.content
+                .contains("Narrator B's narration continues the story; no vote this turn.")
         })
         .await;
     assert!(
@@ -613,17 +614,18 @@ async fn when_narrator_a_fails_the_turn_is_narrated_the_usual_way() {
             .iter()
             .any(|id| id.starts_with("regen:"))
     );
-    assert_eq!(bot.llm.requests().len(), 2);
-    let usual = bot
-        .db()
-        .call_samples(
-            &StatsQuery::new(StatsScope::Server(GuildId(bot.guild)), Timestamp(0))
-                .with_kinds(&[CallKind::Narration]),
-        )
-        .await
+    let heading = bot
+        .wait_bot_message(bot.channel, |m| m.content == "🅱️ **Narrator B**")
+        .await;
+    assert!(heading.id < narration.id, "B's heading comes first");
+    assert_eq!(bot.llm.requests().len(), 2, "no third call");
+    let all = story(&bot).await;
+    let shown = all
+        .iter()
+        .find(|m| m.content == "A plain opening.")
         .unwrap();
-    assert_eq!(usual.len(), 1);
-    assert!(usual[0].ok);
+    assert_eq!(shown.status, MessageStatus::Complete);
+    assert_eq!(shown.discord_message_id.map(|d| d.0), Some(narration.id));
     bot.assert_clean();
 }
 
@@ -655,5 +657,66 @@ async fn ending_the_session_closes_an_open_vote() {
         bot.db().battle(battle.id).await.unwrap().unwrap().winner,
         Some(ArenaChoice::A)
     );
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn b_is_written_while_a_streams_and_shown_after_it() {
+    let (bot, campaign) = arena_game(&[]).await;
+    // A streams slowly; B answers at once.
+    bot.llm.push(Reply::openai_text(
+        &["The long ", "road ", "winds on."],
+        Some((50, 10)),
+        Duration::from_millis(700),
+    ));
+    bot.llm.push(text("A short path."));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    // B's call is made while A is still streaming...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bot.llm.requests().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "B was never called");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let a_done = bot
+        .fake
+        .messages_in(bot.channel)
+        .iter()
+        .any(|m| m.content == "The long road winds on.");
+    assert!(!a_done, "B is generated alongside A, not after it");
+    // ...but shown only once A is complete, under its own heading.
+    let (ballot, battle) = ballot_after(&bot, 0).await;
+    let shown: Vec<DiscordMessage> = bot
+        .fake
+        .messages_in(bot.channel)
+        .into_iter()
+        .filter(|m| m.from_bot && m.id < ballot.id && m.interaction_id.is_none())
+        .collect();
+    let position = |text: &str| {
+        shown
+            .iter()
+            .position(|m| m.content == text)
+            .unwrap_or_else(|| panic!("{text:?} not shown"))
+    };
+    assert!(position("🅰️ **Narrator A**") < position("The long road winds on."));
+    assert!(position("The long road winds on.") < position("🅱️ **Narrator B**"));
+    assert!(position("🅱️ **Narrator B**") < position("A short path."));
+    let b = shown[position("A short path.")].clone();
+    assert!(
+        b.content_history.len() == 1,
+        "B is shown whole: {:?}",
+        b.content_history
+    );
+    let stored = bot
+        .db()
+        .message(battle.message_b_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.discord_message_id.map(|d| d.0), Some(b.id));
     bot.assert_clean();
 }

@@ -14,16 +14,16 @@ use std::time::Duration;
 use dashmap::DashMap;
 use rand::Rng;
 use rand::seq::IndexedRandom;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::{Instant, sleep_until};
 
 use super::actor::{Actor, Recorder};
 use super::context::{self, Budget, Cast};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
-use super::{EngineError, Notice, Shared};
+use super::{EngineError, Notice, PresentError, Presenter, Shared};
 use crate::core::campaign::Campaign;
-use crate::core::ids::{BattleId, DiscordMessageId, GuildId, UserId};
-use crate::core::llm::{ChatModel, LlmError, ModelId};
+use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, GuildId, UserId};
+use crate::core::llm::{ChatModel, ChatRequest, ChatStream, LlmError, ModelId};
 use crate::core::perf::CallKind;
 use crate::core::session::{Session, SessionStatus};
 use crate::core::store::StoreError;
@@ -303,20 +303,246 @@ struct Narrated {
     model: Arc<dyn ChatModel>,
 }
 
+/// A side that could not narrate (its call is recorded, a partial text set aside).
+struct Failed {
+    model: ModelId,
+    error: LlmError,
+}
+
+/// Holds Narrator B back while A streams, then shows it from its start (heading first) and
+/// lets it stream on live, so the two narrations never interleave in the channel while both
+/// are generated at once. `narrate` gets local message numbers; `real` maps them to the
+/// chat surface's ids once they are shown.
+struct Relay<'a> {
+    inner: &'a dyn Presenter,
+    channel: ChannelId,
+    side: ArenaSide,
+    state: tokio::sync::Mutex<RelayState>,
+}
+
+#[derive(Default)]
+struct RelayState {
+    live: bool,
+    /// None until posted (it is posted right before the first part is shown).
+    heading: Option<Option<DiscordMessageId>>,
+    /// Each message's latest text and, once shown, its id.
+    parts: Vec<(String, Option<DiscordMessageId>)>,
+}
+
+impl<'a> Relay<'a> {
+    fn new(inner: &'a dyn Presenter, channel: ChannelId, side: ArenaSide) -> Relay<'a> {
+        Relay {
+            inner,
+            channel,
+            side,
+            state: tokio::sync::Mutex::new(RelayState::default()),
+        }
+    }
+
+    async fn post_heading(&self, state: &mut RelayState) {
+        if state.heading.is_none() {
+            let posted = match self.inner.arena_heading(self.channel, self.side).await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not post an arena heading");
+                    None
+                }
+            };
+            state.heading = Some(posted);
+        }
+    }
+
+    /// Shows what was held back and forwards everything from now on.
+    async fn go_live(&self) {
+        let mut state = self.state.lock().await;
+        state.live = true;
+        if state.parts.is_empty() {
+            return;
+        }
+        self.post_heading(&mut state).await;
+        for index in 0..state.parts.len() {
+            if state.parts[index].1.is_some() {
+                continue;
+            }
+            let text = state.parts[index].0.clone();
+            match self.inner.send(self.channel, &text).await {
+                Ok(id) => state.parts[index].1 = Some(id),
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not post narration")
+                }
+            }
+        }
+    }
+
+    async fn real(&self, local: Option<DiscordMessageId>) -> Option<DiscordMessageId> {
+        let index = usize::try_from(local?.0).ok()?.checked_sub(1)?;
+        self.state.lock().await.parts.get(index)?.1
+    }
+
+    async fn heading(&self) -> Option<DiscordMessageId> {
+        self.state.lock().await.heading.flatten()
+    }
+}
+
+#[async_trait::async_trait]
+impl Presenter for Relay<'_> {
+    async fn typing(&self, channel: ChannelId) {
+        if self.state.lock().await.live {
+            self.inner.typing(channel).await;
+        }
+    }
+
+    async fn send(
+        &self,
+        _channel: ChannelId,
+        text: &str,
+    ) -> Result<DiscordMessageId, PresentError> {
+        let mut state = self.state.lock().await;
+        state.parts.push((text.to_owned(), None));
+        let index = state.parts.len() - 1;
+        if state.live {
+            self.post_heading(&mut state).await;
+            let id = self.inner.send(self.channel, text).await?;
+            state.parts[index].1 = Some(id);
+        }
+        Ok(DiscordMessageId(index as u64 + 1))
+    }
+
+    async fn edit(
+        &self,
+        _channel: ChannelId,
+        message: DiscordMessageId,
+        text: &str,
+    ) -> Result<(), PresentError> {
+        let mut state = self.state.lock().await;
+        let live = state.live;
+        let Some(part) = usize::try_from(message.0)
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|index| state.parts.get_mut(index))
+        else {
+            return Ok(());
+        };
+        part.0 = text.to_owned();
+        match part.1 {
+            Some(id) if live => self.inner.edit(self.channel, id, text).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn narration_finished(
+        &self,
+        channel: ChannelId,
+        last_message: DiscordMessageId,
+        narration: crate::core::ids::MessageId,
+        model: &ModelId,
+    ) -> Result<(), PresentError> {
+        self.inner
+            .narration_finished(channel, last_message, narration, model)
+            .await
+    }
+
+    async fn notice(&self, channel: ChannelId, notice: &Notice) -> Result<(), PresentError> {
+        self.inner.notice(channel, notice).await
+    }
+}
+
+/// Lets B's call start once A's has been answered: the provider always sees A's request
+/// first (a scripted server answers them in that order), and B is generated while A streams.
+struct AnsweredSignal {
+    inner: Arc<dyn ChatModel>,
+    answered: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for AnsweredSignal {
+    async fn stream_chat(&self, request: ChatRequest) -> Result<ChatStream, LlmError> {
+        let answer = self.inner.stream_chat(request).await;
+        if let Some(tx) = self.answered.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        answer
+    }
+}
+
 impl Actor {
-    /// Narrates the turn as an arena battle. `Ok(false)` when Narrator A could not narrate:
-    /// the turn is then narrated the usual way.
+    /// Narrates the turn as an arena battle. `Ok(false)` when neither side could narrate: the
+    /// turn is then narrated the usual way.
     pub(super) async fn arena_turn(&self, turn: ArenaTurn<'_>) -> Result<bool, EngineError> {
-        let Some(a) = self.narrate_side(&turn, ArenaSide::A).await? else {
-            return Ok(false);
-        };
-        let Some(b) = self.narrate_side(&turn, ArenaSide::B).await? else {
-            // No battle without B: A continues the story.
-            self.finish_canon(&turn, &a).await?;
-            return Ok(true);
-        };
         let deps = &self.shared.deps;
         let store = &*deps.store;
+        let relay = Relay::new(&*deps.presenter, self.channel, ArenaSide::B);
+        let (answered, a_answered) = oneshot::channel();
+        let a_side = async {
+            let heading = match deps
+                .presenter
+                .arena_heading(self.channel, ArenaSide::A)
+                .await
+            {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not post an arena heading");
+                    None
+                }
+            };
+            let a = self
+                .narrate_side(&turn, ArenaSide::A, &*deps.presenter, Some(answered))
+                .await;
+            relay.go_live().await;
+            a.map(|outcome| {
+                outcome.map(|mut n| {
+                    n.heading = heading;
+                    n
+                })
+            })
+        };
+        let b_side = async {
+            // Dropped unsent when A could not even be called: B starts anyway.
+            let _ = a_answered.await;
+            self.narrate_side(&turn, ArenaSide::B, &relay, None).await
+        };
+        let (a, b) = tokio::join!(a_side, b_side);
+        let a = a?;
+        let b = match b? {
+            Ok(mut b) => {
+                // B was numbered locally while held back: store and use its real ids.
+                b.heading = relay.heading().await;
+                b.last_message = relay.real(b.last_message).await;
+                if let Some(first) = relay.real(b.narration.discord_message_id).await {
+                    store.set_discord_message_id(b.narration.id, first).await?;
+                    b.narration.discord_message_id = Some(first);
+                }
+                Ok(b)
+            }
+            Err(failed) => Err(failed),
+        };
+        let (a, b) = match (a, b) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Ok(a), Err(b)) => {
+                self.side_failed(
+                    &b,
+                    "Narrator A's narration continues the story; no vote this turn",
+                )
+                .await;
+                self.finish_canon(&turn, &a).await?;
+                return Ok(true);
+            }
+            (Err(a), Ok(b)) => {
+                self.side_failed(
+                    &a,
+                    "Narrator B's narration continues the story; no vote this turn",
+                )
+                .await;
+                self.finish_canon(&turn, &b).await?;
+                return Ok(true);
+            }
+            (Err(a), Err(b)) => {
+                self.side_failed(&a, "Narrator B failed too").await;
+                self.side_failed(&b, "narrating this turn without the arena")
+                    .await;
+                return Ok(false);
+            }
+        };
         let battle = store
             .create_battle(
                 turn.session.id,
@@ -399,19 +625,21 @@ impl Actor {
         Ok(true)
     }
 
-    /// Streams one side under its heading; records the call either way. None when it failed
-    /// (the channel is told, and a partial narration is set aside).
+    /// Narrates one side through `presenter`; records the call either way. `answered` is
+    /// told when the model has answered the request (or failed to).
     async fn narrate_side(
         &self,
         turn: &ArenaTurn<'_>,
         side: ArenaSide,
-    ) -> Result<Option<Narrated>, EngineError> {
+        presenter: &dyn Presenter,
+        answered: Option<oneshot::Sender<()>>,
+    ) -> Result<Result<Narrated, Failed>, EngineError> {
         let deps = &self.shared.deps;
         let store = &*deps.store;
         let model_id = turn.pair.model(side);
-        let next = match side {
-            ArenaSide::A => "narrating this turn without the arena",
-            ArenaSide::B => "Narrator A's narration continues the story; no vote this turn",
+        let failed = |error: LlmError| Failed {
+            model: model_id.clone(),
+            error,
         };
         let record = Recorder {
             actor: self,
@@ -421,10 +649,7 @@ impl Actor {
         };
         let model = match deps.models.chat_model(model_id) {
             Ok(model) => model,
-            Err(error) => {
-                self.side_failed(model_id, &error, next).await;
-                return Ok(None);
-            }
+            Err(error) => return Ok(Err(failed(error))),
         };
         let system = context::system_prompt(turn.campaign, turn.session, turn.cast)
             .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
@@ -443,13 +668,6 @@ impl Actor {
                 &mut cache,
             )
         };
-        let heading = match deps.presenter.arena_heading(self.channel, side).await {
-            Ok(id) => Some(id),
-            Err(e) => {
-                tracing::warn!(channel = %self.channel, error = %e, "could not post an arena heading");
-                None
-            }
-        };
         let template = NewMessage::by_bot(
             turn.session.id,
             turn.campaign.id,
@@ -461,11 +679,18 @@ impl Actor {
             channel: self.channel,
             template: &template,
         };
+        let called: Arc<dyn ChatModel> = match answered {
+            Some(tx) => Arc::new(AnsweredSignal {
+                inner: Arc::clone(&model),
+                answered: std::sync::Mutex::new(Some(tx)),
+            }),
+            None => Arc::clone(&model),
+        };
         let outcome = narrate::narrate(
             store,
-            &*deps.presenter,
+            presenter,
             &deps.settings.stream_policy,
-            &*model,
+            &*called,
             model_id,
             context.request,
             target,
@@ -478,10 +703,10 @@ impl Actor {
                 last_message,
             } => {
                 record.success(CallKind::Arena, &completion).await;
-                Ok(Some(Narrated {
+                Ok(Ok(Narrated {
                     side,
                     narration,
-                    heading,
+                    heading: None,
                     last_message,
                     overflow: context.overflow,
                     model,
@@ -491,8 +716,7 @@ impl Actor {
                 record
                     .failure(CallKind::Arena, &error, latency_ms, None)
                     .await;
-                self.side_failed(model_id, &error, next).await;
-                Ok(None)
+                Ok(Err(failed(error)))
             }
             NarrationOutcome::Cut {
                 narration,
@@ -507,16 +731,15 @@ impl Actor {
                 store
                     .update_message(narration.id, &narration.content, MessageStatus::Superseded)
                     .await?;
-                self.side_failed(model_id, &error, next).await;
-                Ok(None)
+                Ok(Err(failed(error)))
             }
         }
     }
 
-    async fn side_failed(&self, model: &ModelId, error: &LlmError, next: &str) {
+    async fn side_failed(&self, failed: &Failed, next: &str) {
         let notice = Notice::ModelFailed {
-            model: model.clone(),
-            reason: error.message.clone(),
+            model: failed.model.clone(),
+            reason: failed.error.message.clone(),
             next: next.to_string(),
         };
         let _ = self
