@@ -12,222 +12,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use rand::Rng;
-use rand::seq::IndexedRandom;
 use tokio::sync::{Notify, oneshot};
 use tokio::time::{Instant, sleep_until};
+
+mod relay;
+mod rules;
+
+use relay::{AnsweredSignal, Relay};
+pub use rules::{
+    ArenaReveal, ArenaSide, ArenaVoteReceipt, BALLOT_TEXT, Pair, VoteCounts, canon_side, pick_pair,
+};
 
 use super::actor::{Actor, Recorder};
 use super::context::{self, Budget, Cast};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
-use super::{EngineError, Notice, PresentError, Presenter, Shared};
+use super::{EngineError, Notice, Presenter, Shared};
 use crate::core::campaign::Campaign;
-use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, GuildId, UserId};
-use crate::core::llm::{ChatModel, ChatRequest, ChatStream, LlmError, ModelId};
+use crate::core::ids::{BattleId, DiscordMessageId, GuildId, UserId};
+use crate::core::llm::{ChatModel, LlmError, ModelId};
 use crate::core::perf::CallKind;
 use crate::core::session::{Session, SessionStatus};
 use crate::core::store::StoreError;
 use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
 use crate::core::vote::ArenaChoice;
-
-/// What the ballot says (the Discord presenter adds the buttons).
-pub const BALLOT_TEXT: &str = "⚔️ Which narrator told it better? Vote **A**, **B**, **Tie** or \
-**Both bad**: one vote each, and you can change it until everyone has voted. The story goes on \
-after the vote.";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArenaSide {
-    A,
-    B,
-}
-
-impl ArenaSide {
-    pub fn letter(self) -> char {
-        match self {
-            ArenaSide::A => 'A',
-            ArenaSide::B => 'B',
-        }
-    }
-
-    pub fn emoji(self) -> &'static str {
-        match self {
-            ArenaSide::A => "🅰️",
-            ArenaSide::B => "🅱️",
-        }
-    }
-
-    /// The heading while names are hidden.
-    pub fn heading(self) -> String {
-        format!("{} **Narrator {}**", self.emoji(), self.letter())
-    }
-}
-
-/// The two narrators of a turn: `a` is shown first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pair {
-    pub a: ModelId,
-    pub b: ModelId,
-}
-
-impl Pair {
-    pub fn model(&self, side: ArenaSide) -> &ModelId {
-        match side {
-            ArenaSide::A => &self.a,
-            ArenaSide::B => &self.b,
-        }
-    }
-}
-
-/// The campaign's model against another enabled model drawn at random, in random positions.
-/// None when no other model is enabled (the turn is narrated normally).
-pub fn pick_pair<R: Rng + ?Sized>(
-    campaign_model: &ModelId,
-    enabled: &[ModelId],
-    rng: &mut R,
-) -> Option<Pair> {
-    let others: Vec<&ModelId> = enabled.iter().filter(|m| *m != campaign_model).collect();
-    let other = (*others.choose(rng)?).clone();
-    let campaign_model = campaign_model.clone();
-    Some(if rng.random_bool(0.5) {
-        Pair {
-            a: campaign_model,
-            b: other,
-        }
-    } else {
-        Pair {
-            a: other,
-            b: campaign_model,
-        }
-    })
-}
-
-/// Votes per choice.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct VoteCounts {
-    pub a: u32,
-    pub b: u32,
-    pub tie: u32,
-    pub both_bad: u32,
-}
-
-impl VoteCounts {
-    pub fn of(votes: impl IntoIterator<Item = ArenaChoice>) -> VoteCounts {
-        let mut counts = VoteCounts::default();
-        for vote in votes {
-            match vote {
-                ArenaChoice::A => counts.a += 1,
-                ArenaChoice::B => counts.b += 1,
-                ArenaChoice::Tie => counts.tie += 1,
-                ArenaChoice::BothBad => counts.both_bad += 1,
-            }
-        }
-        counts
-    }
-
-    pub fn total(&self) -> u32 {
-        self.a + self.b + self.tie + self.both_bad
-    }
-
-    /// The choice with the most votes; several sharing the most is a tie. None without votes.
-    pub fn winner(&self) -> Option<ArenaChoice> {
-        let counted = [
-            (ArenaChoice::A, self.a),
-            (ArenaChoice::B, self.b),
-            (ArenaChoice::Tie, self.tie),
-            (ArenaChoice::BothBad, self.both_bad),
-        ];
-        let most = counted.iter().map(|(_, n)| *n).max().unwrap_or(0);
-        if most == 0 {
-            return None;
-        }
-        let mut leaders = counted.iter().filter(|(_, n)| *n == most);
-        match (leaders.next(), leaders.next()) {
-            (Some((choice, _)), None) => Some(*choice),
-            _ => Some(ArenaChoice::Tie),
-        }
-    }
-}
-
-/// B continues the story only when it won; a tie, "both bad" and no votes keep A.
-pub fn canon_side(winner: Option<ArenaChoice>) -> ArenaSide {
-    if winner == Some(ArenaChoice::B) {
-        ArenaSide::B
-    } else {
-        ArenaSide::A
-    }
-}
-
-/// Everything the chat surface needs to reveal the names once the vote is over.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArenaReveal {
-    pub battle: BattleId,
-    pub pair: Pair,
-    /// The heading messages of A and B, to edit with the names.
-    pub headings: [Option<DiscordMessageId>; 2],
-    pub ballot: Option<DiscordMessageId>,
-    pub counts: VoteCounts,
-    /// None when nobody voted.
-    pub winner: Option<ArenaChoice>,
-    pub canon: ArenaSide,
-}
-
-impl ArenaReveal {
-    pub fn heading_message(&self, side: ArenaSide) -> Option<DiscordMessageId> {
-        match side {
-            ArenaSide::A => self.headings[0],
-            ArenaSide::B => self.headings[1],
-        }
-    }
-
-    /// A side's heading with its model named; the canon one says it continues the story.
-    pub fn revealed_heading(&self, side: ArenaSide) -> String {
-        let mut heading = format!("{} · `{}`", side.heading(), self.pair.model(side));
-        if side == self.canon {
-            heading.push_str(" ✅ continues the story");
-        }
-        heading
-    }
-
-    pub fn verdict(&self) -> String {
-        let canon = self.canon.letter();
-        match self.winner {
-            Some(ArenaChoice::A) | Some(ArenaChoice::B) => {
-                format!("Narrator {canon} wins: its narration continues the story.")
-            }
-            Some(ArenaChoice::Tie) => {
-                format!("A tie: Narrator {canon}'s narration continues the story.")
-            }
-            Some(ArenaChoice::BothBad) => {
-                format!("Both judged bad: Narrator {canon}'s narration continues the story.")
-            }
-            None => format!("No votes: Narrator {canon}'s narration continues the story."),
-        }
-    }
-
-    /// The ballot's final text: the names, the votes and what continues the story.
-    pub fn summary(&self) -> String {
-        let c = &self.counts;
-        format!(
-            "⚔️ The vote is over. Narrator A was `{}`, Narrator B was `{}`. \
-             Votes: A {} · B {} · tie {} · both bad {}. {}",
-            self.pair.a,
-            self.pair.b,
-            c.a,
-            c.b,
-            c.tie,
-            c.both_bad,
-            self.verdict()
-        )
-    }
-}
-
-/// What a voter is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArenaVoteReceipt {
-    pub choice: ArenaChoice,
-    /// Their earlier vote, which this one replaced.
-    pub previous: Option<ArenaChoice>,
-}
 
 /// The battles whose vote is open, each with the signal that wakes its turn on a new vote.
 #[derive(Default)]
@@ -307,162 +114,6 @@ struct Narrated {
 struct Failed {
     model: ModelId,
     error: LlmError,
-}
-
-/// Holds Narrator B back while A streams, then shows it from its start (heading first) and
-/// lets it stream on live, so the two narrations never interleave in the channel while both
-/// are generated at once. `narrate` gets local message numbers; `real` maps them to the
-/// chat surface's ids once they are shown.
-struct Relay<'a> {
-    inner: &'a dyn Presenter,
-    channel: ChannelId,
-    side: ArenaSide,
-    state: tokio::sync::Mutex<RelayState>,
-}
-
-#[derive(Default)]
-struct RelayState {
-    live: bool,
-    /// None until posted (it is posted right before the first part is shown).
-    heading: Option<Option<DiscordMessageId>>,
-    /// Each message's latest text and, once shown, its id.
-    parts: Vec<(String, Option<DiscordMessageId>)>,
-}
-
-impl<'a> Relay<'a> {
-    fn new(inner: &'a dyn Presenter, channel: ChannelId, side: ArenaSide) -> Relay<'a> {
-        Relay {
-            inner,
-            channel,
-            side,
-            state: tokio::sync::Mutex::new(RelayState::default()),
-        }
-    }
-
-    async fn post_heading(&self, state: &mut RelayState) {
-        if state.heading.is_none() {
-            let posted = match self.inner.arena_heading(self.channel, self.side).await {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    tracing::warn!(channel = %self.channel, error = %e, "could not post an arena heading");
-                    None
-                }
-            };
-            state.heading = Some(posted);
-        }
-    }
-
-    /// Shows what was held back and forwards everything from now on.
-    async fn go_live(&self) {
-        let mut state = self.state.lock().await;
-        state.live = true;
-        if state.parts.is_empty() {
-            return;
-        }
-        self.post_heading(&mut state).await;
-        for index in 0..state.parts.len() {
-            if state.parts[index].1.is_some() {
-                continue;
-            }
-            let text = state.parts[index].0.clone();
-            match self.inner.send(self.channel, &text).await {
-                Ok(id) => state.parts[index].1 = Some(id),
-                Err(e) => {
-                    tracing::warn!(channel = %self.channel, error = %e, "could not post narration")
-                }
-            }
-        }
-    }
-
-    async fn real(&self, local: Option<DiscordMessageId>) -> Option<DiscordMessageId> {
-        let index = usize::try_from(local?.0).ok()?.checked_sub(1)?;
-        self.state.lock().await.parts.get(index)?.1
-    }
-
-    async fn heading(&self) -> Option<DiscordMessageId> {
-        self.state.lock().await.heading.flatten()
-    }
-}
-
-#[async_trait::async_trait]
-impl Presenter for Relay<'_> {
-    async fn typing(&self, channel: ChannelId) {
-        if self.state.lock().await.live {
-            self.inner.typing(channel).await;
-        }
-    }
-
-    async fn send(
-        &self,
-        _channel: ChannelId,
-        text: &str,
-    ) -> Result<DiscordMessageId, PresentError> {
-        let mut state = self.state.lock().await;
-        state.parts.push((text.to_owned(), None));
-        let index = state.parts.len() - 1;
-        if state.live {
-            self.post_heading(&mut state).await;
-            let id = self.inner.send(self.channel, text).await?;
-            state.parts[index].1 = Some(id);
-        }
-        Ok(DiscordMessageId(index as u64 + 1))
-    }
-
-    async fn edit(
-        &self,
-        _channel: ChannelId,
-        message: DiscordMessageId,
-        text: &str,
-    ) -> Result<(), PresentError> {
-        let mut state = self.state.lock().await;
-        let live = state.live;
-        let Some(part) = usize::try_from(message.0)
-            .ok()
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|index| state.parts.get_mut(index))
-        else {
-            return Ok(());
-        };
-        part.0 = text.to_owned();
-        match part.1 {
-            Some(id) if live => self.inner.edit(self.channel, id, text).await,
-            _ => Ok(()),
-        }
-    }
-
-    async fn narration_finished(
-        &self,
-        channel: ChannelId,
-        last_message: DiscordMessageId,
-        narration: crate::core::ids::MessageId,
-        model: &ModelId,
-    ) -> Result<(), PresentError> {
-        self.inner
-            .narration_finished(channel, last_message, narration, model)
-            .await
-    }
-
-    async fn notice(&self, channel: ChannelId, notice: &Notice) -> Result<(), PresentError> {
-        self.inner.notice(channel, notice).await
-    }
-}
-
-/// Lets B's call start once A's has been answered: the provider always sees A's request
-/// first (a scripted server answers them in that order), and B is generated while A streams.
-struct AnsweredSignal {
-    inner: Arc<dyn ChatModel>,
-    answered: std::sync::Mutex<Option<oneshot::Sender<()>>>,
-}
-
-#[async_trait::async_trait]
-impl ChatModel for AnsweredSignal {
-    async fn stream_chat(&self, request: ChatRequest) -> Result<ChatStream, LlmError> {
-        let answer = self.inner.stream_chat(request).await;
-        if let Some(tx) = self.answered.lock().unwrap().take() {
-            let _ = tx.send(());
-        }
-        answer
-    }
 }
 
 impl Actor {
@@ -680,10 +331,7 @@ impl Actor {
             template: &template,
         };
         let called: Arc<dyn ChatModel> = match answered {
-            Some(tx) => Arc::new(AnsweredSignal {
-                inner: Arc::clone(&model),
-                answered: std::sync::Mutex::new(Some(tx)),
-            }),
+            Some(tx) => Arc::new(AnsweredSignal::new(Arc::clone(&model), tx)),
             None => Arc::clone(&model),
         };
         let outcome = narrate::narrate(
@@ -828,93 +476,5 @@ impl Actor {
             .await;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
-
-    fn id(raw: &str) -> ModelId {
-        ModelId::parse(raw).unwrap()
-    }
-
-    #[test]
-    fn the_campaign_model_meets_another_in_either_position() {
-        let campaign = id("local:narrator");
-        let enabled = [id("local:narrator"), id("local:backup"), id("local:third")];
-        let mut rng = StdRng::seed_from_u64(3);
-        let mut campaign_first = 0;
-        let mut opponents = HashSet::new();
-        for _ in 0..200 {
-            let pair = pick_pair(&campaign, &enabled, &mut rng).unwrap();
-            assert_ne!(pair.a, pair.b);
-            assert!(pair.a == campaign || pair.b == campaign, "{pair:?}");
-            if pair.a == campaign {
-                campaign_first += 1;
-            }
-            opponents.insert(if pair.a == campaign { pair.b } else { pair.a });
-        }
-        assert!((50..150).contains(&campaign_first), "{campaign_first}");
-        assert_eq!(opponents.len(), 2, "both other models get drawn");
-        assert_eq!(
-            pick_pair(&campaign, &[id("local:narrator")], &mut rng),
-            None
-        );
-        assert_eq!(pick_pair(&campaign, &[], &mut rng), None);
-    }
-
-    #[test]
-    fn the_most_voted_choice_wins_and_a_shared_lead_is_a_tie() {
-        use ArenaChoice::*;
-        let winner = |votes: &[ArenaChoice]| VoteCounts::of(votes.iter().copied()).winner();
-        assert_eq!(winner(&[]), None);
-        assert_eq!(winner(&[B]), Some(B));
-        assert_eq!(winner(&[A, B, B]), Some(B));
-        assert_eq!(winner(&[A, B]), Some(Tie));
-        assert_eq!(winner(&[BothBad, BothBad, A]), Some(BothBad));
-        assert_eq!(winner(&[A, BothBad]), Some(Tie));
-        assert_eq!(canon_side(Some(B)), ArenaSide::B);
-        for kept_a in [None, Some(A), Some(Tie), Some(BothBad)] {
-            assert_eq!(canon_side(kept_a), ArenaSide::A);
-        }
-    }
-
-    #[test]
-    fn the_reveal_names_both_models_and_says_what_continues() {
-        let reveal = ArenaReveal {
-            battle: BattleId(1),
-            pair: Pair {
-                a: id("local:backup"),
-                b: id("local:narrator"),
-            },
-            headings: [None, None],
-            ballot: None,
-            counts: VoteCounts::of([ArenaChoice::Tie, ArenaChoice::Tie]),
-            winner: Some(ArenaChoice::Tie),
-            canon: ArenaSide::A,
-        };
-        let summary = reveal.summary();
-        assert!(
-            summary.contains("Narrator A was `local:backup`"),
-            "{summary}"
-        );
-        assert!(
-            summary.contains("Narrator B was `local:narrator`"),
-            "{summary}"
-        );
-        assert!(summary.contains("tie 2"), "{summary}");
-        assert!(summary.ends_with("A tie: Narrator A's narration continues the story."));
-        assert_eq!(
-            reveal.revealed_heading(ArenaSide::A),
-            "🅰️ **Narrator A** · `local:backup` ✅ continues the story"
-        );
-        assert_eq!(
-            reveal.revealed_heading(ArenaSide::B),
-            "🅱️ **Narrator B** · `local:narrator`"
-        );
-        assert!(!ArenaSide::B.heading().contains("local"));
     }
 }
