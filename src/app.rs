@@ -91,6 +91,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
             ..StreamPolicy::default()
         },
         default_model: config.default_model.clone(),
+        arena_vote_timeout: config.arena_vote_timeout,
         ..EngineSettings::default()
     }
 }

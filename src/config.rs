@@ -99,6 +99,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Longest wait for one generated portrait before the placeholder stays.
     pub portrait_timeout: Duration,
+    /// How long an arena turn waits for every player's vote before it is decided.
+    pub arena_vote_timeout: Duration,
 }
 
 /// A database URL; its Debug and Display hide any password it carries.
@@ -426,6 +428,7 @@ impl Config {
         let portraits_per_day = r.number("PORTRAITS_PER_DAY", "10", 10u32, 0..=10_000);
         let shutdown_secs = r.number("SHUTDOWN_TIMEOUT_SECS", "20", 20u64, 0..=600);
         let portrait_timeout_secs = r.number("PORTRAIT_TIMEOUT_SECS", "90", 90u64, 1..=600);
+        let arena_vote_secs = r.number("ARENA_VOTE_TIMEOUT_SECS", "120", 120u64, 1..=3600);
 
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -451,6 +454,7 @@ impl Config {
             portraits_per_day,
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             portrait_timeout: Duration::from_secs(portrait_timeout_secs),
+            arena_vote_timeout: Duration::from_secs(arena_vote_secs),
         })
     }
 }
@@ -617,5 +621,15 @@ mod tests {
             config.providers.local_base_url.as_deref(),
             Some("http://127.0.0.1:8089/v1")
         );
+    }
+
+    #[test]
+    fn the_arena_vote_timeout_is_in_seconds_with_a_default() {
+        let default = load(Purpose::Tool, &[]).unwrap();
+        assert_eq!(default.arena_vote_timeout, Duration::from_secs(120));
+        let set = load(Purpose::Tool, &[("ARENA_VOTE_TIMEOUT_SECS", "30")]).unwrap();
+        assert_eq!(set.arena_vote_timeout, Duration::from_secs(30));
+        let err = load(Purpose::Tool, &[("ARENA_VOTE_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert_eq!(err.problems[0].variable, "ARENA_VOTE_TIMEOUT_SECS");
     }
 }

@@ -176,6 +176,14 @@ pub trait VoteStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn arena_votes(&self, battle: BattleId) -> StoreResult<Vec<(UserId, ArenaChoice)>>;
     async fn decide_battle(&self, battle: BattleId, winner: ArenaChoice) -> StoreResult<bool>;
+    /// Records a voter's choice on a battle, replacing their earlier one (a player may change
+    /// their mind while the vote is open); returns the earlier choice.
+    async fn set_arena_vote(
+        &self,
+        battle: BattleId,
+        voter: UserId,
+        choice: ArenaChoice,
+    ) -> StoreResult<Option<ArenaChoice>>;
 }
 
 /// The rows behind `/stats`, filtered by scope, time window and kind of call in the database.
@@ -276,4 +284,26 @@ impl<T> Store for T where
         + AccountStore
         + GuildStore
 {
+}
+
+/// Seed of the bootstrap behind arena intervals: the same data always gives the same chart.
+pub const STATS_ARENA_SEED: u64 = 0x5eed_a7e4a;
+
+/// A whole `/stats` answer for one query and metric: the three queries, the aggregates, the
+/// leaderboard and the chart. The one path behind `/stats` and `gamemaster stats`.
+pub async fn stats_report<S: StatsStore + ?Sized>(
+    store: &S,
+    query: &StatsQuery,
+    metric: crate::core::stats::Metric,
+    context: &str,
+) -> StoreResult<crate::core::stats::StatsReport> {
+    use rand::SeedableRng;
+    let data = fetch_stats_data(store, query).await?;
+    Ok(crate::core::stats::build_report(
+        metric,
+        &data,
+        context,
+        &crate::core::stats::ArenaConfig::default(),
+        &mut rand::rngs::StdRng::seed_from_u64(STATS_ARENA_SEED),
+    ))
 }

@@ -8,9 +8,11 @@ use serenity::all::{
     FullEvent, Interaction, Message, MessageType, Permissions,
 };
 
-use crate::core::ids::{CampaignId, ChannelId, DiscordMessageId, GuildId, MessageId, UserId};
+use crate::core::ids::{
+    BattleId, CampaignId, ChannelId, DiscordMessageId, GuildId, MessageId, UserId,
+};
 use crate::core::transcript::MessageRole;
-use crate::core::vote::Rating;
+use crate::core::vote::{ArenaChoice, Rating};
 use crate::discord::Data;
 use crate::discord::engine::{EngineError, PlayerInput};
 use crate::discord::error::{BotError, BotResult, INTERNAL_MESSAGE};
@@ -193,6 +195,27 @@ async fn component_clicked(
         .await?;
         return Ok(());
     }
+    if let Some(rest) = id.strip_prefix("arena:") {
+        let out_of_date = || crate::discord::error::user("That button is out of date.");
+        let (battle, choice) = rest.split_once(':').ok_or_else(out_of_date)?;
+        let battle = BattleId(parse_id(battle)?);
+        let choice = ArenaChoice::parse(choice).ok_or_else(out_of_date)?;
+        let receipt = data.engine.arena_vote(guild, battle, user, choice).await?;
+        let text = match receipt.previous {
+            Some(previous) if previous != choice => format!(
+                "🗳️ Vote changed from {} to {}. You can change it until everyone has voted.",
+                arena_label(previous),
+                arena_label(choice)
+            ),
+            Some(_) => format!("🗳️ Your vote is already {}.", arena_label(choice)),
+            None => format!(
+                "🗳️ Your vote: {}. You can change it until everyone has voted.",
+                arena_label(choice)
+            ),
+        };
+        c.create_response(ctx, ephemeral(text)).await?;
+        return Ok(());
+    }
     if let Some(rest) = id.strip_prefix("campaign-delete:") {
         let campaign = CampaignId(parse_id(rest)? as i64);
         let Some(found) = data.store.campaign_in_guild(guild, campaign).await? else {
@@ -241,6 +264,15 @@ async fn component_clicked(
     }
     // Buttons of commands that collect their own clicks are not ours to answer.
     Ok(())
+}
+
+fn arena_label(choice: ArenaChoice) -> &'static str {
+    match choice {
+        ArenaChoice::A => "**A**",
+        ArenaChoice::B => "**B**",
+        ArenaChoice::Tie => "**tie**",
+        ArenaChoice::BothBad => "**both bad**",
+    }
 }
 
 fn parse_id(raw: &str) -> BotResult<i64> {

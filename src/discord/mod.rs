@@ -38,6 +38,8 @@ pub struct Data {
     /// `DEFAULT_MODEL`, used when neither the command nor the server names one.
     pub default_model: Option<ModelId>,
     pub portraits: Arc<Portraits>,
+    /// `STATS_GLOBAL`: whether `/stats scope:global` may show every server's data.
+    pub stats_global: bool,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -104,6 +106,7 @@ pub async fn run(
         engine,
         default_model: config.default_model.clone(),
         portraits: services.portraits,
+        stats_global: config.stats_global,
     };
     let _ = data_cell.set(data.clone());
 

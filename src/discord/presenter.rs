@@ -11,12 +11,13 @@ use serenity::all::{
     MessageId as SMessageId,
 };
 
-use crate::core::ids::{ChannelId, DiscordMessageId, ImageId, MessageId};
+use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, ImageId, MessageId};
 use crate::core::llm::ModelId;
 use crate::core::portrait::PortraitOwner;
 use crate::core::store::Store;
 use crate::core::streaming::truncate_chars;
-use crate::discord::engine::{Notice, PresentError, Presenter};
+use crate::core::vote::ArenaChoice;
+use crate::discord::engine::{ArenaReveal, ArenaSide, Notice, PresentError, Presenter};
 use crate::discord::render::{Embed, GOLD, RED};
 
 /// Discord's limit for message content.
@@ -151,6 +152,21 @@ pub fn narration_buttons(narration: MessageId) -> CreateActionRow {
         CreateButton::new(format!("rate:down:{narration}"))
             .emoji('👎')
             .style(ButtonStyle::Secondary),
+    ])
+}
+
+/// The ballot's buttons: `arena:<battle>:<choice>`.
+pub fn arena_buttons(battle: BattleId) -> CreateActionRow {
+    let button = |choice: ArenaChoice, label: &str, style: ButtonStyle| {
+        CreateButton::new(format!("arena:{battle}:{}", choice.as_str()))
+            .label(label)
+            .style(style)
+    };
+    CreateActionRow::Buttons(vec![
+        button(ArenaChoice::A, "A", ButtonStyle::Primary),
+        button(ArenaChoice::B, "B", ButtonStyle::Primary),
+        button(ArenaChoice::Tie, "Tie", ButtonStyle::Secondary),
+        button(ArenaChoice::BothBad, "Both bad", ButtonStyle::Secondary),
     ])
 }
 
@@ -305,6 +321,59 @@ impl Presenter for DiscordPresenter {
             .send_message(&self.http, message)
             .await
             .map_err(failed)?;
+        Ok(())
+    }
+
+    fn collects_votes(&self) -> bool {
+        true
+    }
+
+    async fn arena_heading(
+        &self,
+        c: ChannelId,
+        side: ArenaSide,
+    ) -> Result<DiscordMessageId, PresentError> {
+        self.send(c, &side.heading()).await
+    }
+
+    async fn arena_ballot(
+        &self,
+        c: ChannelId,
+        battle: BattleId,
+    ) -> Result<DiscordMessageId, PresentError> {
+        let message = CreateMessage::new()
+            .content(crate::discord::engine::arena::BALLOT_TEXT)
+            .components(vec![arena_buttons(battle)])
+            .allowed_mentions(quiet());
+        let sent = channel(c)
+            .send_message(&self.http, message)
+            .await
+            .map_err(failed)?;
+        Ok(DiscordMessageId(sent.id.get()))
+    }
+
+    async fn arena_reveal(&self, c: ChannelId, reveal: &ArenaReveal) -> Result<(), PresentError> {
+        for side in [ArenaSide::A, ArenaSide::B] {
+            if let Some(heading) = reveal.heading_message(side) {
+                self.edit(c, heading, &reveal.revealed_heading(side))
+                    .await?;
+            }
+        }
+        match reveal.ballot {
+            Some(ballot) => {
+                let edit = EditMessage::new()
+                    .content(truncate_chars(&reveal.summary(), MESSAGE_MAX))
+                    .components(vec![])
+                    .allowed_mentions(quiet());
+                channel(c)
+                    .edit_message(&self.http, SMessageId::new(ballot.0), edit)
+                    .await
+                    .map_err(failed)?;
+            }
+            None => {
+                self.send(c, &reveal.summary()).await?;
+            }
+        }
         Ok(())
     }
 }

@@ -261,6 +261,10 @@ impl crate::core::engine::ModelSource for Registry {
     fn cost(&self, id: &ModelId, usage: &crate::core::llm::Usage) -> Option<f64> {
         PriceTable::embedded().cost(id, usage)
     }
+
+    fn arena_models(&self) -> Vec<ModelId> {
+        self.available_models().into_iter().map(|m| m.id).collect()
+    }
 }
 
 /// The environment variable that turns `provider` on.

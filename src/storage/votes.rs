@@ -149,4 +149,35 @@ impl VoteStore for Db {
         .map_err(store_error)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn set_arena_vote(
+        &self,
+        battle: BattleId,
+        voter: UserId,
+        choice: ArenaChoice,
+    ) -> StoreResult<Option<ArenaChoice>> {
+        let previous =
+            sqlx::query("SELECT choice FROM arena_votes WHERE battle_id = $1 AND voter_id = $2")
+                .bind(battle.0)
+                .bind(voter.as_i64())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(store_error)?;
+        let previous = previous
+            .as_ref()
+            .map(|row| rows::parsed(row, "choice", |raw| ArenaChoice::parse(raw).ok_or(())))
+            .transpose()?;
+        sqlx::query(
+            "INSERT INTO arena_votes (battle_id, voter_id, choice, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (battle_id, voter_id) DO UPDATE SET choice = excluded.choice, created_at = excluded.created_at",
+        )
+        .bind(battle.0)
+        .bind(voter.as_i64())
+        .bind(choice.as_str())
+        .bind(Timestamp::now().0)
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(previous)
+    }
 }

@@ -7,23 +7,16 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use crate::cli::{ScopeArg, StatsArgs};
 use crate::config::Config;
 use crate::core::chart::{self, MAX_SIDE, MIN_SIDE};
 use crate::core::ids::{CampaignId, GuildId, Timestamp, UserId};
-use crate::core::stats::{
-    ArenaConfig, StatsQuery, StatsReport, StatsScope, build_report, report_csv,
-};
-use crate::core::store::fetch_stats_data;
+use crate::core::stats::{StatsQuery, StatsReport, StatsScope, report_csv, window_phrase};
+use crate::core::store::stats_report;
 use crate::storage::Db;
 
-/// The longest window accepted, in days (ten years).
-pub const MAX_DAYS: u32 = 3650;
-/// Bootstrap intervals are random; a fixed seed makes the same data give the same chart.
-const ARENA_SEED: u64 = 0x5eed_a7e4a;
+pub use crate::core::stats::MAX_DAYS;
 
 /// Checks the options and turns them into a scope, before anything is opened.
 pub fn scope_of(args: &StatsArgs) -> anyhow::Result<StatsScope> {
@@ -68,27 +61,15 @@ fn describe(scope: StatsScope, days: u32) -> String {
         StatsScope::Server(guild) => format!("server {guild}"),
         StatsScope::Global => "all servers".into(),
     };
-    let window = if days == 1 {
-        "last 24 hours".to_owned()
-    } else {
-        format!("last {days} days")
-    };
-    format!("{whose}, {window}")
+    format!("{whose}, {}", window_phrase(days))
 }
 
-/// Builds the report the way `/stats` does: fetch, aggregate, choose the chart.
+/// Builds the report the way `/stats` does (the same function): fetch, aggregate, chart.
 pub async fn report(db: &Db, args: &StatsArgs, scope: StatsScope) -> anyhow::Result<StatsReport> {
     let query = StatsQuery::last_days(scope, args.days, Timestamp::now());
-    let data = fetch_stats_data(db, &query)
+    stats_report(db, &query, args.metric, &describe(scope, args.days))
         .await
-        .context("reading the statistics")?;
-    Ok(build_report(
-        args.metric,
-        &data,
-        &describe(scope, args.days),
-        &ArenaConfig::default(),
-        &mut StdRng::seed_from_u64(ARENA_SEED),
-    ))
+        .context("reading the statistics")
 }
 
 pub async fn run(config: &Config, args: &StatsArgs) -> anyhow::Result<()> {

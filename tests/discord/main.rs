@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod arena;
 mod buttons;
 mod campaign;
 mod character;
@@ -14,3 +15,4 @@ mod presenter;
 mod registration;
 mod roll;
 mod session;
+mod stats;

@@ -542,3 +542,36 @@ async fn size_and_ping_answer_on_both_engines() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_arena_vote_can_be_changed_and_still_counts_once() {
+    for t in engines().await {
+        let db = &t.db;
+        let (campaign, session) = session_with_campaign(db, 10).await;
+        let a = db
+            .append_message(&message(session, campaign, MessageRole::Assistant, "A"))
+            .await
+            .unwrap();
+        let b = db
+            .append_message(&message(session, campaign, MessageRole::Assistant, "B"))
+            .await
+            .unwrap();
+        let battle = db
+            .create_battle(session, Some(GUILD), "local:one", "local:two", a.id, b.id)
+            .await
+            .unwrap();
+        let vote = |who, choice| db.set_arena_vote(battle.id, who, choice);
+        assert_eq!(vote(ALICE, ArenaChoice::A).await.unwrap(), None);
+        assert_eq!(vote(BOB, ArenaChoice::BothBad).await.unwrap(), None);
+        assert_eq!(
+            vote(ALICE, ArenaChoice::B).await.unwrap(),
+            Some(ArenaChoice::A),
+            "the earlier vote is returned"
+        );
+        assert_eq!(
+            db.arena_votes(battle.id).await.unwrap(),
+            vec![(ALICE, ArenaChoice::B), (BOB, ArenaChoice::BothBad)],
+            "one vote per voter, the latest one"
+        );
+    }
+}

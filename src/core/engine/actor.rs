@@ -2,7 +2,7 @@
 //! the messages of a turn, and narrates turns strictly one after another; messages arriving
 //! while the model narrates are stored at once and wait for the next turn, in order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,12 +11,13 @@ use rand::rngs::StdRng;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 
+use super::arena;
 use super::context::{self, Budget, Cast, TokenCache};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
 use super::{EngineError, Notice, PlayerInput, Shared};
 use crate::core::budget::{BudgetState, budget_state, month_start};
 use crate::core::campaign::Campaign;
-use crate::core::ids::{ChannelId, MessageId, SessionId, Timestamp, UserId};
+use crate::core::ids::{CampaignId, ChannelId, MessageId, SessionId, Timestamp, UserId};
 use crate::core::llm::{Completion, LlmError, ModelId};
 use crate::core::perf::{CallKind, PerfRecord};
 use crate::core::prompt_template::PromptSet;
@@ -60,10 +61,10 @@ struct Latest {
 }
 
 pub(super) struct Actor {
-    shared: Arc<Shared>,
-    channel: ChannelId,
+    pub(super) shared: Arc<Shared>,
+    pub(super) channel: ChannelId,
     session_id: SessionId,
-    cache: Mutex<TokenCache>,
+    pub(super) cache: Mutex<TokenCache>,
     names: Mutex<HashMap<UserId, String>>,
     dice: Mutex<StdRng>,
     /// Player messages stored but not yet narrated, oldest first.
@@ -239,19 +240,26 @@ impl Actor {
         let Ok(Some(session)) = store.session(self.session_id).await else {
             return Duration::ZERO;
         };
-        let players: std::collections::HashSet<_> = store
-            .campaign_characters(session.campaign_id)
+        if self.party(session.campaign_id).await.len() > 1 {
+            window
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// The players of the party: owners of the campaign's characters and whoever spoke in
+    /// this session.
+    pub(super) async fn party(&self, campaign: CampaignId) -> HashSet<UserId> {
+        self.shared
+            .deps
+            .store
+            .campaign_characters(campaign)
             .await
             .unwrap_or_default()
             .into_iter()
             .filter_map(|c| c.owner_id)
             .chain(self.names.lock().unwrap().keys().copied())
-            .collect();
-        if players.len() > 1 {
-            window
-        } else {
-            Duration::ZERO
-        }
+            .collect()
     }
 
     async fn latest_narration(&self) -> Result<Option<Latest>, EngineError> {
@@ -300,6 +308,7 @@ impl Actor {
 
         let mut requested_by = turn.first().and_then(|m| m.author_id);
         let mut opening = matches!(job, Job::Opening);
+        let regenerating = matches!(job, Job::Regenerate { .. });
         if let Job::Regenerate {
             narration,
             requested_by: who,
@@ -336,6 +345,29 @@ impl Actor {
 
         if !self.within_budget(&session).await? {
             return Ok(());
+        }
+        let pair = (campaign.arena_enabled && !regenerating && deps.presenter.collects_votes())
+            .then(|| {
+                arena::pick_pair(
+                    &campaign.model,
+                    &deps.models.arena_models(),
+                    &mut rand::rng(),
+                )
+            })
+            .flatten();
+        if let Some(pair) = pair {
+            let arena_turn = arena::ArenaTurn {
+                campaign: &campaign,
+                session: &session,
+                cast: &cast,
+                tail: &tail,
+                instruction,
+                requested_by,
+                pair,
+            };
+            if self.arena_turn(arena_turn).await? {
+                return Ok(());
+            }
         }
         let chain = self.model_chain(&campaign, &session).await?;
         for (attempt, model_id) in chain.iter().enumerate() {
@@ -546,7 +578,7 @@ impl Actor {
 
     /// Rolls the dice the game master asked for with `[[roll ...]]` tags; the results are
     /// stored in the story, so the next narration reads them.
-    async fn roll_requested_dice(
+    pub(super) async fn roll_requested_dice(
         &self,
         session: &Session,
         narration: &StoredMessage,
@@ -600,7 +632,7 @@ impl Actor {
 
     /// Folds messages that no longer fit the window into the session's rolling summary.
     /// A failure is logged and retried at the next turn; the story itself is never lost.
-    async fn summarise(
+    pub(super) async fn summarise(
         &self,
         campaign: &Campaign,
         session: &Session,
@@ -647,11 +679,11 @@ impl Actor {
 }
 
 /// Writes the performance record of each model call; a failure to record never fails a turn.
-struct Recorder<'a> {
-    actor: &'a Actor,
-    session: &'a Session,
-    user: Option<UserId>,
-    model: &'a ModelId,
+pub(super) struct Recorder<'a> {
+    pub(super) actor: &'a Actor,
+    pub(super) session: &'a Session,
+    pub(super) user: Option<UserId>,
+    pub(super) model: &'a ModelId,
 }
 
 impl Recorder<'_> {
@@ -675,7 +707,7 @@ impl Recorder<'_> {
         }
     }
 
-    async fn success(&self, kind: CallKind, completion: &Completion) {
+    pub(super) async fn success(&self, kind: CallKind, completion: &Completion) {
         let usage = completion.usage;
         let record = PerfRecord {
             ttft_ms: completion.ttft.map(|d| d.as_millis() as i64),
@@ -688,7 +720,7 @@ impl Recorder<'_> {
         self.write(record).await;
     }
 
-    async fn failure(
+    pub(super) async fn failure(
         &self,
         kind: CallKind,
         error: &LlmError,

@@ -3,6 +3,7 @@
 //! through traits, so every rule here runs in tests with a scripted model in milliseconds.
 
 mod actor;
+pub mod arena;
 pub mod context;
 mod narrate;
 
@@ -14,13 +15,16 @@ use dashmap::DashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::campaign::Campaign;
+use crate::core::ids::BattleId;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
 use crate::core::llm::{ChatModel, LlmError, ModelId, Usage};
 use crate::core::session::Session;
 use crate::core::store::{Store, StoreError};
 use crate::core::streaming::StreamPolicy;
+use crate::core::vote::ArenaChoice;
 
 pub use actor::ActorCommand;
+pub use arena::{ArenaReveal, ArenaSide, ArenaVoteReceipt};
 
 /// Where models come from: the provider registry in production, scripted models in tests.
 pub trait ModelSource: Send + Sync {
@@ -29,6 +33,10 @@ pub trait ModelSource: Send + Sync {
     fn context_window(&self, id: &ModelId) -> u32;
     /// USD cost of a call, or None when the price is unknown.
     fn cost(&self, id: &ModelId, usage: &Usage) -> Option<f64>;
+    /// The models an arena turn may draw its second narrator from; none means no arena.
+    fn arena_models(&self) -> Vec<ModelId> {
+        Vec::new()
+    }
 }
 
 /// The chat surface a channel's story is shown on.
@@ -56,6 +64,37 @@ pub trait Presenter: Send + Sync {
     ) -> Result<(), PresentError>;
     /// A short message from the bot itself: a dice result, a model failure, a warning.
     async fn notice(&self, channel: ChannelId, notice: &Notice) -> Result<(), PresentError>;
+    /// Whether players can vote here (buttons). Arena turns run only on such surfaces; the
+    /// terminal narrates arena campaigns the usual way.
+    fn collects_votes(&self) -> bool {
+        false
+    }
+    /// Arena: the heading above one side's narration, posted before it streams. It names
+    /// the side only, never the model.
+    async fn arena_heading(
+        &self,
+        channel: ChannelId,
+        side: ArenaSide,
+    ) -> Result<DiscordMessageId, PresentError> {
+        self.send(channel, &side.heading()).await
+    }
+    /// Arena: the ballot under the two narrations (A, B, tie, both bad).
+    async fn arena_ballot(
+        &self,
+        channel: ChannelId,
+        battle: BattleId,
+    ) -> Result<DiscordMessageId, PresentError> {
+        let _ = battle;
+        self.send(channel, arena::BALLOT_TEXT).await
+    }
+    /// Arena: the vote is over; the models are named and the canon narration is marked.
+    async fn arena_reveal(
+        &self,
+        channel: ChannelId,
+        reveal: &ArenaReveal,
+    ) -> Result<(), PresentError> {
+        self.send(channel, &reveal.summary()).await.map(|_| ())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +139,8 @@ pub struct EngineSettings {
     pub history_window: u32,
     /// Seed for the bot's dice; None draws one from the OS (tests fix it).
     pub dice_seed: Option<u64>,
+    /// How long an arena turn waits for every player's vote.
+    pub arena_vote_timeout: Duration,
 }
 
 impl Default for EngineSettings {
@@ -112,6 +153,7 @@ impl Default for EngineSettings {
             queue_capacity: 64,
             history_window: 200,
             dice_seed: None,
+            arena_vote_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -134,6 +176,10 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("The session stopped unexpectedly; try again.")]
     Stopped,
+    #[error("That vote doesn't exist in this server.")]
+    UnknownBattle,
+    #[error("This vote is closed.")]
+    VoteClosed,
 }
 
 /// A player's action, from a plain channel message or `/act`.
@@ -161,6 +207,7 @@ pub struct EngineDeps {
 struct Shared {
     deps: EngineDeps,
     actors: DashMap<ChannelId, mpsc::Sender<ActorCommand>>,
+    ballots: arena::Ballots,
 }
 
 /// Handle to the engine; cheap to clone.
@@ -182,6 +229,7 @@ impl Engine {
             shared: Arc::new(Shared {
                 deps,
                 actors: DashMap::new(),
+                ballots: arena::Ballots::default(),
             }),
         }
     }
@@ -319,6 +367,18 @@ impl Engine {
             self.actor_for_session(session);
         }
         Ok(sessions.len())
+    }
+
+    /// A player's vote on an open arena battle of this server; a second vote replaces the
+    /// first.
+    pub async fn arena_vote(
+        &self,
+        guild: GuildId,
+        battle: BattleId,
+        voter: UserId,
+        choice: ArenaChoice,
+    ) -> Result<ArenaVoteReceipt, EngineError> {
+        arena::vote(&self.shared, guild, battle, voter, choice).await
     }
 
     /// Channels with a running actor.

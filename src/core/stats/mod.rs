@@ -12,7 +12,7 @@ pub mod report;
 pub use aggregate::{CallSample, ModelStats, ThumbVotes, model_stats, thumbs_up_share};
 pub use bradley_terry::{ArenaConfig, ArenaRating, Battle, Outcome, fit_arena, fit_strengths};
 pub use leaderboard::{LeaderboardRow, Metric, ParseMetricError, leaderboard};
-pub use query::{DEFAULT_KINDS, StatsQuery, StatsScope};
+pub use query::{DEFAULT_KINDS, MAX_DAYS, StatsQuery, StatsScope, window_phrase};
 pub use report::{StatsData, StatsReport, build_report, report_csv};
 
 /// The `p`-th percentile (`p` in `0.0..=100.0`) of an ascending, NaN-free slice.

@@ -26,6 +26,18 @@ impl StatsScope {
     }
 }
 
+/// The longest window a report covers, in days (ten years).
+pub const MAX_DAYS: u32 = 3650;
+
+/// The window as a phrase for titles: "last 24 hours", "last 30 days".
+pub fn window_phrase(days: u32) -> String {
+    if days == 1 {
+        "last 24 hours".to_owned()
+    } else {
+        format!("last {days} days")
+    }
+}
+
 /// The kinds of call counted by default: game-master narration, including both sides of arena
 /// battles. Summaries and portraits are different workloads (a long prompt with a short answer,
 /// an image) and would blur a comparison of narrators; `compare` runs are offline experiments.

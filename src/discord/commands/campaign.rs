@@ -220,7 +220,7 @@ pub async fn info(
     Ok(())
 }
 
-async fn ensure_can_manage(
+pub(crate) async fn ensure_can_manage(
     ctx: Context<'_>,
     c: &crate::core::campaign::Campaign,
     what: &str,

@@ -1,11 +1,13 @@
 //! Slash commands. Each one parses its options into core types, calls one store or engine
 //! function, and renders the answer.
 
+pub mod arena;
 pub mod campaign;
 pub mod character;
 pub mod models;
 pub mod roll;
 pub mod session;
+pub mod stats;
 
 use poise::CreateReply;
 use serenity::all::{
@@ -29,6 +31,8 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         session::act(),
         roll::roll(),
         models::models(),
+        stats::stats(),
+        arena::arena(),
     ]
 }
 

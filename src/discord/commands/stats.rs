@@ -1,0 +1,304 @@
+//! `/stats [scope] [metric] [days] [campaign]`: the leaderboard of the models by one metric,
+//! with its chart attached. The same report as `gamemaster stats` (`core::store::stats_report`).
+
+use anyhow::Context as _;
+use poise::ChoiceParameter;
+use serenity::all::CreateAttachment;
+
+use crate::core::chart::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, truncate_label};
+use crate::core::ids::Timestamp;
+use crate::core::stats::{MAX_DAYS, Metric, StatsQuery, StatsReport, StatsScope, window_phrase};
+use crate::core::store::stats_report;
+use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply};
+use crate::discord::error::{BotResult, user};
+use crate::discord::render::{BLUE, DESCRIPTION_MAX, Embed};
+use crate::discord::{Context, Data};
+
+/// The chart's file name, referenced by the embed as `attachment://stats.png`.
+pub const CHART_FILE: &str = "stats.png";
+/// Rows shown in the embed; the chart and `gamemaster stats --csv` have them all.
+const ROWS_SHOWN: usize = 20;
+/// Model names are cut to this many characters in the table.
+const MODEL_CHARS: usize = 36;
+const DEFAULT_DAYS: u32 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ChoiceParameter)]
+pub enum ScopeChoice {
+    #[name = "me (your own games)"]
+    Me,
+    #[name = "campaign"]
+    Campaign,
+    #[name = "server"]
+    Server,
+    #[name = "global (every server)"]
+    Global,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ChoiceParameter)]
+pub enum MetricChoice {
+    #[name = "latency (p50)"]
+    Latency,
+    #[name = "time to first token (p50)"]
+    Ttft,
+    #[name = "output tokens per call"]
+    TokensOut,
+    #[name = "output speed (tokens/s)"]
+    TokensPerSecond,
+    #[name = "total cost"]
+    Cost,
+    #[name = "cost per turn"]
+    CostPerTurn,
+    #[name = "error rate"]
+    ErrorRate,
+    #[name = "thumbs up"]
+    ThumbsUp,
+    #[name = "arena rating"]
+    Arena,
+}
+
+impl From<MetricChoice> for Metric {
+    fn from(c: MetricChoice) -> Metric {
+        match c {
+            MetricChoice::Latency => Metric::Latency,
+            MetricChoice::Ttft => Metric::Ttft,
+            MetricChoice::TokensOut => Metric::TokensOut,
+            MetricChoice::TokensPerSecond => Metric::TokensPerSecond,
+            MetricChoice::Cost => Metric::Cost,
+            MetricChoice::CostPerTurn => Metric::CostPerTurn,
+            MetricChoice::ErrorRate => Metric::ErrorRate,
+            MetricChoice::ThumbsUp => Metric::ThumbsUp,
+            MetricChoice::Arena => Metric::Arena,
+        }
+    }
+}
+
+/// Compare the models: a leaderboard and a chart
+#[poise::command(
+    slash_command,
+    guild_only,
+    description_localized("fr", "Comparer les modèles : classement et graphique")
+)]
+pub async fn stats(
+    ctx: Context<'_>,
+    #[description = "Whose games (default: this server, or the campaign if you name one)"]
+    #[description_localized("fr", "Quelles parties (par défaut : ce serveur)")]
+    scope: Option<ScopeChoice>,
+    #[description = "What to rank the models by (default: latency)"]
+    #[description_localized("fr", "Le critère du classement (par défaut : la latence)")]
+    metric: Option<MetricChoice>,
+    #[description = "How many days back (default 30)"]
+    #[description_localized("fr", "Combien de jours en arrière (30 par défaut)")]
+    #[min = 1]
+    #[max = 3650]
+    days: Option<u32>,
+    #[description = "The campaign (for scope campaign; default: the one playing here)"]
+    #[description_localized("fr", "La campagne (par défaut : celle de ce salon)")]
+    #[autocomplete = "autocomplete_campaign"]
+    campaign: Option<String>,
+) -> BotResult {
+    let days = days.unwrap_or(DEFAULT_DAYS);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(user(format!("`days` must be between 1 and {MAX_DAYS}.")));
+    }
+    let (scope, whose) = resolve_scope(ctx, scope, campaign.as_deref()).await?;
+    let metric = metric.map_or(Metric::Latency, Metric::from);
+    // Your own games may span other servers: only you see them.
+    let private = matches!(scope, StatsScope::Me(_));
+    if private {
+        ctx.defer_ephemeral().await?;
+    } else {
+        ctx.defer().await?;
+    }
+    let query = StatsQuery::last_days(scope, days, Timestamp::now());
+    let context = format!("{whose}, {}", window_phrase(days));
+    let report = stats_report(&*ctx.data().store, &query, metric, &context).await?;
+    if report.is_empty() {
+        ctx.send(reply().content(report.empty_message()).ephemeral(private))
+            .await?;
+        return Ok(());
+    }
+    let embed = stats_embed(&report)
+        .build()
+        .image(format!("attachment://{CHART_FILE}"));
+    let drawing = report.chart;
+    // A millisecond or two of CPU, kept off the threads that serve Discord all the same.
+    let png =
+        tokio::task::spawn_blocking(move || chart::render(&drawing, DEFAULT_WIDTH, DEFAULT_HEIGHT))
+            .await
+            .context("the chart task stopped")?
+            .context("drawing the chart")?;
+    ctx.send(
+        reply()
+            .embed(embed)
+            .attachment(CreateAttachment::bytes(png, CHART_FILE))
+            .ephemeral(private),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The scope and how to name it in the title. Campaigns are looked up in this server only;
+/// `global` needs `STATS_GLOBAL=true`.
+async fn resolve_scope(
+    ctx: Context<'_>,
+    scope: Option<ScopeChoice>,
+    campaign: Option<&str>,
+) -> BotResult<(StatsScope, String)> {
+    let data: &Data = ctx.data();
+    let scope = scope.unwrap_or(if campaign.is_some() {
+        ScopeChoice::Campaign
+    } else {
+        ScopeChoice::Server
+    });
+    Ok(match scope {
+        ScopeChoice::Me => (StatsScope::Me(commands::author(ctx)), "your games".into()),
+        ScopeChoice::Server => (StatsScope::Server(guild(ctx)?), "this server".into()),
+        ScopeChoice::Global => {
+            if !data.stats_global {
+                return Err(user(
+                    "Statistics across every server are turned off on this bot (its admin can \
+                     set STATS_GLOBAL=true). Try scope `server` or `campaign`.",
+                ));
+            }
+            (StatsScope::Global, "all servers".into())
+        }
+        ScopeChoice::Campaign => {
+            let found = match campaign {
+                Some(raw) => campaign_option(ctx, raw).await?,
+                None => {
+                    let session = data.store.active_session(commands::channel(ctx)).await?;
+                    let session = session.ok_or_else(|| {
+                        user("No session is running in this channel; name the campaign with `campaign`.")
+                    })?;
+                    data.store
+                        .campaign_in_guild(guild(ctx)?, session.campaign_id)
+                        .await?
+                        .ok_or_else(|| {
+                            user("The campaign of this channel's session no longer exists.")
+                        })?
+                }
+            };
+            (
+                StatsScope::Campaign(found.id),
+                format!("campaign {}", found.name.as_str()),
+            )
+        }
+    })
+}
+
+/// The leaderboard as a monospaced table (rank, model, the metric, sample size).
+pub fn stats_embed(report: &StatsReport) -> Embed {
+    let rows: Vec<(String, String, String, String)> = report
+        .leaderboard
+        .iter()
+        .take(ROWS_SHOWN)
+        .map(|r| {
+            (
+                r.rank.to_string(),
+                truncate_label(&r.model, MODEL_CHARS),
+                r.display.clone(),
+                r.sample_size.to_string(),
+            )
+        })
+        .collect();
+    let width = |header: &str, pick: fn(&(String, String, String, String)) -> &String| {
+        rows.iter()
+            .map(|r| pick(r).chars().count())
+            .chain(std::iter::once(header.chars().count()))
+            .max()
+            .unwrap_or(0)
+    };
+    let (w_rank, w_model, w_value, w_n) = (
+        width("#", |r| &r.0),
+        width("model", |r| &r.1),
+        width(report.metric.label(), |r| &r.2),
+        width("n", |r| &r.3),
+    );
+    let line = |a: &str, b: &str, c: &str, d: &str| {
+        // Backticks would end the code block early.
+        let b = b.replace('`', "'");
+        format!("{a:>w_rank$}  {b:<w_model$}  {c:>w_value$}  {d:>w_n$}\n")
+    };
+    let mut table = line("#", "model", report.metric.label(), "n");
+    for (rank, model, value, n) in &rows {
+        table.push_str(&line(rank, model, value, n));
+    }
+    let mut description = format!("```\n{table}```");
+    let hidden = report.leaderboard.len().saturating_sub(ROWS_SHOWN);
+    if hidden > 0 {
+        description.push_str(&format!("\n…and {hidden} more models (see the chart)."));
+    }
+    if description.chars().count() > DESCRIPTION_MAX {
+        description = format!("{} models ranked; see the chart.", report.leaderboard.len());
+    }
+    let sample = match report.metric {
+        Metric::ThumbsUp => "n = thumbs given",
+        Metric::Arena => "n = arena battles; a model needs enough votes to be ranked",
+        _ => "n = model calls",
+    };
+    Embed::new(report.chart.title())
+        .description(description)
+        .footer(sample)
+        .colour(BLUE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::stats::{ArenaConfig, CallSample, StatsData, build_report};
+    use rand::SeedableRng;
+
+    fn report(models: usize) -> StatsReport {
+        let calls = (0..models)
+            .map(|i| CallSample {
+                model: format!("openrouter:vendor/a-model-with-a-very-long-name-{i:03}"),
+                latency_ms: 1000 + i as i64,
+                ttft_ms: Some(100),
+                tokens_in: Some(10),
+                tokens_out: Some(10),
+                cost_usd: None,
+                ok: true,
+            })
+            .collect();
+        build_report(
+            Metric::Latency,
+            &StatsData {
+                calls,
+                ..StatsData::default()
+            },
+            "this server, last 30 days",
+            &ArenaConfig::default(),
+            &mut rand::rngs::StdRng::seed_from_u64(1),
+        )
+    }
+
+    #[test]
+    fn the_table_fits_an_embed_and_says_what_is_left_out() {
+        let embed = stats_embed(&report(60));
+        assert!(embed.description.chars().count() <= DESCRIPTION_MAX);
+        assert_eq!(embed.description.matches('\n').count(), 2 + ROWS_SHOWN + 1);
+        assert!(
+            embed
+                .description
+                .ends_with("…and 40 more models (see the chart).")
+        );
+        let small = stats_embed(&report(2));
+        let lines: Vec<&str> = small.description.lines().collect();
+        assert_eq!(lines[0], "```");
+        assert!(lines[1].starts_with("#  model"), "{}", lines[1]);
+        assert!(
+            lines[2].starts_with("1  openrouter:vendor/"),
+            "{}",
+            lines[2]
+        );
+        assert!(lines[2].ends_with("  1"), "{}", lines[2]);
+    }
+
+    #[test]
+    fn every_metric_has_a_choice() {
+        let mapped: Vec<Metric> = (0..MetricChoice::list().len())
+            .map(|i| MetricChoice::from_index(i).unwrap().into())
+            .collect();
+        assert_eq!(mapped, Metric::ALL.to_vec());
+    }
+}

@@ -1,0 +1,270 @@
+//! `/stats` end to end: the leaderboard embed with its chart attached, each scope, the global
+//! gate, the empty answer, and other servers' data kept out.
+
+use crate::support;
+
+use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::ids::{CampaignId, GuildId, Timestamp, UserId};
+use gamemaster::core::language::Language;
+use gamemaster::core::llm::ModelId;
+use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::store::{CampaignStore, PerfStore};
+use serde_json::json;
+use support::bot::{
+    ALICE, BOB, CAROL, OTHER_GUILD, TestBot, embed_text, spawn_bot, spawn_bot_with, world,
+};
+use support::fake_discord::{AckKind, RecordedResponse};
+
+const SCOPE_ME: u64 = 0;
+const SCOPE_CAMPAIGN: u64 = 1;
+const SCOPE_SERVER: u64 = 2;
+const SCOPE_GLOBAL: u64 = 3;
+const METRIC_THUMBS: u64 = 7;
+
+/// Only ever called in the other server.
+const ELSEWHERE: &str = "local:elsewhere";
+
+fn call(guild: u64, campaign: CampaignId, user: u64, model: &str, latency_ms: i64) -> PerfRecord {
+    PerfRecord {
+        guild_id: Some(GuildId(guild)),
+        campaign_id: Some(campaign),
+        session_id: None,
+        user_id: Some(UserId(user)),
+        model: model.into(),
+        kind: CallKind::Narration,
+        latency_ms,
+        ttft_ms: Some(latency_ms / 5),
+        tokens_in: Some(900),
+        tokens_out: Some(150),
+        tokens_estimated: false,
+        cost_usd: Some(0.001),
+        ok: true,
+        error_kind: None,
+        created_at: Timestamp::now(),
+    }
+}
+
+/// Two campaigns here (alice plays "Rime" on local:narrator, bob "Dune" on local:backup),
+/// one in the other server on local:elsewhere.
+async fn seeded(extra: &[(&str, &str)]) -> (TestBot, i64, i64, i64) {
+    let bot = spawn_bot_with(world(), extra).await;
+    let rime = bot.create_campaign(ALICE, "Rime").await;
+    let dune = bot.create_campaign(BOB, "Dune").await;
+    let keep = bot
+        .db()
+        .create_campaign(&NewCampaign {
+            guild_id: GuildId(OTHER_GUILD),
+            owner_id: UserId(CAROL),
+            name: CampaignName::parse("Keep").unwrap(),
+            themes: Themes::parse("sieges").unwrap(),
+            language: Language::En,
+            tone: None,
+            model: ModelId::parse(ELSEWHERE).unwrap(),
+        })
+        .await
+        .unwrap()
+        .id
+        .0;
+    for i in 0..3 {
+        let rows = [
+            call(
+                bot.guild,
+                CampaignId(rime),
+                ALICE,
+                "local:narrator",
+                1200 + i,
+            ),
+            call(bot.guild, CampaignId(dune), BOB, "local:backup", 800 + i),
+            call(OTHER_GUILD, CampaignId(keep), ALICE, ELSEWHERE, 500 + i),
+        ];
+        for row in rows {
+            bot.db().record_call(&row).await.unwrap();
+        }
+    }
+    (bot, rime, dune, keep)
+}
+
+/// Width and height from a PNG's IHDR chunk, after checking the signature.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// A chart answer: one embed showing the attached 800x500 PNG.
+fn assert_chart(r: &RecordedResponse) {
+    assert_eq!(r.ack, AckKind::DeferredMessage, "{r:?}");
+    assert_eq!(r.embeds.len(), 1, "{r:?}");
+    assert_eq!(r.embeds[0]["image"]["url"], json!("attachment://stats.png"));
+    assert_eq!(r.attachments.len(), 1);
+    assert_eq!(r.attachments[0].filename, "stats.png");
+    assert_eq!(png_size(&r.attachments[0].bytes), (800, 500));
+}
+
+#[tokio::test]
+async fn server_scope_ranks_this_servers_models_with_an_800x500_chart() {
+    let (bot, ..) = seeded(&[]).await;
+    let r = bot.run(BOB, "stats", json!({})).await;
+    assert_chart(&r);
+    assert!(!r.ephemeral);
+    let text = embed_text(&r);
+    assert!(
+        text.contains("Latency (p50) · this server, last 30 days"),
+        "{text}"
+    );
+    let backup = text.find("local:backup").expect(&text);
+    let narrator = text.find("local:narrator").expect(&text);
+    assert!(backup < narrator, "the faster model ranks first: {text}");
+    assert!(text.contains("0.80 s") || text.contains("801 ms"), "{text}");
+    assert!(!text.contains(ELSEWHERE), "another server's model: {text}");
+    // Header, two models, each with its three calls.
+    let table: Vec<&str> = text.lines().filter(|l| l.contains("local:")).collect();
+    assert_eq!(table.len(), 2, "{text}");
+    assert!(table.iter().all(|l| l.trim_end().ends_with(" 3")), "{text}");
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn campaign_scope_stays_in_this_server() {
+    let (bot, rime, _, keep) = seeded(&[]).await;
+    let r = bot
+        .run(
+            ALICE,
+            "stats",
+            json!({"campaign": rime.to_string(), "days": 7}),
+        )
+        .await;
+    assert_chart(&r);
+    let text = embed_text(&r);
+    assert!(text.contains("campaign Rime, last 7 days"), "{text}");
+    assert!(
+        text.contains("local:narrator") && !text.contains("local:backup"),
+        "{text}"
+    );
+
+    // The other server's campaign id finds nothing here, and changes nothing.
+    let foreign = bot
+        .run(
+            ALICE,
+            "stats",
+            json!({"scope": SCOPE_CAMPAIGN, "campaign": keep.to_string()}),
+        )
+        .await;
+    assert!(foreign.ephemeral);
+    assert!(foreign.embeds.is_empty() && foreign.attachments.is_empty());
+    assert!(
+        foreign.content.contains("doesn't exist in this server"),
+        "{}",
+        foreign.content
+    );
+    // Autocomplete offers this server's campaigns only.
+    let offered = bot
+        .autocomplete(ALICE, "stats", json!({}), "campaign")
+        .await;
+    assert_eq!(offered.len(), 2, "{offered:?}");
+    assert!(!offered.iter().any(|c| c == "Keep"), "{offered:?}");
+    // Without a campaign or a session in the channel, scope campaign asks for one.
+    let none = bot
+        .run(ALICE, "stats", json!({"scope": SCOPE_CAMPAIGN}))
+        .await;
+    assert!(
+        none.ephemeral && none.content.contains("name the campaign"),
+        "{}",
+        none.content
+    );
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn me_scope_is_private_and_shows_only_the_callers_games() {
+    let (bot, ..) = seeded(&[]).await;
+    let r = bot.run(BOB, "stats", json!({"scope": SCOPE_ME})).await;
+    assert_chart(&r);
+    assert!(
+        r.ephemeral,
+        "personal statistics are shown to their owner only"
+    );
+    let text = embed_text(&r);
+    assert!(text.contains("your games"), "{text}");
+    assert!(text.contains("local:backup"), "{text}");
+    assert!(
+        !text.contains("local:narrator") && !text.contains(ELSEWHERE),
+        "{text}"
+    );
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn global_scope_needs_stats_global() {
+    let (bot, ..) = seeded(&[]).await;
+    let refused = bot
+        .run(ALICE, "stats", json!({"scope": SCOPE_GLOBAL}))
+        .await;
+    assert_eq!(refused.ack, AckKind::Message, "refused before deferring");
+    assert!(refused.ephemeral);
+    assert!(
+        refused.content.contains("STATS_GLOBAL=true"),
+        "{}",
+        refused.content
+    );
+    assert!(refused.attachments.is_empty());
+    drop(bot);
+
+    let (bot, ..) = seeded(&[("STATS_GLOBAL", "true")]).await;
+    let r = bot
+        .run(ALICE, "stats", json!({"scope": SCOPE_GLOBAL}))
+        .await;
+    assert_chart(&r);
+    let text = embed_text(&r);
+    assert!(text.contains("all servers"), "{text}");
+    for model in ["local:narrator", "local:backup", ELSEWHERE] {
+        assert!(text.contains(model), "{model} missing: {text}");
+    }
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn no_data_gets_a_friendly_message_and_no_chart() {
+    let bot = spawn_bot().await;
+    let r = bot
+        .run(ALICE, "stats", json!({"scope": SCOPE_SERVER}))
+        .await;
+    assert_eq!(r.ack, AckKind::DeferredMessage);
+    assert!(r.content.starts_with("No data yet"), "{}", r.content);
+    assert!(r.content.contains("Play a few turns"), "{}", r.content);
+    assert!(r.attachments.is_empty() && r.embeds.is_empty());
+
+    // Calls but no thumbs: the message says how to give some.
+    let (bot, ..) = seeded(&[]).await;
+    let r = bot
+        .run(ALICE, "stats", json!({"metric": METRIC_THUMBS}))
+        .await;
+    assert!(r.content.contains("👍"), "{}", r.content);
+    assert!(r.attachments.is_empty());
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn campaign_scope_defaults_to_the_campaign_playing_here() {
+    let (bot, rime, ..) = seeded(&[("TURN_WINDOW_MS", "0")]).await;
+    bot.llm.push(support::fake_llm::Reply::openai_text(
+        &["Frost."],
+        None,
+        std::time::Duration::ZERO,
+    ));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": rime.to_string()}),
+    )
+    .await;
+    let r = bot
+        .run(BOB, "stats", json!({"scope": SCOPE_CAMPAIGN}))
+        .await;
+    assert_chart(&r);
+    let text = embed_text(&r);
+    assert!(text.contains("campaign Rime"), "{text}");
+    assert!(!text.contains("local:backup"), "{text}");
+    bot.assert_clean();
+}
