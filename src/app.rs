@@ -8,6 +8,8 @@ use crate::config::Config;
 use crate::core::streaming::StreamPolicy;
 use crate::discord::{EngineSettings, Services};
 use crate::llm::{ProviderSettings, Registry};
+use crate::ops::Ops;
+use crate::ops::instrument::InstrumentedModels;
 use crate::storage::Db;
 
 /// `gamemaster migrate`: bring the schema up to date and say where.
@@ -41,6 +43,16 @@ pub async fn import_legacy(config: &Config, path: &std::path::Path) -> anyhow::R
             summary.skipped_existing
         );
     }
+    Ok(())
+}
+
+/// `gamemaster healthcheck`: asks the running bot's `/healthz` and prints its answer.
+pub async fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    let addr = config
+        .metrics_addr
+        .context("METRICS_ADDR is not set, so the bot serves no /healthz")?;
+    let body = crate::ops::http::probe(addr).await?;
+    print!("{body}");
     Ok(())
 }
 
@@ -117,13 +129,40 @@ pub async fn run_until(
         );
     }
     let registry = Arc::new(registry(&config)?);
+    let ops = Arc::new(Ops::new());
+    let store: Arc<dyn crate::core::store::Store> = Arc::new(db.clone());
+    let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let listener = match config.metrics_addr {
+        Some(addr) => {
+            let listener = crate::ops::http::bind(addr).await?;
+            tracing::info!(addr = %listener.local_addr()?, "serving /healthz and /metrics");
+            let (ops, store) = (ops.clone(), store.clone());
+            Some(tokio::spawn(async move {
+                let stopped = async {
+                    let _ = http_stopped.await;
+                };
+                if let Err(e) = crate::ops::http::serve(listener, ops, store, stopped).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let services = Services {
-        store: Arc::new(db.clone()),
-        models: registry.clone(),
+        models: Arc::new(InstrumentedModels::new(
+            registry.clone(),
+            ops.metrics.clone(),
+        )),
+        store,
         registry,
         engine_settings: engine_settings(&config),
+        ops,
     };
     let result = crate::discord::run(&config, services, shutdown).await;
+    let _ = http_stop.send(());
+    if let Some(listener) = listener {
+        let _ = listener.await;
+    }
     db.close().await;
     result
 }

@@ -2,6 +2,7 @@
 //! so every rule can be tested with a scripted model in milliseconds.
 
 pub mod account;
+pub mod activity;
 pub mod auth;
 pub mod budget;
 pub mod campaign;

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::core::account::{Account, DiscordLink};
+use crate::core::activity::CallPoint;
 use crate::core::campaign::{Campaign, NewCampaign};
 use crate::core::character::{Character, NewCharacter};
 use crate::core::chart::DailyLatency;
@@ -256,6 +257,7 @@ pub trait Store:
     + ImageStore
     + AccountStore
     + GuildStore
+    + OpsStore
 {
 }
 
@@ -270,5 +272,24 @@ impl<T> Store for T where
         + ImageStore
         + AccountStore
         + GuildStore
+        + OpsStore
 {
+}
+
+/// What operators see of the database: `/system`, `/healthz`.
+#[async_trait]
+pub trait OpsStore: Send + Sync {
+    /// "SQLite" or "PostgreSQL".
+    fn database_engine(&self) -> &'static str;
+    /// Size in bytes as the engine reports it (SQLite pages, `pg_database_size`).
+    async fn database_size(&self) -> StoreResult<i64>;
+    /// A round trip; also fails when a SQLite database file has disappeared from under the
+    /// bot (writes would go to a deleted file and be lost at the next start).
+    async fn health_check(&self) -> StoreResult<()>;
+    /// Model calls recorded since `since`, oldest first; only one server's when given.
+    async fn calls_since(
+        &self,
+        since: Timestamp,
+        guild: Option<GuildId>,
+    ) -> StoreResult<Vec<CallPoint>>;
 }

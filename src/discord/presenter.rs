@@ -14,17 +14,38 @@ use crate::core::llm::ModelId;
 use crate::core::streaming::truncate_chars;
 use crate::discord::engine::{Notice, PresentError, Presenter};
 use crate::discord::render::{Embed, GOLD, RED};
+use crate::ops::Metrics;
 
 /// Discord's limit for message content.
 const MESSAGE_MAX: usize = 2000;
 
 pub struct DiscordPresenter {
     http: Arc<Http>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl DiscordPresenter {
     pub fn new(http: Arc<Http>) -> DiscordPresenter {
-        DiscordPresenter { http }
+        DiscordPresenter {
+            http,
+            metrics: None,
+        }
+    }
+
+    /// Counts failed REST calls in `metrics` (`/metrics`).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> DiscordPresenter {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn failed(&self, operation: &str) -> impl Fn(serenity::Error) -> PresentError + '_ {
+        let operation = operation.to_string();
+        move |e| {
+            if let Some(m) = &self.metrics {
+                m.discord_error(&operation);
+            }
+            failed(e)
+        }
     }
 }
 
@@ -136,6 +157,14 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
                     .colour(RED),
             ),
         ),
+        Notice::Restarting => (
+            Some(
+                "🔧 The bot is restarting. Your message is kept, and the game master picks the story up \
+                 when it is back in a moment."
+                    .to_string(),
+            ),
+            None,
+        ),
     }
 }
 
@@ -154,7 +183,7 @@ impl Presenter for DiscordPresenter {
         let sent = channel(c)
             .send_message(&self.http, message)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("send"))?;
         Ok(DiscordMessageId(sent.id.get()))
     }
 
@@ -170,7 +199,7 @@ impl Presenter for DiscordPresenter {
         channel(c)
             .edit_message(&self.http, SMessageId::new(message.0), edit)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("edit"))?;
         Ok(())
     }
 
@@ -187,7 +216,7 @@ impl Presenter for DiscordPresenter {
         channel(c)
             .edit_message(&self.http, SMessageId::new(last_message.0), edit)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("buttons"))?;
         Ok(())
     }
 
@@ -203,7 +232,7 @@ impl Presenter for DiscordPresenter {
         channel(c)
             .send_message(&self.http, message)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("notice"))?;
         Ok(())
     }
 }

@@ -7,11 +7,12 @@ pub mod context;
 mod narrate;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::core::campaign::Campaign;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
@@ -83,6 +84,8 @@ pub enum Notice {
     BudgetWarning { spent_usd: f64, budget_usd: f64 },
     /// The monthly budget is spent: no model calls until the month ends or it is raised.
     BudgetExhausted { spent_usd: f64, budget_usd: f64 },
+    /// The bot is shutting down: the message is kept, the story goes on after the restart.
+    Restarting,
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +164,40 @@ pub struct EngineDeps {
 struct Shared {
     deps: EngineDeps,
     actors: DashMap<ChannelId, mpsc::Sender<ActorCommand>>,
+    drain: Drain,
+    /// Player messages accepted since the start.
+    turns: AtomicU64,
+}
+
+/// Shutdown bookkeeping: once draining, no new narration starts; `cancel` stops the ones
+/// still running when the grace period is over.
+struct Drain {
+    draining: AtomicBool,
+    in_progress: AtomicUsize,
+    idle: Notify,
+    cancel: watch::Sender<bool>,
+}
+
+/// Held by an actor while it narrates; the drain waits for all of them.
+pub(crate) struct NarrationGuard<'a>(&'a Drain);
+
+impl Drop for NarrationGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.in_progress.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// How a shutdown drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Every narration in progress finished within the grace period.
+    pub finished: bool,
+    /// Narrations stopped at the end of the grace period.
+    pub cut: usize,
+    /// Narration rows marked interrupted (the cut ones, and any left by a crash).
+    pub interrupted: u64,
 }
 
 /// Handle to the engine; cheap to clone.
@@ -170,6 +207,32 @@ pub struct Engine {
 }
 
 impl Shared {
+    pub(crate) fn draining(&self) -> bool {
+        self.drain.draining.load(Ordering::SeqCst)
+    }
+
+    /// Counts a narration as in progress until the guard is dropped.
+    pub(crate) fn narration_started(&self) -> NarrationGuard<'_> {
+        self.drain.in_progress.fetch_add(1, Ordering::SeqCst);
+        NarrationGuard(&self.drain)
+    }
+
+    /// Resolves when the drain's grace period is over and running narrations must stop.
+    pub(crate) async fn cancelled(&self) {
+        let mut rx = self.drain.cancel.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.drain.idle.notified();
+            if self.drain.in_progress.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Called by an actor as it stops, so the next message for the channel starts a new one.
     fn forget_actor(&self, channel: ChannelId) {
         self.actors.remove_if(&channel, |_, tx| tx.is_closed());
@@ -182,6 +245,13 @@ impl Engine {
             shared: Arc::new(Shared {
                 deps,
                 actors: DashMap::new(),
+                drain: Drain {
+                    draining: AtomicBool::new(false),
+                    in_progress: AtomicUsize::new(0),
+                    idle: Notify::new(),
+                    cancel: watch::Sender::new(false),
+                },
+                turns: AtomicU64::new(0),
             }),
         }
     }
@@ -248,7 +318,9 @@ impl Engine {
         let tx = self.actor_for_channel(input.channel).await?;
         tx.send(ActorCommand::Player(input))
             .await
-            .map_err(|_| EngineError::Stopped)
+            .map_err(|_| EngineError::Stopped)?;
+        self.shared.turns.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Replaces the latest narration with a new one from the same context.
@@ -324,6 +396,49 @@ impl Engine {
     /// Channels with a running actor.
     pub fn active_channels(&self) -> usize {
         self.shared.actors.len()
+    }
+
+    /// Player messages accepted since the engine started.
+    pub fn turns_accepted(&self) -> u64 {
+        self.shared.turns.load(Ordering::Relaxed)
+    }
+
+    /// Commands waiting in the channels' queues.
+    pub fn queued_commands(&self) -> usize {
+        self.shared
+            .actors
+            .iter()
+            .map(|tx| tx.max_capacity() - tx.capacity())
+            .sum()
+    }
+
+    pub fn narrations_in_progress(&self) -> usize {
+        self.shared.drain.in_progress.load(Ordering::SeqCst)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining()
+    }
+
+    /// Shutdown: from now on player messages are stored but start no narration (the channel
+    /// is told the bot is restarting); narrations in progress get `grace` to finish, then
+    /// are stopped and marked interrupted, so the next start resumes cleanly.
+    pub async fn drain(&self, grace: Duration) -> Result<DrainReport, EngineError> {
+        let shared = &self.shared;
+        shared.drain.draining.store(true, Ordering::SeqCst);
+        let finished = tokio::time::timeout(grace, shared.wait_idle()).await.is_ok();
+        let cut = shared.drain.in_progress.load(Ordering::SeqCst);
+        if !finished {
+            shared.drain.cancel.send_replace(true);
+            // Cancelled narrations drop their streams at their next poll.
+            let _ = tokio::time::timeout(Duration::from_secs(2), shared.wait_idle()).await;
+        }
+        let interrupted = shared.deps.store.interrupt_streaming().await?;
+        Ok(DrainReport {
+            finished,
+            cut,
+            interrupted,
+        })
     }
 
     fn actor_for_session(&self, session: &Session) -> mpsc::Sender<ActorCommand> {
