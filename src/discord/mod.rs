@@ -81,7 +81,9 @@ pub async fn run(
     }
     let mut intents = intents();
     let (data_cell, mut client) = connect(config, http(), intents).await?;
-    services.ops.set_gateway(Arc::new(Shards(client.shard_manager.clone())));
+    services
+        .ops
+        .set_gateway(Arc::new(Shards(client.shard_manager.clone())));
 
     // The engine posts through the client's HTTP handle (one rate limiter for both).
     let presenter = Arc::new(

@@ -59,11 +59,14 @@ impl HostSampler {
             memory_used: system.used_memory(),
             memory_total: system.total_memory(),
         };
-        let process = self.pid.and_then(|pid| system.process(pid)).map(|p| ProcessSnapshot {
-            cpu_percent: p.cpu_usage(),
-            rss_bytes: p.memory(),
-            uptime,
-        })?;
+        let process = self
+            .pid
+            .and_then(|pid| system.process(pid))
+            .map(|p| ProcessSnapshot {
+                cpu_percent: p.cpu_usage(),
+                rss_bytes: p.memory(),
+                uptime,
+            })?;
         Some((host, process))
     }
 }
@@ -90,7 +93,10 @@ mod tests {
         let (host, process) = sampler.sample(Duration::from_secs(5)).expect("Linux /proc");
         assert!(host.cpus >= 1);
         assert!(host.memory_total > 0 && host.memory_used <= host.memory_total);
-        assert!(process.rss_bytes > 1024 * 1024, "a test binary uses over 1 MiB");
+        assert!(
+            process.rss_bytes > 1024 * 1024,
+            "a test binary uses over 1 MiB"
+        );
         assert_eq!(process.uptime, Duration::from_secs(5));
     }
 }

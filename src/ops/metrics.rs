@@ -179,19 +179,30 @@ impl Metrics {
     pub fn render_prometheus(&self, gauges: &Gauges) -> String {
         let inner = self.inner.lock().unwrap();
         let mut w = Writer { out: String::new() };
-        w.family("gamemaster_uptime_seconds", "gauge", "Seconds since the bot started.");
+        w.family(
+            "gamemaster_uptime_seconds",
+            "gauge",
+            "Seconds since the bot started.",
+        );
         w.line(format!(
             "gamemaster_uptime_seconds {:.3}",
             self.started.elapsed().as_secs_f64()
         ));
-        w.family("gamemaster_turns_total", "counter", "Player messages the session engine accepted.");
+        w.family(
+            "gamemaster_turns_total",
+            "counter",
+            "Player messages the session engine accepted.",
+        );
         w.line(format!("gamemaster_turns_total {}", gauges.turns));
         w.family(
             "gamemaster_active_sessions",
             "gauge",
             "Channels with a running session actor.",
         );
-        w.line(format!("gamemaster_active_sessions {}", gauges.active_sessions));
+        w.line(format!(
+            "gamemaster_active_sessions {}",
+            gauges.active_sessions
+        ));
         w.family(
             "gamemaster_queue_depth",
             "gauge",
@@ -367,7 +378,11 @@ mod tests {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
         let states = m.provider_states();
-        let openai = &states.iter().find(|(p, _)| *p == Provider::OpenAi).unwrap().1;
+        let openai = &states
+            .iter()
+            .find(|(p, _)| *p == Provider::OpenAi)
+            .unwrap()
+            .1;
         assert!(openai.last_success.is_some());
         assert_eq!(openai.last_error.as_ref().unwrap().1, "slow down");
     }

@@ -9,6 +9,7 @@ mod campaign;
 mod character;
 mod game;
 mod harness;
+mod ops;
 mod presenter;
 mod registration;
 mod roll;

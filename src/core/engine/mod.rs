@@ -426,7 +426,9 @@ impl Engine {
     pub async fn drain(&self, grace: Duration) -> Result<DrainReport, EngineError> {
         let shared = &self.shared;
         shared.drain.draining.store(true, Ordering::SeqCst);
-        let finished = tokio::time::timeout(grace, shared.wait_idle()).await.is_ok();
+        let finished = tokio::time::timeout(grace, shared.wait_idle())
+            .await
+            .is_ok();
         let cut = shared.drain.in_progress.load(Ordering::SeqCst);
         if !finished {
             shared.drain.cancel.send_replace(true);

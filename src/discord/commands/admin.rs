@@ -35,12 +35,10 @@ pub async fn system(ctx: Context<'_>) -> BotResult {
     let owner = ctx.framework().options().owners.contains(&ctx.author().id);
     let report = gather(ctx.data(), guild, owner).await;
     let chart = report.activity.chart();
-    let png = tokio::task::spawn_blocking(move || {
-        chart::render(&chart, CHART_WIDTH, CHART_HEIGHT)
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("chart task: {e}"))?
-    .map_err(|e| anyhow::anyhow!("rendering the /system chart: {e}"))?;
+    let png = tokio::task::spawn_blocking(move || chart::render(&chart, CHART_WIDTH, CHART_HEIGHT))
+        .await
+        .map_err(|e| anyhow::anyhow!("chart task: {e}"))?
+        .map_err(|e| anyhow::anyhow!("rendering the /system chart: {e}"))?;
 
     let mut embed = Embed::new(if owner {
         "System status (bot owner view)"
@@ -52,9 +50,7 @@ pub async fn system(ctx: Context<'_>) -> BotResult {
     for (name, value) in report.fields() {
         embed = embed.field(name, value, false);
     }
-    let embed = embed
-        .build()
-        .image(format!("attachment://{CHART_FILE}"));
+    let embed = embed.build().image(format!("attachment://{CHART_FILE}"));
     ctx.send(
         reply()
             .embed(embed)
