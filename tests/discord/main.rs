@@ -14,3 +14,4 @@ mod presenter;
 mod registration;
 mod roll;
 mod session;
+mod settings;

@@ -31,6 +31,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         roll::roll(),
         models::models(),
         admin::system(),
+        admin::settings(),
     ]
 }
 
