@@ -48,8 +48,13 @@ struct Shown<'a> {
 }
 
 impl Shown<'_> {
-    async fn apply(&mut self, ops: Vec<Op>) {
+    /// Returns, for each message touched, when Discord answered.
+    async fn apply(&mut self, ops: Vec<Op>) -> Vec<(usize, Instant)> {
+        let mut done = Vec::with_capacity(ops.len());
         for op in ops {
+            let index = match &op {
+                Op::Send { index, .. } | Op::Edit { index, .. } => *index,
+            };
             match op {
                 Op::Send { index, text } => {
                     let id = match self.presenter.send(self.channel, &text).await {
@@ -72,7 +77,9 @@ impl Shown<'_> {
                     }
                 }
             }
+            done.push((index, Instant::now()));
         }
+        done
     }
 
     fn first(&self) -> Option<DiscordMessageId> {
@@ -127,7 +134,8 @@ pub async fn narrate(
         };
         let item = match next {
             None => {
-                shown.apply(planner.poll(Instant::now())).await;
+                let done = shown.apply(planner.poll(Instant::now())).await;
+                confirm(&mut planner, done);
                 continue;
             }
             Some(item) => item,
@@ -144,7 +152,8 @@ pub async fn narrate(
                 }
                 let ops = planner.push(&text, Instant::now());
                 if !ops.is_empty() {
-                    shown.apply(ops).await;
+                    let done = shown.apply(ops).await;
+                    confirm(&mut planner, done);
                     // Keep storage as current as the screen, so a crash loses nothing shown.
                     if let Some(n) = &narration
                         && planner.text().len() != saved_len
@@ -212,6 +221,12 @@ pub async fn narrate(
                 last_message: shown.last(),
             })
         }
+    }
+}
+
+fn confirm(planner: &mut StreamPlanner, done: Vec<(usize, Instant)>) {
+    for (index, at) in done {
+        planner.confirmed(index, at);
     }
 }
 

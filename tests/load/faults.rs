@@ -1,0 +1,1 @@
+//! Faults confined to the channel they hit.
