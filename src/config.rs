@@ -97,6 +97,8 @@ pub struct Config {
     pub argon2: Argon2Params,
     pub portraits_per_day: u32,
     pub shutdown_timeout: Duration,
+    /// Longest wait for a model's response headers, and between two chunks of its stream.
+    pub model_timeout: Duration,
 }
 
 /// A database URL; its Debug and Display hide any password it carries.
@@ -412,6 +414,7 @@ impl Config {
         };
         let portraits_per_day = r.number("PORTRAITS_PER_DAY", "10", 10u32, 0..=10_000);
         let shutdown_secs = r.number("SHUTDOWN_TIMEOUT_SECS", "20", 20u64, 0..=600);
+        let model_timeout_secs = r.number("MODEL_TIMEOUT_SECS", "60", 60u64, 1..=600);
 
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -436,6 +439,7 @@ impl Config {
             argon2,
             portraits_per_day,
             shutdown_timeout: Duration::from_secs(shutdown_secs),
+            model_timeout: Duration::from_secs(model_timeout_secs),
         })
     }
 }

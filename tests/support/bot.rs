@@ -22,7 +22,7 @@ pub const CAROL: u64 = 2_000_000_000_000_000_003;
 pub const OTHER_GUILD: u64 = 1_200_000_000_000_000_000;
 
 /// Every top-level command the bot registers.
-pub const COMMANDS: [&str; 7] = [
+pub const COMMANDS: [&str; 8] = [
     "campaign",
     "character",
     "session",
@@ -30,6 +30,7 @@ pub const COMMANDS: [&str; 7] = [
     "roll",
     "models",
     "system",
+    "settings",
 ];
 
 /// The local model the fake model server stands in for, and a second one.

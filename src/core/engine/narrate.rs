@@ -2,7 +2,8 @@
 //! shown through the streaming policy, kept up to date in storage at the edit cadence, and
 //! completed (or marked interrupted) at the end. Every call yields one performance record.
 
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::time::sleep_until;
@@ -40,46 +41,86 @@ pub enum NarrationOutcome {
 }
 
 /// Applies planner operations to the chat surface, remembering which Discord message holds
-/// which part. A failed send or edit is logged and skipped: the story is in storage anyway.
+/// which part. A failed send or edit is logged and skipped while the stream runs (the next
+/// edit carries the newer text anyway, and the story is in storage); what still differs at
+/// the end is retried by [`Shown::settle`], so the channel ends up showing the whole text.
 struct Shown<'a> {
     presenter: &'a dyn Presenter,
     channel: ChannelId,
     messages: Vec<Option<DiscordMessageId>>,
+    /// Per message, the text its last failed send or edit should have shown.
+    unsettled: BTreeMap<usize, String>,
 }
+
+/// Waits before each retry of the final text (Discord errors are usually short-lived).
+const SETTLE_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
 
 impl Shown<'_> {
     /// Returns, for each message touched, when Discord answered.
     async fn apply(&mut self, ops: Vec<Op>) -> Vec<(usize, Instant)> {
         let mut done = Vec::with_capacity(ops.len());
         for op in ops {
-            let index = match &op {
-                Op::Send { index, .. } | Op::Edit { index, .. } => *index,
+            let (index, text) = match op {
+                Op::Send { index, text } | Op::Edit { index, text } => (index, text),
             };
-            match op {
-                Op::Send { index, text } => {
-                    let id = match self.presenter.send(self.channel, &text).await {
-                        Ok(id) => Some(id),
-                        Err(e) => {
-                            tracing::warn!(channel = %self.channel, error = %e, "could not post narration");
-                            None
-                        }
-                    };
-                    if self.messages.len() <= index {
-                        self.messages.resize(index + 1, None);
-                    }
-                    self.messages[index] = id;
-                }
-                Op::Edit { index, text } => {
-                    if let Some(Some(id)) = self.messages.get(index)
-                        && let Err(e) = self.presenter.edit(self.channel, *id, &text).await
-                    {
-                        tracing::warn!(channel = %self.channel, error = %e, "could not edit narration");
-                    }
-                }
+            if self.show(index, &text).await {
+                self.unsettled.remove(&index);
+            } else {
+                self.unsettled.insert(index, text);
             }
             done.push((index, Instant::now()));
         }
         done
+    }
+
+    /// Posts message `index` if it has no Discord message yet, else edits it. False when
+    /// Discord refused.
+    async fn show(&mut self, index: usize, text: &str) -> bool {
+        if self.messages.len() <= index {
+            self.messages.resize(index + 1, None);
+        }
+        match self.messages[index] {
+            None => match self.presenter.send(self.channel, text).await {
+                Ok(id) => {
+                    self.messages[index] = Some(id);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not post narration");
+                    false
+                }
+            },
+            Some(id) => match self.presenter.edit(self.channel, id, text).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not edit narration");
+                    false
+                }
+            },
+        }
+    }
+
+    /// Retries what Discord refused until every message shows its final text, a few times.
+    async fn settle(&mut self) {
+        for wait in SETTLE_BACKOFF {
+            if self.unsettled.is_empty() {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            let pending = std::mem::take(&mut self.unsettled);
+            for (index, text) in pending {
+                if !self.show(index, &text).await {
+                    self.unsettled.insert(index, text);
+                }
+            }
+        }
+        if !self.unsettled.is_empty() {
+            tracing::warn!(channel = %self.channel, messages = self.unsettled.len(), "narration left partly shown after retries; it is stored whole");
+        }
     }
 
     fn first(&self) -> Option<DiscordMessageId> {
@@ -120,6 +161,7 @@ pub async fn narrate(
         presenter,
         channel: target.channel,
         messages: Vec::new(),
+        unsettled: BTreeMap::new(),
     };
     let mut narration: Option<StoredMessage> = None;
     let mut ttft_ms = None;
@@ -177,6 +219,7 @@ pub async fn narrate(
     };
     let text = planner.text().to_string();
     shown.apply(planner.finish(Instant::now())).await;
+    shown.settle().await;
     let latency_ms = elapsed_ms(Instant::now());
 
     match (end, narration) {
