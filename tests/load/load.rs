@@ -50,10 +50,17 @@ pub fn world_with_channels(n: usize) -> (FakeConfig, Vec<u64>) {
 
 /// One campaign with a session in each channel, stored directly (no opening narration).
 pub async fn sessions(bot: &TestBot, channels: &[u64]) -> HashMap<u64, SessionId> {
-    let campaign = bot
-        .db()
+    sessions_in(bot.db(), bot.guild, channels).await
+}
+
+pub async fn sessions_in(
+    db: &gamemaster::storage::Db,
+    guild: u64,
+    channels: &[u64],
+) -> HashMap<u64, SessionId> {
+    let campaign = db
         .create_campaign(&NewCampaign {
-            guild_id: GuildId(bot.guild),
+            guild_id: GuildId(guild),
             owner_id: UserId(ALICE),
             name: CampaignName::parse("Many Tables").unwrap(),
             themes: Themes::parse("a busy city").unwrap(),
@@ -65,11 +72,10 @@ pub async fn sessions(bot: &TestBot, channels: &[u64]) -> HashMap<u64, SessionId
         .unwrap();
     let mut out = HashMap::new();
     for &c in channels {
-        let s = bot
-            .db()
+        let s = db
             .start_session(
                 campaign.id,
-                Some(GuildId(bot.guild)),
+                Some(GuildId(guild)),
                 ChannelId(c),
                 Some(UserId(ALICE)),
             )

@@ -176,8 +176,14 @@ pub async fn narrate(
         };
         let item = match next {
             None => {
-                let done = shown.apply(planner.poll(Instant::now())).await;
-                confirm(&mut planner, done);
+                let ops = planner.poll(Instant::now());
+                if !ops.is_empty() {
+                    if let Some(n) = &narration {
+                        save_shown(store, n, &planner, &mut saved_len).await?;
+                    }
+                    let done = shown.apply(ops).await;
+                    confirm(&mut planner, done);
+                }
                 continue;
             }
             Some(item) => item,
@@ -194,17 +200,11 @@ pub async fn narrate(
                 }
                 let ops = planner.push(&text, Instant::now());
                 if !ops.is_empty() {
+                    if let Some(n) = &narration {
+                        save_shown(store, n, &planner, &mut saved_len).await?;
+                    }
                     let done = shown.apply(ops).await;
                     confirm(&mut planner, done);
-                    // Keep storage as current as the screen, so a crash loses nothing shown.
-                    if let Some(n) = &narration
-                        && planner.text().len() != saved_len
-                    {
-                        saved_len = planner.text().len();
-                        store
-                            .update_message(n.id, planner.text(), MessageStatus::Streaming)
-                            .await?;
-                    }
                 }
             }
             Some(Ok(StreamEvent::Done(completion))) => break Ok(completion),
@@ -265,6 +265,23 @@ pub async fn narrate(
             })
         }
     }
+}
+
+/// Stores the text received so far before it is shown (every send or edit, throttled ones
+/// included), so a crash never loses anything the channel saw.
+async fn save_shown(
+    store: &dyn Store,
+    narration: &StoredMessage,
+    planner: &StreamPlanner,
+    saved_len: &mut usize,
+) -> Result<(), EngineError> {
+    if planner.text().len() != *saved_len {
+        *saved_len = planner.text().len();
+        store
+            .update_message(narration.id, planner.text(), MessageStatus::Streaming)
+            .await?;
+    }
+    Ok(())
 }
 
 fn confirm(planner: &mut StreamPlanner, done: Vec<(usize, Instant)>) {
