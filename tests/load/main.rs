@@ -9,3 +9,4 @@ mod support;
 mod crash;
 mod faults;
 mod load;
+mod sharding;
