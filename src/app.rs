@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::core::shards::ShardSet;
 use crate::core::streaming::StreamPolicy;
 use crate::discord::{EngineSettings, Services};
 use crate::llm::{ProviderSettings, Registry};
@@ -76,6 +77,10 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
             ..StreamPolicy::default()
         },
         default_model: config.default_model.clone(),
+        shards: config.shard_ids.clone().map(|ids| ShardSet {
+            ids,
+            count: config.shard_count,
+        }),
         ..EngineSettings::default()
     }
 }
@@ -119,9 +124,15 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = Db::open(&config.database_url).await?;
-    let interrupted = crate::core::store::MessageStore::interrupt_streaming(&db)
-        .await
-        .context("marking narrations cut by the last shutdown as interrupted")?;
+    // With several processes sharing the database, each marks only its own sessions'
+    // narrations (as it resumes them): the others may be streaming right now.
+    let interrupted = if config.shard_ids.is_some() {
+        0
+    } else {
+        crate::core::store::MessageStore::interrupt_streaming(&db)
+            .await
+            .context("marking narrations cut by the last shutdown as interrupted")?
+    };
     if interrupted > 0 {
         tracing::warn!(
             interrupted,

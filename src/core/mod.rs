@@ -23,6 +23,7 @@ pub mod pricing;
 pub mod prompt_template;
 pub mod roll_tag;
 pub mod session;
+pub mod shards;
 pub mod srd;
 pub mod stats;
 pub mod store;

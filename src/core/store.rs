@@ -135,6 +135,8 @@ pub trait MessageStore: Send + Sync {
     async fn all_messages(&self, session: SessionId) -> StoreResult<Vec<StoredMessage>>;
     /// Narrations left `streaming` by a crash become `interrupted`; returns how many.
     async fn interrupt_streaming(&self) -> StoreResult<u64>;
+    /// The same for one session (a process running some of the shards touches only its own).
+    async fn interrupt_streaming_in(&self, session: SessionId) -> StoreResult<u64>;
 }
 
 #[async_trait]

@@ -122,14 +122,14 @@ pub async fn run(
             grace_secs = grace.as_secs(),
             "shutting down: finishing the narrations in progress"
         );
-        match engine.drain(grace).await {
-            Ok(report) if report.finished => tracing::info!("every narration finished"),
-            Ok(report) => tracing::warn!(
+        let report = engine.drain(grace).await;
+        if report.finished {
+            tracing::info!("every narration finished");
+        } else {
+            tracing::warn!(
                 cut = report.cut,
-                interrupted = report.interrupted,
                 "narrations still running at the end of the grace period were stopped and marked interrupted"
-            ),
-            Err(e) => tracing::error!(error = %e, "draining the session engine failed"),
+            );
         }
         tracing::info!("shutting down: disconnecting from Discord");
         let _ = stop_tx.send(true);

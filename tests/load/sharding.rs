@@ -6,8 +6,8 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use gamemaster::core::store::MessageStore;
-use gamemaster::core::transcript::MessageRole;
+use gamemaster::core::store::{MessageStore, SessionStore};
+use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use support::bot::{ALICE, BOB, NARRATOR};
 use support::db;
 use support::fake_discord::{FakeConfig, FakeDiscord, FakeGuild, FakeUser, perms};
@@ -124,6 +124,51 @@ async fn two_processes_each_run_one_shard_on_one_database() {
     fake.say(ALICE, guilds[0].general(), "Still here?").await;
     wait_finished(&fake, guilds[0].general(), 2).await;
     assert_eq!(finished(&fake, guilds[1].general()), 1);
+    // A process that starts marks only its own shard's cut narrations interrupted: the
+    // other process may be streaming its own right now.
+    let mut streaming = Vec::new();
+    for session in &sessions {
+        let campaign = test_db
+            .db
+            .session(*session)
+            .await
+            .unwrap()
+            .unwrap()
+            .campaign_id;
+        let row = test_db
+            .db
+            .append_message(&NewMessage::by_bot(
+                *session,
+                campaign,
+                MessageRole::Assistant,
+                "Half a sentence".into(),
+                MessageStatus::Streaming,
+            ))
+            .await
+            .unwrap();
+        streaming.push(row.id);
+    }
+    let previous = fake.shard_session(1);
+    let _odd_again = shard_process(&fake, &llm, &database, 1);
+    match previous {
+        Some(p) => fake.wait_new_session(1, &p).await,
+        None => fake.wait_ready(1).await,
+    }
+    let status = async |id| test_db.db.message(id).await.unwrap().unwrap().status;
+    let started = Instant::now();
+    while status(streaming[1]).await != MessageStatus::Interrupted {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "shard 1's narration"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        status(streaming[0]).await,
+        MessageStatus::Streaming,
+        "shard 0's narration is left to its own process"
+    );
+
     let v = fake.violations();
     assert!(v.is_empty(), "Discord rule violations: {v:#?}");
     fake.assert_no_pings();

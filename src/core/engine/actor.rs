@@ -188,6 +188,11 @@ impl Actor {
             let result = tokio::select! {
                 result = self.run_job(job, turn) => result,
                 () = self.shared.cancelled() => {
+                    // Other processes' narrations are theirs to finish: only this one's.
+                    let store = &self.shared.deps.store;
+                    if let Err(e) = store.interrupt_streaming_in(self.session_id).await {
+                        tracing::error!(channel = %self.channel, error = %e, "could not mark a cut narration interrupted");
+                    }
                     drop(narrating);
                     self.restarting().await;
                     break;

@@ -18,6 +18,7 @@ use crate::core::campaign::Campaign;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
 use crate::core::llm::{ChatModel, LlmError, ModelId, Usage};
 use crate::core::session::Session;
+use crate::core::shards::ShardSet;
 use crate::core::store::{Store, StoreError};
 use crate::core::streaming::StreamPolicy;
 
@@ -103,6 +104,8 @@ pub struct EngineSettings {
     pub history_window: u32,
     /// Seed for the bot's dice; None draws one from the OS (tests fix it).
     pub dice_seed: Option<u64>,
+    /// The shards this process runs; None: all of them (one process).
+    pub shards: Option<ShardSet>,
 }
 
 impl Default for EngineSettings {
@@ -115,6 +118,7 @@ impl Default for EngineSettings {
             queue_capacity: 64,
             history_window: 200,
             dice_seed: None,
+            shards: None,
         }
     }
 }
@@ -194,10 +198,8 @@ impl Drop for NarrationGuard<'_> {
 pub struct DrainReport {
     /// Every narration in progress finished within the grace period.
     pub finished: bool,
-    /// Narrations stopped at the end of the grace period.
+    /// Narrations stopped at the end of the grace period (stored as interrupted).
     pub cut: usize,
-    /// Narration rows marked interrupted (the cut ones, and any left by a crash).
-    pub interrupted: u64,
 }
 
 /// Handle to the engine; cheap to clone.
@@ -384,9 +386,18 @@ impl Engine {
         Ok(recap)
     }
 
-    /// Starts actors for the sessions left active by the last run; returns how many.
+    /// Starts actors for the sessions left active by the last run; returns how many. With
+    /// several processes, only this process's shards' sessions, whose narrations cut by the
+    /// last stop it marks interrupted (one process marks them all before it starts).
     pub async fn resume(&self) -> Result<usize, EngineError> {
-        let sessions = self.shared.deps.store.active_sessions().await?;
+        let store = &self.shared.deps.store;
+        let mut sessions = store.active_sessions().await?;
+        if let Some(shards) = &self.shared.deps.settings.shards {
+            sessions.retain(|s| shards.owns(s.guild_id));
+            for session in &sessions {
+                store.interrupt_streaming_in(session.id).await?;
+            }
+        }
         for session in &sessions {
             self.actor_for_session(session);
         }
@@ -423,7 +434,7 @@ impl Engine {
     /// Shutdown: from now on player messages are stored but start no narration (the channel
     /// is told the bot is restarting); narrations in progress get `grace` to finish, then
     /// are stopped and marked interrupted, so the next start resumes cleanly.
-    pub async fn drain(&self, grace: Duration) -> Result<DrainReport, EngineError> {
+    pub async fn drain(&self, grace: Duration) -> DrainReport {
         let shared = &self.shared;
         shared.drain.draining.store(true, Ordering::SeqCst);
         let finished = tokio::time::timeout(grace, shared.wait_idle())
@@ -431,16 +442,12 @@ impl Engine {
             .is_ok();
         let cut = shared.drain.in_progress.load(Ordering::SeqCst);
         if !finished {
+            // Each cancelled actor drops its stream and marks its own session's narration
+            // interrupted (other processes' narrations are theirs to finish).
             shared.drain.cancel.send_replace(true);
-            // Cancelled narrations drop their streams at their next poll.
-            let _ = tokio::time::timeout(Duration::from_secs(2), shared.wait_idle()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), shared.wait_idle()).await;
         }
-        let interrupted = shared.deps.store.interrupt_streaming().await?;
-        Ok(DrainReport {
-            finished,
-            cut,
-            interrupted,
-        })
+        DrainReport { finished, cut }
     }
 
     fn actor_for_session(&self, session: &Session) -> mpsc::Sender<ActorCommand> {
