@@ -9,4 +9,5 @@ mod support;
 mod crash;
 mod faults;
 mod load;
+mod postgres;
 mod sharding;
