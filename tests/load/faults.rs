@@ -23,6 +23,7 @@ const FAULTY_MODEL: &str = "openai:gpt-4o-mini";
 
 struct Table {
     bot: TestBot,
+    metrics: String,
     /// The model server of the affected channel.
     faulty: FakeLlm,
     affected: u64,
@@ -40,13 +41,21 @@ fn healthy_reply(text: &str) -> Reply {
     )
 }
 
+/// Where the bot of a fault test serves `/metrics`.
+fn metrics_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("127.0.0.1:{}", l.local_addr().unwrap().port())
+}
+
 async fn table() -> Table {
     let faulty = FakeLlm::start().await;
     let (config, channels) = world_with_channels(3);
     let base = faulty.v1();
+    let metrics = metrics_addr();
     let bot = spawn_bot_with(
         config,
         &[
+            ("METRICS_ADDR", metrics.as_str()),
             ("TURN_WINDOW_MS", "0"),
             ("OPENAI_API_KEY", "sk-test-faults"),
             ("OPENAI_BASE_URL", base.as_str()),
@@ -91,6 +100,7 @@ async fn table() -> Table {
         .set_default(healthy_reply("The healthy tables play on."));
     Table {
         bot,
+        metrics,
         faulty,
         affected: channels[0],
         healthy: [channels[1], channels[2]],
@@ -99,6 +109,15 @@ async fn table() -> Table {
 }
 
 impl Table {
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.metrics))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn story(&self, channel: u64) -> Vec<StoredMessage> {
         let session = self.sessions.iter().find(|(c, _)| *c == channel).unwrap().1;
         self.bot.db().all_messages(session).await.unwrap()
@@ -166,7 +185,7 @@ impl Table {
 
 /// A model error that lasts: the affected channel is told no model could narrate, its
 /// message is kept, the others play, and it plays again once the provider is back.
-async fn lasting_model_error(reply: Reply, kind_in_notice: &str) {
+async fn lasting_model_error(reply: Reply, kind_in_notice: &str, outcome: &str) {
     let t = table().await;
     t.faulty.set_default(reply);
     t.play_round(1).await;
@@ -188,6 +207,19 @@ async fn lasting_model_error(reply: Reply, kind_in_notice: &str) {
         .await;
     assert!(t.faulty.requests().len() >= 3, "the client retried");
     t.assert_healthy_tables(1).await;
+    let metrics = t.metrics().await;
+    assert!(
+        metrics.contains(&format!(
+            "gamemaster_model_calls_total{{model=\"{NARRATOR}\",outcome=\"ok\"}} 2"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "gamemaster_model_calls_total{{model=\"{FAULTY_MODEL}\",outcome=\"{outcome}\"}} 1"
+        )),
+        "{metrics}"
+    );
     assert_eq!(
         t.player_messages(t.affected).await,
         [format!("Round 1 at {}.", t.affected)]
@@ -211,6 +243,7 @@ async fn rate_limited_model() {
         )
         .with_header("retry-after", "0"),
         "rate limit",
+        "rate_limited",
     )
     .await;
 }
@@ -220,6 +253,7 @@ async fn failing_model() {
     lasting_model_error(
         Reply::status(500, r#"{"error":{"message":"The server had an error"}}"#),
         "server had an error",
+        "server",
     )
     .await;
 }
@@ -232,13 +266,14 @@ async fn overloaded_model() {
             r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
         ),
         "overloaded",
+        "overloaded",
     )
     .await;
 }
 
 #[tokio::test]
 async fn hanging_model() {
-    lasting_model_error(Reply::Hang, "did not answer").await;
+    lasting_model_error(Reply::Hang, "did not answer", "timeout").await;
 }
 
 #[tokio::test]
@@ -305,6 +340,11 @@ async fn discord_refuses_edits_in_one_channel() {
         .filter(|r| r.method == "PATCH" && r.path.contains(&path) && r.status >= 400)
         .count();
     assert_eq!(failed, 2, "both faults were hit: {:?}", shown.edits.len());
+    let metrics = t.metrics().await;
+    assert!(
+        metrics.contains("gamemaster_discord_rest_errors_total{operation=\"edit\"} 2"),
+        "{metrics}"
+    );
     let narrations: Vec<StoredMessage> = t
         .story(t.affected)
         .await
