@@ -78,3 +78,51 @@ async fn a_vanished_sqlite_file_fails_the_health_check() {
     let err = t.db.health_check().await.unwrap_err().to_string();
     assert!(err.contains("missing") && err.contains(&file), "{err}");
 }
+
+#[tokio::test]
+async fn interrupting_one_session_leaves_the_others_streaming() {
+    use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
+    use gamemaster::core::ids::{ChannelId, UserId};
+    use gamemaster::core::language::Language;
+    use gamemaster::core::llm::ModelId;
+    use gamemaster::core::store::{CampaignStore, MessageStore, SessionStore};
+    use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
+
+    for t in engines().await {
+        let db = &t.db;
+        let campaign = db
+            .create_campaign(&NewCampaign {
+                guild_id: GUILD,
+                owner_id: UserId(1),
+                name: CampaignName::parse("Shards").unwrap(),
+                themes: Themes::parse("ice").unwrap(),
+                language: Language::En,
+                tone: None,
+                model: ModelId::parse("local:a").unwrap(),
+            })
+            .await
+            .unwrap();
+        let mut rows = Vec::new();
+        for channel in [1, 2] {
+            let s = db
+                .start_session(campaign.id, Some(GUILD), ChannelId(channel), None)
+                .await
+                .unwrap();
+            let row = db
+                .append_message(&NewMessage::by_bot(
+                    s.id,
+                    campaign.id,
+                    MessageRole::Assistant,
+                    "half".into(),
+                    MessageStatus::Streaming,
+                ))
+                .await
+                .unwrap();
+            rows.push((s.id, row.id));
+        }
+        assert_eq!(db.interrupt_streaming_in(rows[0].0).await.unwrap(), 1);
+        let status = |id| async move { db.message(id).await.unwrap().unwrap().status };
+        assert_eq!(status(rows[0].1).await, MessageStatus::Interrupted);
+        assert_eq!(status(rows[1].1).await, MessageStatus::Streaming);
+    }
+}
