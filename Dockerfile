@@ -19,6 +19,11 @@ COPY --from=build /usr/local/bin/gamemaster /usr/local/bin/gamemaster
 WORKDIR /app
 USER gamemaster
 ENV DATABASE_URL=sqlite://data/gamemaster.db
+# /healthz and /metrics on loopback, for the health check below; set METRICS_ADDR=0.0.0.0:9100
+# (and publish the port on a private network) to let Prometheus scrape it.
+ENV METRICS_ADDR=127.0.0.1:9100
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["gamemaster", "healthcheck"]
 VOLUME ["/app/data"]
 ENTRYPOINT ["gamemaster"]
 CMD ["run"]

@@ -6,10 +6,13 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::core::portrait::{ImageProvider, Portraits};
+use crate::core::shards::ShardSet;
 use crate::core::store::Store;
 use crate::core::streaming::StreamPolicy;
 use crate::discord::{EngineSettings, Services};
 use crate::llm::{ProviderSettings, Registry};
+use crate::ops::Ops;
+use crate::ops::instrument::InstrumentedModels;
 use crate::storage::Db;
 
 /// `gamemaster migrate`: bring the schema up to date and say where.
@@ -43,6 +46,16 @@ pub async fn import_legacy(config: &Config, path: &std::path::Path) -> anyhow::R
             summary.skipped_existing
         );
     }
+    Ok(())
+}
+
+/// `gamemaster healthcheck`: asks the running bot's `/healthz` and prints its answer.
+pub async fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    let addr = config
+        .metrics_addr
+        .context("METRICS_ADDR is not set, so the bot serves no /healthz")?;
+    let body = crate::ops::http::probe(addr).await?;
+    print!("{body}");
     Ok(())
 }
 
@@ -92,6 +105,10 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         },
         default_model: config.default_model.clone(),
         arena_vote_timeout: config.arena_vote_timeout,
+        shards: config.shard_ids.clone().map(|ids| ShardSet {
+            ids,
+            count: config.shard_count,
+        }),
         ..EngineSettings::default()
     }
 }
@@ -135,9 +152,15 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = Db::open(&config.database_url).await?;
-    let interrupted = crate::core::store::MessageStore::interrupt_streaming(&db)
-        .await
-        .context("marking narrations cut by the last shutdown as interrupted")?;
+    // With several processes sharing the database, each marks only its own sessions'
+    // narrations (as it resumes them): the others may be streaming right now.
+    let interrupted = if config.shard_ids.is_some() {
+        0
+    } else {
+        crate::core::store::MessageStore::interrupt_streaming(&db)
+            .await
+            .context("marking narrations cut by the last shutdown as interrupted")?
+    };
     if interrupted > 0 {
         tracing::warn!(
             interrupted,
@@ -145,15 +168,41 @@ pub async fn run_until(
         );
     }
     let registry = Arc::new(registry(&config)?);
+    let ops = Arc::new(Ops::new());
     let store: Arc<dyn Store> = Arc::new(db.clone());
+    let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let listener = match config.metrics_addr {
+        Some(addr) => {
+            let listener = crate::ops::http::bind(addr).await?;
+            tracing::info!(addr = %listener.local_addr()?, "serving /healthz and /metrics");
+            let (ops, store) = (ops.clone(), store.clone());
+            Some(tokio::spawn(async move {
+                let stopped = async {
+                    let _ = http_stopped.await;
+                };
+                if let Err(e) = crate::ops::http::serve(listener, ops, store, stopped).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let services = Services {
         portraits: Arc::new(portraits(&config, &registry, store.clone())),
+        models: Arc::new(InstrumentedModels::new(
+            registry.clone(),
+            ops.metrics.clone(),
+        )),
         store,
-        models: registry.clone(),
         registry,
         engine_settings: engine_settings(&config),
+        ops,
     };
     let result = crate::discord::run(&config, services, shutdown).await;
+    let _ = http_stop.send(());
+    if let Some(listener) = listener {
+        let _ = listener.await;
+    }
     db.close().await;
     result
 }

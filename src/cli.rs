@@ -54,6 +54,9 @@ pub enum Command {
                       with kind `compare`. A failing model does not stop the others."
     )]
     Compare(CompareArgs),
+    /// Exit 0 when the running bot's /healthz (at METRICS_ADDR) answers 200, 1 otherwise;
+    /// for container health checks (the image has no curl).
+    Healthcheck,
 }
 
 /// Whose data `gamemaster stats` covers.

@@ -101,6 +101,8 @@ pub struct Config {
     pub portrait_timeout: Duration,
     /// How long an arena turn waits for every player's vote before it is decided.
     pub arena_vote_timeout: Duration,
+    /// Longest wait for a model's response headers, and between two chunks of its stream.
+    pub model_timeout: Duration,
 }
 
 /// A database URL; its Debug and Display hide any password it carries.
@@ -429,6 +431,7 @@ impl Config {
         let shutdown_secs = r.number("SHUTDOWN_TIMEOUT_SECS", "20", 20u64, 0..=600);
         let portrait_timeout_secs = r.number("PORTRAIT_TIMEOUT_SECS", "90", 90u64, 1..=600);
         let arena_vote_secs = r.number("ARENA_VOTE_TIMEOUT_SECS", "120", 120u64, 1..=3600);
+        let model_timeout_secs = r.number("MODEL_TIMEOUT_SECS", "60", 60u64, 1..=600);
 
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -455,6 +458,7 @@ impl Config {
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             portrait_timeout: Duration::from_secs(portrait_timeout_secs),
             arena_vote_timeout: Duration::from_secs(arena_vote_secs),
+            model_timeout: Duration::from_secs(model_timeout_secs),
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod core;
 pub mod discord;
 pub mod llm;
+pub mod ops;
 pub mod storage;
 pub mod telemetry;
 pub mod tools;

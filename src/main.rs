@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             Command::Roll(_) => unreachable!("handled before loading the configuration"),
             Command::Play(args) => tools::play::run(&config, args).await,
             Command::Compare(args) => tools::compare::run(&config, args).await,
+            Command::Healthcheck => app::healthcheck(&config).await,
         }
     });
     match result {

@@ -2,6 +2,7 @@
 //! so every rule can be tested with a scripted model in milliseconds.
 
 pub mod account;
+pub mod activity;
 pub mod auth;
 pub mod budget;
 pub mod campaign;
@@ -23,6 +24,7 @@ pub mod pricing;
 pub mod prompt_template;
 pub mod roll_tag;
 pub mod session;
+pub mod shards;
 pub mod srd;
 pub mod stats;
 pub mod store;

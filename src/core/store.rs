@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::core::account::{Account, DiscordLink};
+use crate::core::activity::CallPoint;
 use crate::core::campaign::{Campaign, NewCampaign};
 use crate::core::character::{Character, NewCharacter};
 use crate::core::chart::DailyLatency;
@@ -136,6 +137,8 @@ pub trait MessageStore: Send + Sync {
     async fn all_messages(&self, session: SessionId) -> StoreResult<Vec<StoredMessage>>;
     /// Narrations left `streaming` by a crash become `interrupted`; returns how many.
     async fn interrupt_streaming(&self) -> StoreResult<u64>;
+    /// The same for one session (a process running some of the shards touches only its own).
+    async fn interrupt_streaming_in(&self, session: SessionId) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -269,6 +272,7 @@ pub trait Store:
     + ImageStore
     + AccountStore
     + GuildStore
+    + OpsStore
 {
 }
 
@@ -283,6 +287,7 @@ impl<T> Store for T where
         + ImageStore
         + AccountStore
         + GuildStore
+        + OpsStore
 {
 }
 
@@ -306,4 +311,22 @@ pub async fn stats_report<S: StatsStore + ?Sized>(
         &crate::core::stats::ArenaConfig::default(),
         &mut rand::rngs::StdRng::seed_from_u64(STATS_ARENA_SEED),
     ))
+}
+
+/// What operators see of the database: `/system`, `/healthz`.
+#[async_trait]
+pub trait OpsStore: Send + Sync {
+    /// "SQLite" or "PostgreSQL".
+    fn database_engine(&self) -> &'static str;
+    /// Size in bytes as the engine reports it (SQLite pages, `pg_database_size`).
+    async fn database_size(&self) -> StoreResult<i64>;
+    /// A round trip; also fails when a SQLite database file has disappeared from under the
+    /// bot (writes would go to a deleted file and be lost at the next start).
+    async fn health_check(&self) -> StoreResult<()>;
+    /// Model calls recorded since `since`, oldest first; only one server's when given.
+    async fn calls_since(
+        &self,
+        since: Timestamp,
+        guild: Option<GuildId>,
+    ) -> StoreResult<Vec<CallPoint>>;
 }

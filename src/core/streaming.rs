@@ -201,6 +201,17 @@ impl StreamPlanner {
         ops
     }
 
+    /// Records when the send or edit of message `index` was done (the chat service answered),
+    /// so the next edit waits a full interval from then: when requests queue under load, the
+    /// service still never sees two versions of a message closer than the interval.
+    pub fn confirmed(&mut self, index: usize, at: Instant) {
+        if let Some(p) = self.posted.get_mut(index)
+            && at > p.touched
+        {
+            p.touched = at;
+        }
+    }
+
     /// When [`poll`](Self::poll) has an edit to make, if ever.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.posted

@@ -21,6 +21,7 @@ use crate::core::llm::ModelId;
 use crate::core::portrait::Portraits;
 use crate::core::store::Store;
 use crate::llm::Registry;
+use crate::ops::{Gateway, Ops, ShardState};
 
 pub(crate) use crate::core::engine;
 pub use crate::core::engine::{
@@ -40,6 +41,8 @@ pub struct Data {
     pub portraits: Arc<Portraits>,
     /// `STATS_GLOBAL`: whether `/stats scope:global` may show every server's data.
     pub stats_global: bool,
+    /// Metrics, host and gateway status for `/system`.
+    pub ops: Arc<Ops>,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -51,6 +54,7 @@ pub struct Services {
     pub models: Arc<dyn ModelSource>,
     pub engine_settings: EngineSettings,
     pub portraits: Arc<Portraits>,
+    pub ops: Arc<Ops>,
 }
 
 /// The intents the bot needs: guild events, guild messages and their content (plain messages
@@ -83,10 +87,16 @@ pub async fn run(
     }
     let mut intents = intents();
     let (data_cell, mut client) = connect(config, http(), intents).await?;
+    services
+        .ops
+        .set_gateway(Arc::new(Shards(client.shard_manager.clone())));
 
     // The engine posts through the client's HTTP handle (one rate limiter for both).
-    let presenter =
-        Arc::new(DiscordPresenter::new(client.http.clone()).with_store(services.store.clone()));
+    let presenter = Arc::new(
+        DiscordPresenter::new(client.http.clone())
+            .with_store(services.store.clone())
+            .with_metrics(services.ops.metrics.clone()),
+    );
     let engine = Engine::new(EngineDeps {
         store: services.store.clone(),
         models: services.models,
@@ -100,19 +110,37 @@ pub async fn run(
             tracing::error!(error = %e, "resuming sessions failed; they resume on the next message")
         }
     }
+    services.ops.set_engine(engine.clone());
     let data = Data {
         store: services.store,
         registry: services.registry,
-        engine,
+        engine: engine.clone(),
         default_model: config.default_model.clone(),
         portraits: services.portraits,
         stats_global: config.stats_global,
+        ops: services.ops.clone(),
     };
     let _ = data_cell.set(data.clone());
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grace = config.shutdown_timeout;
     tokio::spawn(async move {
         shutdown.await;
+        // The gateway stays up while narrations finish, so players' messages are still
+        // stored (and told to wait for the restart).
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: finishing the narrations in progress"
+        );
+        let report = engine.drain(grace).await;
+        if report.finished {
+            tracing::info!("every narration finished");
+        } else {
+            tracing::warn!(
+                cut = report.cut,
+                "narrations still running at the end of the grace period were stopped and marked interrupted"
+            );
+        }
         tracing::info!("shutting down: disconnecting from Discord");
         let _ = stop_tx.send(true);
     });
@@ -129,6 +157,8 @@ pub async fn run(
                 intents.remove(GatewayIntents::MESSAGE_CONTENT);
                 let (cell, next) = connect(config, http(), intents).await?;
                 let _ = cell.set(data.clone());
+                data.ops
+                    .set_gateway(Arc::new(Shards(next.shard_manager.clone())));
                 client = next;
             }
             other => return other.context("the Discord gateway connection stopped"),
@@ -181,4 +211,25 @@ async fn serve(
     };
     watcher.abort();
     result
+}
+
+/// The shard manager's view of its shards, for `/system` and `/healthz`.
+struct Shards(Arc<serenity::all::ShardManager>);
+
+#[async_trait::async_trait]
+impl Gateway for Shards {
+    async fn shards(&self) -> Vec<ShardState> {
+        let runners = self.0.runners.lock().await;
+        let mut shards: Vec<ShardState> = runners
+            .iter()
+            .map(|(id, info)| ShardState {
+                id: id.0,
+                connected: info.stage == serenity::all::ConnectionStage::Connected,
+                stage: info.stage.to_string().to_lowercase(),
+                latency: info.latency,
+            })
+            .collect();
+        shards.sort_by_key(|s| s.id);
+        shards
+    }
 }

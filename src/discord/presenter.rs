@@ -19,6 +19,7 @@ use crate::core::streaming::truncate_chars;
 use crate::core::vote::ArenaChoice;
 use crate::discord::engine::{ArenaReveal, ArenaSide, Notice, PresentError, Presenter};
 use crate::discord::render::{Embed, GOLD, RED};
+use crate::ops::Metrics;
 
 /// Discord's limit for message content.
 const MESSAGE_MAX: usize = 2000;
@@ -33,6 +34,7 @@ pub struct DiscordPresenter {
     /// Where the game master's portrait comes from; without it narrations show none.
     store: Option<Arc<dyn Store>>,
     icons: IconCache,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl DiscordPresenter {
@@ -41,6 +43,23 @@ impl DiscordPresenter {
             http,
             store: None,
             icons: Mutex::default(),
+            metrics: None,
+        }
+    }
+
+    /// Counts failed REST calls in `metrics` (`/metrics`).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> DiscordPresenter {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn failed(&self, operation: &str) -> impl Fn(serenity::Error) -> PresentError + '_ {
+        let operation = operation.to_string();
+        move |e| {
+            if let Some(m) = &self.metrics {
+                m.discord_error(&operation);
+            }
+            failed(e)
         }
     }
 
@@ -250,6 +269,14 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
                     .colour(RED),
             ),
         ),
+        Notice::Restarting => (
+            Some(
+                "🔧 The bot is restarting. Your message is kept, and the game master picks the story up \
+                 when it is back in a moment."
+                    .to_string(),
+            ),
+            None,
+        ),
     }
 }
 
@@ -268,7 +295,7 @@ impl Presenter for DiscordPresenter {
         let sent = channel(c)
             .send_message(&self.http, message)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("send"))?;
         Ok(DiscordMessageId(sent.id.get()))
     }
 
@@ -284,7 +311,7 @@ impl Presenter for DiscordPresenter {
         channel(c)
             .edit_message(&self.http, SMessageId::new(message.0), edit)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("edit"))?;
         Ok(())
     }
 
@@ -304,7 +331,7 @@ impl Presenter for DiscordPresenter {
         channel(c)
             .edit_message(&self.http, SMessageId::new(last_message.0), edit)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("buttons"))?;
         Ok(())
     }
 
@@ -320,7 +347,7 @@ impl Presenter for DiscordPresenter {
         channel(c)
             .send_message(&self.http, message)
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("notice"))?;
         Ok(())
     }
 

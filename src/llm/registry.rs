@@ -235,7 +235,10 @@ impl ProviderSettings {
             local_base_url: p.local_base_url.clone(),
             local_models: p.local_models.clone(),
             image_model: config.image_model.clone(),
-            timeouts: RetryPolicy::default(),
+            timeouts: RetryPolicy {
+                idle_timeout: config.model_timeout,
+                ..RetryPolicy::default()
+            },
         }
     }
 }

@@ -141,4 +141,15 @@ impl MessageStore for Db {
                 .map_err(store_error)?;
         Ok(done.rows_affected())
     }
+
+    async fn interrupt_streaming_in(&self, session: SessionId) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE messages SET status = 'interrupted' WHERE status = 'streaming' AND session_id = $1",
+        )
+        .bind(session.0)
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
 }

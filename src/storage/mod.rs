@@ -9,13 +9,14 @@ mod guilds;
 mod images;
 pub mod legacy_import;
 mod messages;
+mod ops;
 mod perf;
 mod rows;
 mod sessions;
 mod stats;
 mod votes;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -67,6 +68,8 @@ pub enum DbError {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// The SQLite file, for health checks (None for PostgreSQL and in-memory databases).
+    file: Option<PathBuf>,
 }
 
 impl Db {
@@ -119,7 +122,11 @@ impl Db {
                 url: url.redacted(),
                 reason: describe_connect_error(&e),
             })?;
-        Ok(Db { pool, engine })
+        let file = match engine {
+            Engine::Sqlite => sqlite_file(url.expose()),
+            Engine::Postgres => None,
+        };
+        Ok(Db { pool, engine, file })
     }
 
     /// Connects and brings the schema up to date.
@@ -181,6 +188,16 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file behind a SQLite URL, unless the database lives in memory.
+fn sqlite_file(raw: &str) -> Option<PathBuf> {
+    let rest = raw
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    (path != ":memory:" && !path.is_empty() && !query.contains("mode=memory"))
+        .then(|| PathBuf::from(path))
 }
 
 /// SQLite opens files read-write-create through `mode=rwc`; its directory must exist first.

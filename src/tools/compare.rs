@@ -149,6 +149,10 @@ impl ModelSource for Measured {
         self.inner.context_window(id)
     }
 
+    fn arena_models(&self) -> Vec<ModelId> {
+        self.inner.arena_models()
+    }
+
     fn cost(&self, id: &ModelId, usage: &Usage) -> Option<f64> {
         self.inner.cost(id, usage)
     }

@@ -165,6 +165,7 @@ impl Presenter for TerminalPresenter {
                     "[budget spent: ${spent_usd:.2} of ${budget_usd:.2}; narration paused until next month]"
                 )
             }
+            Notice::Restarting => "[the game is shutting down; your message is kept]".to_string(),
         };
         let mut state = self.state.lock().unwrap();
         Self::line(&mut state, &text);

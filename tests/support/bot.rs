@@ -22,7 +22,7 @@ pub const CAROL: u64 = 2_000_000_000_000_000_003;
 pub const OTHER_GUILD: u64 = 1_200_000_000_000_000_000;
 
 /// Every top-level command the bot registers.
-pub const COMMANDS: [&str; 8] = [
+pub const COMMANDS: [&str; 10] = [
     "campaign",
     "character",
     "session",
@@ -31,6 +31,8 @@ pub const COMMANDS: [&str; 8] = [
     "models",
     "stats",
     "arena",
+    "system",
+    "settings",
 ];
 
 /// The local model the fake model server stands in for, and a second one.
@@ -46,6 +48,10 @@ pub struct TestBot {
     config: Config,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Set once `stop` has seen the bot finish.
+    stopped: bool,
+    /// The gateway session when the stop signal was sent, for `restart`.
+    previous_session: Option<String>,
 }
 
 impl Drop for TestBot {
@@ -100,6 +106,8 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
         ("LOCAL_LLM_MODELS", "narrator,backup".into()),
         ("TURN_WINDOW_MS", "50".into()),
         ("EDIT_INTERVAL_MS", "250".into()),
+        // Narrations still running at a stop get this long (`stop` waits at most 10 s).
+        ("SHUTDOWN_TIMEOUT_SECS", "2".into()),
     ] {
         env.insert(k.to_string(), v);
     }
@@ -131,30 +139,48 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
         config,
         stop: Some(stop),
         task,
+        stopped: false,
+        previous_session: None,
     }
 }
 
 impl TestBot {
-    /// Stops the bot the way SIGTERM does and waits until it has disconnected.
-    pub async fn stop(&mut self) {
+    /// Sends the shutdown signal without waiting (the bot drains, then disconnects); `stop`
+    /// then waits for the end.
+    pub fn signal_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
+            self.previous_session = self.fake.shard_session(0);
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the bot the way SIGTERM does and waits until it has disconnected.
+    pub async fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.signal_stop();
         let finished = tokio::time::timeout(Duration::from_secs(10), &mut self.task)
             .await
             .expect("the bot stops within 10 s");
         finished
             .expect("the bot task")
             .expect("the bot stops cleanly");
+        self.stopped = true;
     }
 
     /// Stops the bot and starts it again on the same database and fake Discord.
     pub async fn restart(&mut self) {
-        let previous = self.fake.shard_session(0).expect("shard 0 is connected");
+        let previous = self
+            .previous_session
+            .take()
+            .or_else(|| self.fake.shard_session(0))
+            .expect("shard 0 is connected");
         self.stop().await;
         let (stop, task) = launch(self.config.clone());
         self.stop = Some(stop);
         self.task = task;
+        self.stopped = false;
         self.fake.wait_new_session(0, &previous).await;
     }
 

@@ -167,6 +167,11 @@ impl ModelSource for ScriptedModels {
     fn cost(&self, _id: &ModelId, usage: &Usage) -> Option<f64> {
         Some(f64::from(usage.tokens_in + usage.tokens_out) * 1e-6)
     }
+
+    /// Engine tests play one narrator per turn; the arena is tested through the bot.
+    fn arena_models(&self) -> Vec<ModelId> {
+        Vec::new()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

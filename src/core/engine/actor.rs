@@ -107,6 +107,7 @@ impl Actor {
                     let _ = jobs.send(Job::Opening);
                 }
                 ActorCommand::Player(input) => match self.store_player_message(input).await {
+                    Ok(_) if self.shared.draining() => self.restarting().await,
                     Ok(stored) => {
                         self.pending.lock().unwrap().push(stored);
                         let _ = jobs.send(Job::Players);
@@ -180,7 +181,26 @@ impl Actor {
                 }
                 _ => Vec::new(),
             };
-            if let Err(e) = self.run_job(job, turn).await {
+            if self.shared.draining() {
+                self.restarting().await;
+                continue;
+            }
+            let narrating = self.shared.narration_started();
+            let result = tokio::select! {
+                result = self.run_job(job, turn) => result,
+                () = self.shared.cancelled() => {
+                    // Other processes' narrations are theirs to finish: only this one's.
+                    let store = &self.shared.deps.store;
+                    if let Err(e) = store.interrupt_streaming_in(self.session_id).await {
+                        tracing::error!(channel = %self.channel, error = %e, "could not mark a cut narration interrupted");
+                    }
+                    drop(narrating);
+                    self.restarting().await;
+                    break;
+                }
+            };
+            drop(narrating);
+            if let Err(e) = result {
                 tracing::error!(channel = %self.channel, error = %e, "turn failed");
                 let notice = Notice::TurnFailed {
                     reason: e.to_string(),
@@ -193,6 +213,16 @@ impl Actor {
                     .await;
             }
         }
+    }
+
+    /// Tells the channel the bot is shutting down (its messages are stored).
+    async fn restarting(&self) {
+        let _ = self
+            .shared
+            .deps
+            .presenter
+            .notice(self.channel, &Notice::Restarting)
+            .await;
     }
 
     async fn store_player_message(&self, input: PlayerInput) -> Result<StoredMessage, EngineError> {

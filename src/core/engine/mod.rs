@@ -8,17 +8,19 @@ pub mod context;
 mod narrate;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::core::campaign::Campaign;
 use crate::core::ids::BattleId;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
 use crate::core::llm::{ChatModel, LlmError, ModelId, Usage};
 use crate::core::session::Session;
+use crate::core::shards::ShardSet;
 use crate::core::store::{Store, StoreError};
 use crate::core::streaming::StreamPolicy;
 use crate::core::vote::ArenaChoice;
@@ -34,9 +36,8 @@ pub trait ModelSource: Send + Sync {
     /// USD cost of a call, or None when the price is unknown.
     fn cost(&self, id: &ModelId, usage: &Usage) -> Option<f64>;
     /// The models an arena turn may draw its second narrator from; none means no arena.
-    fn arena_models(&self) -> Vec<ModelId> {
-        Vec::new()
-    }
+    /// Required, so a wrapping source cannot silently switch the arena off.
+    fn arena_models(&self) -> Vec<ModelId>;
 }
 
 /// The chat surface a channel's story is shown on.
@@ -122,6 +123,8 @@ pub enum Notice {
     BudgetWarning { spent_usd: f64, budget_usd: f64 },
     /// The monthly budget is spent: no model calls until the month ends or it is raised.
     BudgetExhausted { spent_usd: f64, budget_usd: f64 },
+    /// The bot is shutting down: the message is kept, the story goes on after the restart.
+    Restarting,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +144,8 @@ pub struct EngineSettings {
     pub dice_seed: Option<u64>,
     /// How long an arena turn waits for every player's vote.
     pub arena_vote_timeout: Duration,
+    /// The shards this process runs; None: all of them (one process).
+    pub shards: Option<ShardSet>,
 }
 
 impl Default for EngineSettings {
@@ -154,6 +159,7 @@ impl Default for EngineSettings {
             history_window: 200,
             dice_seed: None,
             arena_vote_timeout: Duration::from_secs(120),
+            shards: None,
         }
     }
 }
@@ -208,6 +214,38 @@ struct Shared {
     deps: EngineDeps,
     actors: DashMap<ChannelId, mpsc::Sender<ActorCommand>>,
     ballots: arena::Ballots,
+    drain: Drain,
+    /// Player messages accepted since the start.
+    turns: AtomicU64,
+}
+
+/// Shutdown bookkeeping: once draining, no new narration starts; `cancel` stops the ones
+/// still running when the grace period is over.
+struct Drain {
+    draining: AtomicBool,
+    in_progress: AtomicUsize,
+    idle: Notify,
+    cancel: watch::Sender<bool>,
+}
+
+/// Held by an actor while it narrates; the drain waits for all of them.
+pub(crate) struct NarrationGuard<'a>(&'a Drain);
+
+impl Drop for NarrationGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.in_progress.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// How a shutdown drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Every narration in progress finished within the grace period.
+    pub finished: bool,
+    /// Narrations stopped at the end of the grace period (stored as interrupted).
+    pub cut: usize,
 }
 
 /// Handle to the engine; cheap to clone.
@@ -217,6 +255,32 @@ pub struct Engine {
 }
 
 impl Shared {
+    pub(crate) fn draining(&self) -> bool {
+        self.drain.draining.load(Ordering::SeqCst)
+    }
+
+    /// Counts a narration as in progress until the guard is dropped.
+    pub(crate) fn narration_started(&self) -> NarrationGuard<'_> {
+        self.drain.in_progress.fetch_add(1, Ordering::SeqCst);
+        NarrationGuard(&self.drain)
+    }
+
+    /// Resolves when the drain's grace period is over and running narrations must stop.
+    pub(crate) async fn cancelled(&self) {
+        let mut rx = self.drain.cancel.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.drain.idle.notified();
+            if self.drain.in_progress.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Called by an actor as it stops, so the next message for the channel starts a new one.
     fn forget_actor(&self, channel: ChannelId) {
         self.actors.remove_if(&channel, |_, tx| tx.is_closed());
@@ -230,6 +294,13 @@ impl Engine {
                 deps,
                 actors: DashMap::new(),
                 ballots: arena::Ballots::default(),
+                drain: Drain {
+                    draining: AtomicBool::new(false),
+                    in_progress: AtomicUsize::new(0),
+                    idle: Notify::new(),
+                    cancel: watch::Sender::new(false),
+                },
+                turns: AtomicU64::new(0),
             }),
         }
     }
@@ -296,7 +367,9 @@ impl Engine {
         let tx = self.actor_for_channel(input.channel).await?;
         tx.send(ActorCommand::Player(input))
             .await
-            .map_err(|_| EngineError::Stopped)
+            .map_err(|_| EngineError::Stopped)?;
+        self.shared.turns.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Replaces the latest narration with a new one from the same context.
@@ -360,9 +433,18 @@ impl Engine {
         Ok(recap)
     }
 
-    /// Starts actors for the sessions left active by the last run; returns how many.
+    /// Starts actors for the sessions left active by the last run; returns how many. With
+    /// several processes, only this process's shards' sessions, whose narrations cut by the
+    /// last stop it marks interrupted (one process marks them all before it starts).
     pub async fn resume(&self) -> Result<usize, EngineError> {
-        let sessions = self.shared.deps.store.active_sessions().await?;
+        let store = &self.shared.deps.store;
+        let mut sessions = store.active_sessions().await?;
+        if let Some(shards) = &self.shared.deps.settings.shards {
+            sessions.retain(|s| shards.owns(s.guild_id));
+            for session in &sessions {
+                store.interrupt_streaming_in(session.id).await?;
+            }
+        }
         for session in &sessions {
             self.actor_for_session(session);
         }
@@ -384,6 +466,47 @@ impl Engine {
     /// Channels with a running actor.
     pub fn active_channels(&self) -> usize {
         self.shared.actors.len()
+    }
+
+    /// Player messages accepted since the engine started.
+    pub fn turns_accepted(&self) -> u64 {
+        self.shared.turns.load(Ordering::Relaxed)
+    }
+
+    /// Commands waiting in the channels' queues.
+    pub fn queued_commands(&self) -> usize {
+        self.shared
+            .actors
+            .iter()
+            .map(|tx| tx.max_capacity() - tx.capacity())
+            .sum()
+    }
+
+    pub fn narrations_in_progress(&self) -> usize {
+        self.shared.drain.in_progress.load(Ordering::SeqCst)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining()
+    }
+
+    /// Shutdown: from now on player messages are stored but start no narration (the channel
+    /// is told the bot is restarting); narrations in progress get `grace` to finish, then
+    /// are stopped and marked interrupted, so the next start resumes cleanly.
+    pub async fn drain(&self, grace: Duration) -> DrainReport {
+        let shared = &self.shared;
+        shared.drain.draining.store(true, Ordering::SeqCst);
+        let finished = tokio::time::timeout(grace, shared.wait_idle())
+            .await
+            .is_ok();
+        let cut = shared.drain.in_progress.load(Ordering::SeqCst);
+        if !finished {
+            // Each cancelled actor drops its stream and marks its own session's narration
+            // interrupted (other processes' narrations are theirs to finish).
+            shared.drain.cancel.send_replace(true);
+            let _ = tokio::time::timeout(Duration::from_secs(5), shared.wait_idle()).await;
+        }
+        DrainReport { finished, cut }
     }
 
     fn actor_for_session(&self, session: &Session) -> mpsc::Sender<ActorCommand> {

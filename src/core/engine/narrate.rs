@@ -2,7 +2,8 @@
 //! shown through the streaming policy, kept up to date in storage at the edit cadence, and
 //! completed (or marked interrupted) at the end. Every call yields one performance record.
 
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::time::sleep_until;
@@ -40,38 +41,85 @@ pub enum NarrationOutcome {
 }
 
 /// Applies planner operations to the chat surface, remembering which Discord message holds
-/// which part. A failed send or edit is logged and skipped: the story is in storage anyway.
+/// which part. A failed send or edit is logged and skipped while the stream runs (the next
+/// edit carries the newer text anyway, and the story is in storage); what still differs at
+/// the end is retried by [`Shown::settle`], so the channel ends up showing the whole text.
 struct Shown<'a> {
     presenter: &'a dyn Presenter,
     channel: ChannelId,
     messages: Vec<Option<DiscordMessageId>>,
+    /// Per message, the text its last failed send or edit should have shown.
+    unsettled: BTreeMap<usize, String>,
 }
 
+/// Waits before each retry of the final text (Discord errors are usually short-lived).
+const SETTLE_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+
 impl Shown<'_> {
-    async fn apply(&mut self, ops: Vec<Op>) {
+    /// Returns, for each message touched, when Discord answered.
+    async fn apply(&mut self, ops: Vec<Op>) -> Vec<(usize, Instant)> {
+        let mut done = Vec::with_capacity(ops.len());
         for op in ops {
-            match op {
-                Op::Send { index, text } => {
-                    let id = match self.presenter.send(self.channel, &text).await {
-                        Ok(id) => Some(id),
-                        Err(e) => {
-                            tracing::warn!(channel = %self.channel, error = %e, "could not post narration");
-                            None
-                        }
-                    };
-                    if self.messages.len() <= index {
-                        self.messages.resize(index + 1, None);
-                    }
-                    self.messages[index] = id;
+            let (index, text) = match op {
+                Op::Send { index, text } | Op::Edit { index, text } => (index, text),
+            };
+            if self.show(index, &text).await {
+                self.unsettled.remove(&index);
+            } else {
+                self.unsettled.insert(index, text);
+            }
+            done.push((index, Instant::now()));
+        }
+        done
+    }
+
+    /// Posts message `index` if it has no Discord message yet, else edits it. False when
+    /// Discord refused.
+    async fn show(&mut self, index: usize, text: &str) -> bool {
+        if self.messages.len() <= index {
+            self.messages.resize(index + 1, None);
+        }
+        match self.messages[index] {
+            None => match self.presenter.send(self.channel, text).await {
+                Ok(id) => {
+                    self.messages[index] = Some(id);
+                    true
                 }
-                Op::Edit { index, text } => {
-                    if let Some(Some(id)) = self.messages.get(index)
-                        && let Err(e) = self.presenter.edit(self.channel, *id, &text).await
-                    {
-                        tracing::warn!(channel = %self.channel, error = %e, "could not edit narration");
-                    }
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not post narration");
+                    false
+                }
+            },
+            Some(id) => match self.presenter.edit(self.channel, id, text).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not edit narration");
+                    false
+                }
+            },
+        }
+    }
+
+    /// Retries what Discord refused until every message shows its final text, a few times.
+    async fn settle(&mut self) {
+        for wait in SETTLE_BACKOFF {
+            if self.unsettled.is_empty() {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            let pending = std::mem::take(&mut self.unsettled);
+            for (index, text) in pending {
+                if !self.show(index, &text).await {
+                    self.unsettled.insert(index, text);
                 }
             }
+        }
+        if !self.unsettled.is_empty() {
+            tracing::warn!(channel = %self.channel, messages = self.unsettled.len(), "narration left partly shown after retries; it is stored whole");
         }
     }
 
@@ -113,6 +161,7 @@ pub async fn narrate(
         presenter,
         channel: target.channel,
         messages: Vec::new(),
+        unsettled: BTreeMap::new(),
     };
     let mut narration: Option<StoredMessage> = None;
     let mut ttft_ms = None;
@@ -127,7 +176,14 @@ pub async fn narrate(
         };
         let item = match next {
             None => {
-                shown.apply(planner.poll(Instant::now())).await;
+                let ops = planner.poll(Instant::now());
+                if !ops.is_empty() {
+                    if let Some(n) = &narration {
+                        save_shown(store, n, &planner, &mut saved_len).await?;
+                    }
+                    let done = shown.apply(ops).await;
+                    confirm(&mut planner, done);
+                }
                 continue;
             }
             Some(item) => item,
@@ -144,16 +200,11 @@ pub async fn narrate(
                 }
                 let ops = planner.push(&text, Instant::now());
                 if !ops.is_empty() {
-                    shown.apply(ops).await;
-                    // Keep storage as current as the screen, so a crash loses nothing shown.
-                    if let Some(n) = &narration
-                        && planner.text().len() != saved_len
-                    {
-                        saved_len = planner.text().len();
-                        store
-                            .update_message(n.id, planner.text(), MessageStatus::Streaming)
-                            .await?;
+                    if let Some(n) = &narration {
+                        save_shown(store, n, &planner, &mut saved_len).await?;
                     }
+                    let done = shown.apply(ops).await;
+                    confirm(&mut planner, done);
                 }
             }
             Some(Ok(StreamEvent::Done(completion))) => break Ok(completion),
@@ -168,6 +219,7 @@ pub async fn narrate(
     };
     let text = planner.text().to_string();
     shown.apply(planner.finish(Instant::now())).await;
+    shown.settle().await;
     let latency_ms = elapsed_ms(Instant::now());
 
     match (end, narration) {
@@ -212,6 +264,29 @@ pub async fn narrate(
                 last_message: shown.last(),
             })
         }
+    }
+}
+
+/// Stores the text received so far before it is shown (every send or edit, throttled ones
+/// included), so a crash never loses anything the channel saw.
+async fn save_shown(
+    store: &dyn Store,
+    narration: &StoredMessage,
+    planner: &StreamPlanner,
+    saved_len: &mut usize,
+) -> Result<(), EngineError> {
+    if planner.text().len() != *saved_len {
+        *saved_len = planner.text().len();
+        store
+            .update_message(narration.id, planner.text(), MessageStatus::Streaming)
+            .await?;
+    }
+    Ok(())
+}
+
+fn confirm(planner: &mut StreamPlanner, done: Vec<(usize, Instant)>) {
+    for (index, at) in done {
+        planner.confirmed(index, at);
     }
 }
 

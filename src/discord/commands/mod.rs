@@ -1,6 +1,7 @@
 //! Slash commands. Each one parses its options into core types, calls one store or engine
 //! function, and renders the answer.
 
+pub mod admin;
 pub mod arena;
 pub mod campaign;
 pub mod character;
@@ -33,6 +34,8 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         models::models(),
         stats::stats(),
         arena::arena(),
+        admin::system(),
+        admin::settings(),
     ]
 }
 
