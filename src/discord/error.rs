@@ -82,6 +82,15 @@ impl From<ModelIdError> for BotError {
     }
 }
 
+impl From<crate::core::auth::AuthError> for BotError {
+    fn from(e: crate::core::auth::AuthError) -> Self {
+        match e {
+            crate::core::auth::AuthError::Store(s) => s.into(),
+            other => BotError::User(other.to_string()),
+        }
+    }
+}
+
 impl From<serenity::Error> for BotError {
     fn from(e: serenity::Error) -> Self {
         BotError::Internal(anyhow::Error::new(e).context("a Discord request failed"))

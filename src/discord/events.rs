@@ -117,6 +117,10 @@ async fn component_clicked(
     data: &Data,
     c: &ComponentInteraction,
 ) -> BotResult {
+    // Account buttons also work in direct messages.
+    if crate::discord::commands::account::delete_button(ctx, data, c).await? {
+        return Ok(());
+    }
     let id = c.data.custom_id.as_str();
     let user = UserId(c.user.id.get());
     let Some(guild) = c.guild_id.map(|g| GuildId(g.get())) else {

@@ -16,6 +16,7 @@ use serenity::all::{
 };
 
 use crate::config::Config;
+use crate::core::auth::{Accounts, HashCost};
 use crate::core::llm::ModelId;
 use crate::core::store::Store;
 use crate::llm::Registry;
@@ -35,6 +36,8 @@ pub struct Data {
     pub engine: Engine,
     /// `DEFAULT_MODEL`, used when neither the command nor the server names one.
     pub default_model: Option<ModelId>,
+    /// Registration and linking of accounts (argon2id with the configured cost).
+    pub accounts: Accounts,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -93,7 +96,13 @@ pub async fn run(
             tracing::error!(error = %e, "resuming sessions failed; they resume on the next message")
         }
     }
+    let cost = HashCost {
+        memory_kib: config.argon2.memory_kib,
+        iterations: config.argon2.iterations,
+        parallelism: config.argon2.parallelism,
+    };
     let data = Data {
+        accounts: Accounts::new(services.store.clone(), cost),
         store: services.store,
         registry: services.registry,
         engine,

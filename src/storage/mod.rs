@@ -10,6 +10,7 @@ mod images;
 pub mod legacy_import;
 mod messages;
 mod perf;
+mod personal_data;
 mod rows;
 mod sessions;
 mod stats;

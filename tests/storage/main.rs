@@ -6,4 +6,5 @@ mod support;
 
 mod accounts;
 mod legacy_import;
+mod personal_data;
 mod repositories;

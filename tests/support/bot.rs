@@ -22,7 +22,15 @@ pub const CAROL: u64 = 2_000_000_000_000_000_003;
 pub const OTHER_GUILD: u64 = 1_200_000_000_000_000_000;
 
 /// Every top-level command the bot registers.
-pub const COMMANDS: [&str; 6] = ["campaign", "character", "session", "act", "roll", "models"];
+pub const COMMANDS: [&str; 7] = [
+    "campaign",
+    "character",
+    "session",
+    "act",
+    "roll",
+    "models",
+    "account",
+];
 
 /// The local model the fake model server stands in for, and a second one.
 pub const NARRATOR: &str = "local:narrator";

@@ -1,6 +1,7 @@
 //! Slash commands. Each one parses its options into core types, calls one store or engine
 //! function, and renders the answer.
 
+pub mod account;
 pub mod campaign;
 pub mod character;
 pub mod models;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         session::act(),
         roll::roll(),
         models::models(),
+        account::account(),
     ]
 }
 

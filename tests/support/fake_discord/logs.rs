@@ -29,6 +29,7 @@ const DROPPED_EVENT_MARKERS: &[&str] = &[
 
 pub struct LogCapture {
     problems: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<Vec<String>>>,
     found: Arc<Notify>,
     _guard: DefaultGuard,
 }
@@ -39,8 +40,10 @@ impl LogCapture {
     pub fn install() -> Self {
         let problems = Arc::new(Mutex::new(Vec::new()));
         let found = Arc::new(Notify::new());
+        let lines = Arc::new(Mutex::new(Vec::new()));
         let layer = CaptureLayer {
             problems: problems.clone(),
+            lines: lines.clone(),
             found: found.clone(),
             echo: std::env::var_os("FAKE_DISCORD_LOG").is_some(),
         };
@@ -48,6 +51,7 @@ impl LogCapture {
         let guard = tracing::subscriber::set_default(subscriber);
         Self {
             problems,
+            lines,
             found,
             _guard: guard,
         }
@@ -77,6 +81,12 @@ impl LogCapture {
         self.problems.clone()
     }
 
+    /// Every captured line (debug and above), in order: for checks that secrets never reach
+    /// the logs.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("log capture poisoned").clone()
+    }
+
     /// Lines showing serenity dropped or misread something, in order.
     pub fn problems(&self) -> Vec<String> {
         self.problems.lock().expect("log capture poisoned").clone()
@@ -85,6 +95,7 @@ impl LogCapture {
 
 struct CaptureLayer {
     problems: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<Vec<String>>>,
     found: Arc<Notify>,
     echo: bool,
 }
@@ -114,6 +125,10 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         if self.echo {
             eprintln!("{text}");
         }
+        self.lines
+            .lock()
+            .expect("log capture poisoned")
+            .push(text.clone());
         let from_serenity =
             meta.target().starts_with("serenity") || meta.target().starts_with("poise");
         if from_serenity && DROPPED_EVENT_MARKERS.iter().any(|m| text.contains(m)) {

@@ -234,6 +234,11 @@ impl FakeDiscord {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Every log line captured on this thread (debug and above).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs.lines()
+    }
+
     /// Serenity log lines that show a dropped or misread event.
     pub fn serenity_problems(&self) -> Vec<String> {
         self.logs.problems()
