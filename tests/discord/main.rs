@@ -10,6 +10,7 @@ mod campaign;
 mod character;
 mod game;
 mod harness;
+mod hostile;
 mod presenter;
 mod registration;
 mod roll;
