@@ -166,14 +166,16 @@ fn argon2(cost: HashCost) -> Result<Argon2<'static>, AuthError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// How many hashes run at once: one per core. Each takes `memory_kib` of memory and a core for
-/// tens of milliseconds, so more would only queue inside the OS, take the cores from the async
-/// threads, and let a flood of logins exhaust memory; the rest wait here, asleep.
+/// How many hashes run at once: one per core but one, so a core stays free for the async
+/// threads (the gateway, commands, narration) however many people log in. Each hash takes
+/// `memory_kib` of memory and a core for tens of milliseconds: more at once would only queue
+/// inside the OS, take the cores from the async threads, and let a flood of logins exhaust
+/// memory; the rest wait here, asleep.
 fn hashing_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     SLOTS.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new(cores)
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
     })
 }
 
