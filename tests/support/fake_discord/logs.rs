@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::DefaultGuard;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
@@ -115,6 +116,29 @@ impl Visit for Line {
 impl<S: Subscriber> Layer<S> for CaptureLayer {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
         *metadata.level() <= Level::DEBUG
+    }
+
+    // Span fields are printed with every event inside the span, so they are kept too.
+    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+        let mut line = Line(String::new());
+        attrs.record(&mut line);
+        let meta = attrs.metadata();
+        let text = format!(
+            "span {} {}: {}",
+            meta.target(),
+            meta.name(),
+            line.0.trim_end()
+        );
+        self.lines.lock().expect("log capture poisoned").push(text);
+    }
+
+    fn on_record(&self, _id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
+        let mut line = Line(String::new());
+        values.record(&mut line);
+        self.lines
+            .lock()
+            .expect("log capture poisoned")
+            .push(format!("span record: {}", line.0.trim_end()));
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
