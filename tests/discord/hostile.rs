@@ -155,12 +155,15 @@ fn short(s: &str) -> String {
     s.chars().take(24).collect()
 }
 
+/// A form's text inputs by custom id, with what the user types in each.
+type Fields = Vec<(&'static str, String)>;
+
 /// One field of an account form filled with a hostile string, the others valid.
 async fn form_case(
     bot: &TestBot,
     user: u64,
     path: &str,
-    fields: Vec<(&'static str, String)>,
+    fields: Fields,
     label: &str,
 ) -> Result<Outcome, String> {
     let what = format!("/{path} form {label}");
@@ -348,7 +351,7 @@ async fn hostile_strings_through_every_option_of_every_command() {
         .await;
 
     // The forms: each case by a fresh player; the password goes in both password fields.
-    let mut forms: Vec<(&str, Vec<(&'static str, String)>, String)> = vec![];
+    let mut forms: Vec<(&str, Fields, String)> = vec![];
     for (i, value) in corpus.iter().enumerate() {
         let email = format!("p{i}@example.org");
         let good = "Lantern-Keeper7".to_string();
