@@ -67,6 +67,8 @@ pub struct PersonalData {
     pub ratings: Vec<ExportedRating>,
     pub arena_votes: Vec<ExportedArenaVote>,
     pub login_attempts: Vec<ExportedLoginAttempt>,
+    /// Model calls made for the person's turns (what `/stats scope:me` reads).
+    pub model_calls: Vec<ExportedCall>,
 }
 
 impl PersonalData {
@@ -162,6 +164,18 @@ pub struct ExportedArenaVote {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExportedLoginAttempt {
     pub discord_user_id: String,
+    pub ok: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportedCall {
+    pub model: String,
+    pub kind: String,
+    pub latency_ms: i64,
+    pub tokens_in: Option<i64>,
+    pub tokens_out: Option<i64>,
+    pub cost_usd: Option<f64>,
     pub ok: bool,
     pub created_at: Timestamp,
 }

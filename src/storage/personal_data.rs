@@ -11,9 +11,9 @@ use super::rows::{self, store_error};
 use crate::core::account::DiscordLink;
 use crate::core::ids::{AccountId, GuildId, Timestamp, UserId};
 use crate::core::personal_data::{
-    Adoption, Erasure, ExportedAccount, ExportedArenaVote, ExportedCampaign, ExportedCharacter,
-    ExportedLink, ExportedLoginAttempt, ExportedMessage, ExportedRating, Person, PersonalData,
-    adopted_name, exported_guild, exported_id,
+    Adoption, Erasure, ExportedAccount, ExportedArenaVote, ExportedCall, ExportedCampaign,
+    ExportedCharacter, ExportedLink, ExportedLoginAttempt, ExportedMessage, ExportedRating, Person,
+    PersonalData, adopted_name, exported_guild, exported_id,
 };
 use crate::core::store::{PersonalDataStore, StoreResult};
 use crate::core::text::name_key;
@@ -278,6 +278,30 @@ impl PersonalDataStore for Db {
             })
             .collect::<StoreResult<Vec<_>>>()?;
 
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT model, kind, latency_ms, tokens_in, tokens_out, cost_usd, ok, created_at \
+             FROM performance_logs WHERE user_id IN {users} ORDER BY id"
+        );
+        let model_calls = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedCall {
+                    model: rows::text(row, "model")?,
+                    kind: rows::text(row, "kind")?,
+                    latency_ms: rows::int(row, "latency_ms")?,
+                    tokens_in: rows::opt_int(row, "tokens_in")?,
+                    tokens_out: rows::opt_int(row, "tokens_out")?,
+                    cost_usd: rows::opt_float(row, "cost_usd")?,
+                    ok: rows::boolean(row, "ok")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
         Ok(PersonalData {
             format: PersonalData::FORMAT,
             exported_at: Timestamp::now(),
@@ -290,6 +314,7 @@ impl PersonalDataStore for Db {
             ratings,
             arena_votes,
             login_attempts,
+            model_calls,
         })
     }
 

@@ -11,10 +11,11 @@ use gamemaster::core::character::{CharacterClass, CharacterName, NewCharacter, R
 use gamemaster::core::ids::{AccountId, CampaignId, ChannelId, GuildId, UserId};
 use gamemaster::core::language::Language;
 use gamemaster::core::llm::ModelId;
+use gamemaster::core::perf::{CallKind, PerfRecord};
 use gamemaster::core::personal_data::{self, Person};
 use gamemaster::core::store::{
-    AccountStore, CampaignStore, CharacterStore, MessageStore, PersonalDataStore, SessionStore,
-    VoteStore,
+    AccountStore, CampaignStore, CharacterStore, MessageStore, PerfStore, PersonalDataStore,
+    SessionStore, VoteStore,
 };
 use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::core::vote::Rating;
@@ -120,6 +121,27 @@ async fn world(db: &Db) -> World {
         }
     }
     let narration = narration.unwrap();
+    for (user, cost) in [(ALICE, Some(0.002)), (BOB, None)] {
+        db.record_call(&PerfRecord {
+            guild_id: Some(GUILD),
+            campaign_id: Some(rime),
+            session_id: Some(session.id),
+            user_id: Some(user),
+            model: "local:narrator".into(),
+            kind: CallKind::Narration,
+            latency_ms: 840,
+            ttft_ms: Some(120),
+            tokens_in: Some(900),
+            tokens_out: Some(200),
+            tokens_estimated: false,
+            cost_usd: cost,
+            ok: true,
+            error_kind: None,
+            created_at: gamemaster::core::ids::Timestamp::now(),
+        })
+        .await
+        .unwrap();
+    }
     db.set_rating(narration, ALICE, Rating::Up).await.unwrap();
     db.set_rating(narration, BOB, Rating::Down).await.unwrap();
     World {
@@ -155,6 +177,9 @@ async fn the_export_holds_everything_about_the_person_and_no_password_hash() {
         assert_eq!(data.ratings.len(), 1);
         assert_eq!(data.ratings[0].message_id, w.narration.0);
         assert_eq!(data.login_attempts.len(), 1, "the phone's successful link");
+        assert_eq!(data.model_calls.len(), 1);
+        assert_eq!(data.model_calls[0].cost_usd, Some(0.002));
+        assert_eq!(data.model_calls[0].tokens_out, Some(200));
 
         let json = data.to_json();
         let hash =
@@ -230,10 +255,16 @@ async fn erasure_deletes_the_person_and_keeps_the_shared_story() {
         assert!(left.account.is_none() && left.characters.is_empty());
         assert!(left.messages.is_empty() && left.ratings.is_empty());
         assert!(left.campaigns.is_empty() && left.login_attempts.is_empty());
+        assert!(
+            left.model_calls.is_empty(),
+            "performance records lose the user id"
+        );
         // Bob's data is untouched.
         let bob = personal_data::export(&t.db, BOB).await.unwrap();
         assert_eq!(bob.characters.len(), 1);
         assert_eq!(bob.ratings.len(), 1);
+        assert_eq!(bob.model_calls.len(), 1);
+        assert_eq!(bob.model_calls[0].cost_usd, None);
     }
 }
 
