@@ -45,6 +45,15 @@ pub async fn handle(
             }
             Ok(())
         }
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Modal(modal),
+        } => {
+            if let Err(e) = crate::discord::commands::account::expired_form(ctx, data, modal).await
+            {
+                tracing::warn!(error = %e, "could not answer an expired form");
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

@@ -38,6 +38,8 @@ pub struct Data {
     pub default_model: Option<ModelId>,
     /// Registration and linking of accounts (argon2id with the configured cost).
     pub accounts: Accounts,
+    /// The account forms this bot is waiting for.
+    pub forms: commands::account::OpenForms,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -103,6 +105,7 @@ pub async fn run(
     };
     let data = Data {
         accounts: Accounts::new(services.store.clone(), cost),
+        forms: Default::default(),
         store: services.store,
         registry: services.registry,
         engine,

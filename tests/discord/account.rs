@@ -161,6 +161,36 @@ async fn register_link_and_unlink_through_private_forms() {
 }
 
 #[tokio::test]
+async fn a_form_submitted_after_a_restart_is_told_it_expired() {
+    let mut bot = spawn_bot().await;
+    let opened = bot.slash(ALICE, "account register", json!({})).await;
+    assert_eq!(opened.wait_response().await.ack, AckKind::Modal);
+    bot.restart().await;
+    let submitted = bot
+        .fake
+        .submit_modal(
+            ALICE,
+            &opened,
+            &[
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    let answer = submitted.wait_response().await;
+    assert_eq!(answer.ack, AckKind::Message);
+    assert!(
+        answer.ephemeral && answer.content.contains("This form expired"),
+        "{}",
+        answer.content
+    );
+    assert!(bot.db().account_by_email(EMAIL).await.unwrap().is_none());
+    assert_nowhere(&bot, PASSWORD);
+    bot.assert_clean();
+}
+
+#[tokio::test]
 async fn bad_forms_get_a_clear_private_refusal_and_store_nothing() {
     let bot = spawn_bot_with(world(), CHEAP).await;
     for (email, password, again, expected) in [

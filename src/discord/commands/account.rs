@@ -4,14 +4,16 @@
 //! options, which Discord shows in the channel's command preview); the form types have no
 //! `Debug`, and nothing here logs what users typed.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poise::Modal;
 use serenity::all::{
     ButtonStyle, ComponentInteraction, CreateActionRow, CreateAllowedMentions, CreateAttachment,
     CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EditInteractionResponse, ModalInteractionCollector,
+    EditInteractionResponse, ModalInteraction, ModalInteractionCollector,
 };
 
 use crate::core::ids::{GuildId, UserId};
@@ -24,6 +26,57 @@ type AppContext<'a> = poise::ApplicationContext<'a, Data, BotError>;
 
 /// How long a form waits to be submitted (Discord's interaction tokens live 15 minutes).
 const FORM_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Custom id prefix of the forms; the command's interaction id follows.
+const FORM_PREFIX: &str = "account-form:";
+
+/// Forms this bot opened and may still be waiting for: a submission of any other form
+/// (opened before a restart, or after its wait ended) is told it expired.
+#[derive(Clone, Default)]
+pub struct OpenForms(Arc<Mutex<HashSet<String>>>);
+
+impl OpenForms {
+    /// Remembers a form until a little after its wait ends, so its submission is never
+    /// answered twice (once by the waiting command, once as expired).
+    fn remember(&self, custom_id: &str) {
+        self.lock().insert(custom_id.to_string());
+        let (forms, id) = (self.clone(), custom_id.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(FORM_TIMEOUT + Duration::from_secs(5)).await;
+            forms.lock().remove(&id);
+        });
+    }
+
+    fn waiting(&self, custom_id: &str) -> bool {
+        self.lock().contains(custom_id)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Answers the submission of a form nobody waits for any more. Returns false for other
+/// modals and for forms a command is still waiting for.
+pub async fn expired_form(
+    ctx: &serenity::all::Context,
+    data: &Data,
+    m: &ModalInteraction,
+) -> BotResult<bool> {
+    let id = m.data.custom_id.as_str();
+    if !id.starts_with(FORM_PREFIX) || data.forms.waiting(id) {
+        return Ok(false);
+    }
+    let reply = CreateInteractionResponseMessage::new()
+        .content(
+            "This form expired (forms wait 10 minutes, and not across a restart of the bot). \
+             Nothing was changed; please run the command again.",
+        )
+        .ephemeral(true)
+        .allowed_mentions(CreateAllowedMentions::new());
+    m.create_response(ctx, CreateInteractionResponse::Message(reply))
+        .await?;
+    Ok(true)
+}
 
 /// Custom id prefix of the delete confirmation button; the user id follows.
 pub const DELETE_BUTTON: &str = "account-delete:";
@@ -94,7 +147,8 @@ where
     Fut: Future<Output = BotResult<String>>,
 {
     let serenity_ctx = ctx.serenity_context();
-    let custom_id = format!("account-form:{}", ctx.interaction.id);
+    let custom_id = format!("{FORM_PREFIX}{}", ctx.interaction.id);
+    ctx.data().forms.remember(&custom_id);
     ctx.interaction
         .create_response(serenity_ctx, M::create(None, custom_id.clone()))
         .await?;
