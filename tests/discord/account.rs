@@ -569,3 +569,31 @@ async fn imported_campaigns_join_the_server_where_their_owner_lists_campaigns() 
     assert_nowhere(&bot, "streamlit-days");
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn account_commands_work_in_direct_messages_except_adopt() {
+    let bot = spawn_bot().await;
+    let export = bot
+        .fake
+        .slash_dm(BOB, "account export", json!({}))
+        .await
+        .wait_response()
+        .await;
+    assert!(export.ephemeral, "{}", export.content);
+    assert_eq!(export.attachments.len(), 1);
+    let data: Value = serde_json::from_slice(&export.attachments[0].bytes).unwrap();
+    assert_eq!(data["discord_user_id"], json!(BOB.to_string()));
+    assert!(data["account"].is_null());
+    let adopt = bot
+        .fake
+        .slash_dm(BOB, "account adopt", json!({}))
+        .await
+        .wait_response()
+        .await;
+    assert!(
+        adopt.ephemeral && adopt.content.contains("server channel"),
+        "{}",
+        adopt.content
+    );
+    bot.assert_clean();
+}
