@@ -252,8 +252,8 @@ pub trait PersonalDataStore: Send + Sync {
     async fn account_links(&self, account: AccountId) -> StoreResult<Vec<DiscordLink>>;
     /// Everything stored about the person (for the export).
     async fn personal_data(&self, person: &Person) -> StoreResult<PersonalData>;
-    /// In one transaction: deletes the account, its links, the person's characters, votes
-    /// and login attempts; keeps their messages in the story without author; leaves their
+    /// In one transaction: deletes the account, its links, the person's characters (and
+    /// their portraits nothing else shows), votes and login attempts; keeps their messages in the story without author; leaves their
     /// campaigns to the server without owner.
     async fn erase_personal_data(&self, person: &Person) -> StoreResult<Erasure>;
     /// Moves the account's campaigns and characters that belong to no server (imported from

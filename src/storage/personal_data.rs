@@ -343,6 +343,20 @@ impl PersonalDataStore for Db {
         let sql = format!("DELETE FROM campaigns WHERE guild_id IS NULL AND {owned}");
         p.query(sql).execute(&mut *tx).await.map_err(store_error)?;
 
+        // Portraits drawn from the person's characters go with them, unless shared.
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql =
+            format!("SELECT portrait_id FROM characters WHERE portrait_id IS NOT NULL AND {owned}");
+        let portraits: Vec<i64> = p
+            .query(sql)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(|row| rows::int(row, "portrait_id"))
+            .collect::<StoreResult<_>>()?;
+
         let mut p = Params::new();
         let owned = p.owned(person, "account_id", "owner_id");
         let sql = format!("DELETE FROM characters WHERE {owned}");
@@ -352,6 +366,17 @@ impl PersonalDataStore for Db {
             .await
             .map_err(store_error)?
             .rows_affected();
+        for image in portraits {
+            sqlx::query(
+                "DELETE FROM images WHERE id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM campaigns WHERE gm_portrait_id = $1) \
+                 AND NOT EXISTS (SELECT 1 FROM characters WHERE portrait_id = $1)",
+            )
+            .bind(image)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
 
         let mut p = Params::new();
         let owned = p.owned(person, "account_id", "owner_id");

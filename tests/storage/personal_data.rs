@@ -8,14 +8,15 @@ use std::sync::Arc;
 use gamemaster::core::auth::{Accounts, HashCost};
 use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
 use gamemaster::core::character::{CharacterClass, CharacterName, NewCharacter, Race};
-use gamemaster::core::ids::{AccountId, CampaignId, ChannelId, GuildId, UserId};
+use gamemaster::core::ids::{AccountId, CampaignId, ChannelId, GuildId, ImageId, UserId};
+use gamemaster::core::image::{ImageKind, NewImage};
 use gamemaster::core::language::Language;
 use gamemaster::core::llm::ModelId;
 use gamemaster::core::perf::{CallKind, PerfRecord};
 use gamemaster::core::personal_data::{self, Person};
 use gamemaster::core::store::{
-    AccountStore, CampaignStore, CharacterStore, MessageStore, PerfStore, PersonalDataStore,
-    SessionStore, VoteStore,
+    AccountStore, CampaignStore, CharacterStore, ImageStore, MessageStore, PerfStore,
+    PersonalDataStore, SessionStore, VoteStore,
 };
 use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::core::vote::Rating;
@@ -66,6 +67,7 @@ async fn character(db: &Db, owner: UserId, name: &str, campaign: CampaignId) {
 
 struct World {
     account: AccountId,
+    portrait: ImageId,
     rime: CampaignId,
     narration: gamemaster::core::ids::MessageId,
 }
@@ -84,6 +86,21 @@ async fn world(db: &Db) -> World {
     let rime = campaign(db, ALICE, "Rime").await;
     campaign(db, BOB, "Bob's Keep").await;
     character(db, ALICE, "Aria", rime).await;
+    let portrait = db
+        .put_image(&NewImage {
+            kind: ImageKind::CharacterPortrait,
+            mime: "image/png".into(),
+            bytes: b"aria".to_vec(),
+            sha256: "aria-portrait".into(),
+            prompt: Some("a bard".into()),
+            model: None,
+        })
+        .await
+        .unwrap();
+    let aria = db.list_characters(GUILD, Some(ALICE)).await.unwrap()[0].id;
+    db.set_character_portrait(aria, Some(portrait))
+        .await
+        .unwrap();
     character(db, BOB, "Borin", rime).await;
     let session = db
         .start_session(rime, Some(GUILD), ChannelId(77), Some(ALICE))
@@ -146,6 +163,7 @@ async fn world(db: &Db) -> World {
     db.set_rating(narration, BOB, Rating::Down).await.unwrap();
     World {
         account: account.id,
+        portrait,
         rime,
         narration,
     }
@@ -216,6 +234,10 @@ async fn erasure_deletes_the_person_and_keeps_the_shared_story() {
         assert_eq!(erasure.campaigns_released, 1);
 
         assert!(t.db.account(w.account).await.unwrap().is_none());
+        assert!(
+            t.db.image(w.portrait).await.unwrap().is_none(),
+            "Aria's portrait"
+        );
         assert!(t.db.discord_link(ALICE).await.unwrap().is_none());
         assert!(t.db.discord_link(ALICE_PHONE).await.unwrap().is_none());
         let cast: Vec<String> =
