@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 
 use crate::config::LogFormat;
 
@@ -22,13 +24,21 @@ where
     let filter = filter
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Serenity's spans record whole gateway events as fields (a submitted form with the
+    // password typed in it, for one), and every line logged inside a span repeats its fields:
+    // they are never written, whatever RUST_LOG asks. Serenity's own events still are.
+    let no_serenity_spans =
+        filter_fn(|meta| !(meta.is_span() && meta.target().starts_with("serenity")));
+    let filter = filter.and(no_serenity_spans);
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
         .with_writer(writer);
     match format {
-        LogFormat::Text => Box::new(builder.finish()),
-        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
+        LogFormat::Text => Box::new(tracing_subscriber::registry().with(layer.with_filter(filter))),
+        LogFormat::Json => Box::new(
+            tracing_subscriber::registry()
+                .with(layer.json().flatten_event(true).with_filter(filter)),
+        ),
     }
 }
 
@@ -79,6 +89,31 @@ mod tests {
         assert_eq!(line["message"], "session started");
         assert_eq!(line["campaign"], "Lost Mine");
         assert!(!out.contains("hidden"));
+    }
+
+    #[test]
+    fn serenity_spans_never_reach_the_log_whatever_the_filter() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            let buffer = Buffer::default();
+            let sink = buffer.clone();
+            let subscriber = subscriber(format, Some("trace"), false, move || sink.clone());
+            tracing::subscriber::with_default(subscriber, || {
+                let span = tracing::info_span!(
+                    target: "serenity::gateway::bridge::shard_runner",
+                    "handle_event",
+                    event = "password: Lantern-Keeper7"
+                );
+                let _inside = span.enter();
+                tracing::warn!(target: "serenity::gateway::bridge::shard_runner", "heartbeat late");
+                tracing::info!(user = 7, "account linked");
+            });
+            let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+            assert!(
+                out.contains("heartbeat late") && out.contains("account linked"),
+                "{out}"
+            );
+            assert!(!out.contains("Lantern-Keeper7"), "{out}");
+        }
     }
 
     #[test]

@@ -166,15 +166,40 @@ fn argon2(cost: HashCost) -> Result<Argon2<'static>, AuthError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// How many hashes run at once: one per core but one, so a core stays free for the async
+/// threads (the gateway, commands, narration) however many people log in. Each hash takes
+/// `memory_kib` of memory and a core for tens of milliseconds: more at once would only queue
+/// inside the OS, take the cores from the async threads, and let a flood of logins exhaust
+/// memory; the rest wait here, asleep.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+    })
+}
+
+/// Runs password work on a blocking thread once a hashing slot is free.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, AuthError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|_| AuthError::Hashing)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| AuthError::Hashing)?
+}
+
 async fn hash(cost: HashCost, password: Password) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || {
+    off_the_runtime(move || {
         argon2(cost)?
             .hash_password(password.expose().as_bytes())
             .map(|h| h.to_string())
             .map_err(|_| AuthError::Hashing)
     })
     .await
-    .map_err(|_| AuthError::Hashing)?
 }
 
 /// A hash of a random password, verified when the email is unknown so the answer takes as
@@ -200,7 +225,7 @@ async fn verify(
     password: Password,
     stored: Option<String>,
 ) -> Result<Verdict, AuthError> {
-    tokio::task::spawn_blocking(move || {
+    off_the_runtime(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash(cost));
         let (ok, upgrade) = if hash.starts_with("$2") {
@@ -222,5 +247,4 @@ async fn verify(
         })
     })
     .await
-    .map_err(|_| AuthError::Hashing)?
 }

@@ -17,6 +17,7 @@ pub mod language;
 pub mod legacy;
 pub mod llm;
 pub mod perf;
+pub mod personal_data;
 pub mod portrait;
 pub mod portrait_icon;
 pub mod portrait_placeholder;

@@ -16,6 +16,7 @@ use crate::core::ids::{
 use crate::core::image::{NewImage, StoredImage};
 use crate::core::llm::ModelId;
 use crate::core::perf::PerfRecord;
+use crate::core::personal_data::{Adoption, Erasure, Person, PersonalData};
 use crate::core::session::Session;
 use crate::core::stats::{Battle, CallSample, StatsData, StatsQuery, ThumbVotes};
 use crate::core::transcript::{MessageStatus, NewMessage, StoredMessage};
@@ -260,6 +261,27 @@ pub trait GuildStore: Send + Sync {
     async fn save_guild_settings(&self, settings: &GuildSettings) -> StoreResult<()>;
 }
 
+/// A person's data across every table: export, erasure, and adoption of imported records.
+#[async_trait]
+pub trait PersonalDataStore: Send + Sync {
+    /// The Discord users linked to an account.
+    async fn account_links(&self, account: AccountId) -> StoreResult<Vec<DiscordLink>>;
+    /// Everything stored about the person (for the export).
+    async fn personal_data(&self, person: &Person) -> StoreResult<PersonalData>;
+    /// In one transaction: deletes the account, its links, the person's characters (and
+    /// their portraits nothing else shows), votes and login attempts; keeps their messages in the story without author; leaves their
+    /// campaigns to the server without owner.
+    async fn erase_personal_data(&self, person: &Person) -> StoreResult<Erasure>;
+    /// Moves the account's campaigns and characters that belong to no server (imported from
+    /// the old app) into `guild`, owned by `owner`; renames campaigns whose name is taken there.
+    async fn adopt_imported(
+        &self,
+        account: AccountId,
+        guild: GuildId,
+        owner: UserId,
+    ) -> StoreResult<Adoption>;
+}
+
 /// Everything at once, for components that need several areas.
 pub trait Store:
     CampaignStore
@@ -273,6 +295,7 @@ pub trait Store:
     + AccountStore
     + GuildStore
     + OpsStore
+    + PersonalDataStore
 {
 }
 
@@ -288,6 +311,7 @@ impl<T> Store for T where
         + AccountStore
         + GuildStore
         + OpsStore
+        + PersonalDataStore
 {
 }
 

@@ -27,11 +27,15 @@ impl BotError {
     /// What the user is told.
     pub fn user_message(&self) -> String {
         match self {
-            BotError::User(m) => m.clone(),
+            // Within Discord's 2,000 characters, whatever a refusal quotes.
+            BotError::User(m) => crate::core::streaming::truncate_chars(m, USER_MESSAGE_MAX),
             BotError::Internal(_) => INTERNAL_MESSAGE.to_string(),
         }
     }
 }
+
+/// The longest refusal shown (a message holds 2,000 characters).
+pub const USER_MESSAGE_MAX: usize = 1_900;
 
 /// Shown for failures that are not the user's to fix.
 pub const INTERNAL_MESSAGE: &str = "Something went wrong on my side. Please try again in a moment; if it keeps happening, tell the server admins.";
@@ -87,7 +91,23 @@ impl From<LlmError> for BotError {
 
 impl From<ModelIdError> for BotError {
     fn from(e: ModelIdError) -> Self {
+        // The error quotes what was typed, which may be thousands of characters long.
+        let short = |s: &str| crate::core::streaming::truncate_chars(s, 100);
+        let e = match e {
+            ModelIdError::MissingProvider(s) => ModelIdError::MissingProvider(short(&s)),
+            ModelIdError::UnknownProvider(s) => ModelIdError::UnknownProvider(short(&s)),
+            ModelIdError::BadName(s) => ModelIdError::BadName(short(&s)),
+        };
         BotError::User(format!("{e}."))
+    }
+}
+
+impl From<crate::core::auth::AuthError> for BotError {
+    fn from(e: crate::core::auth::AuthError) -> Self {
+        match e {
+            crate::core::auth::AuthError::Store(s) => s.into(),
+            other => BotError::User(other.to_string()),
+        }
     }
 }
 
@@ -100,6 +120,7 @@ impl From<serenity::Error> for BotError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::llm::ModelId;
 
     #[test]
     fn conflicts_are_shown_and_outages_are_worded_for_users() {
@@ -113,6 +134,19 @@ mod tests {
         assert!(!e.user_message().contains("10.0.0.3"));
         let e: BotError = StoreError::Corrupt("row 7 has a bad model".into()).into();
         assert_eq!(e.user_message(), INTERNAL_MESSAGE);
+    }
+
+    #[test]
+    fn refusals_fit_in_a_message_whatever_they_quote() {
+        let typed = "a".repeat(10_000);
+        let e: BotError = ModelId::parse(&typed).unwrap_err().into();
+        assert!(
+            e.user_message().chars().count() < 200,
+            "{}",
+            e.user_message()
+        );
+        let e = user(format!("I can't use {typed}"));
+        assert!(e.user_message().chars().count() <= USER_MESSAGE_MAX);
     }
 
     #[test]

@@ -47,6 +47,15 @@ pub async fn handle(
             }
             Ok(())
         }
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Modal(modal),
+        } => {
+            if let Err(e) = crate::discord::commands::account::expired_form(ctx, data, modal).await
+            {
+                tracing::warn!(error = %e, "could not answer an expired form");
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -119,6 +128,10 @@ async fn component_clicked(
     data: &Data,
     c: &ComponentInteraction,
 ) -> BotResult {
+    // Account buttons also work in direct messages.
+    if crate::discord::commands::account::delete_button(ctx, data, c).await? {
+        return Ok(());
+    }
     let id = c.data.custom_id.as_str();
     let user = UserId(c.user.id.get());
     let Some(guild) = c.guild_id.map(|g| GuildId(g.get())) else {

@@ -17,6 +17,7 @@ use serenity::all::{
 };
 
 use crate::config::Config;
+use crate::core::auth::{Accounts, HashCost};
 use crate::core::llm::ModelId;
 use crate::core::portrait::Portraits;
 use crate::core::store::Store;
@@ -43,6 +44,10 @@ pub struct Data {
     pub stats_global: bool,
     /// Metrics, host and gateway status for `/system`.
     pub ops: Arc<Ops>,
+    /// Registration and linking of accounts (argon2id with the configured cost).
+    pub accounts: Accounts,
+    /// The account forms this bot is waiting for.
+    pub forms: commands::account::OpenForms,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -111,7 +116,14 @@ pub async fn run(
         }
     }
     services.ops.set_engine(engine.clone());
+    let cost = HashCost {
+        memory_kib: config.argon2.memory_kib,
+        iterations: config.argon2.iterations,
+        parallelism: config.argon2.parallelism,
+    };
     let data = Data {
+        accounts: Accounts::new(services.store.clone(), cost),
+        forms: Default::default(),
         store: services.store,
         registry: services.registry,
         engine: engine.clone(),

@@ -18,7 +18,7 @@ use crate::core::llm::{
 };
 use crate::llm::retry::RetryPolicy;
 use crate::llm::{
-    Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, parse_json, scrub,
+    Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, one_line, parse_json, scrub,
 };
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -272,6 +272,9 @@ fn stream_error(error: &Value) -> LlmError {
         .unwrap_or(kind_name);
     LlmError::new(
         kind,
-        format!("anthropic stream failed: {}", scrub(message, None)),
+        format!(
+            "anthropic stream failed: {}",
+            one_line(&scrub(message, None))
+        ),
     )
 }

@@ -238,9 +238,31 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(data).map_err(|e| {
         LlmError::new(
             ErrorKind::Malformed,
-            format!("{provider} sent an unreadable stream event: {e}"),
+            format!(
+                "{provider} sent an unreadable stream event: {}",
+                one_line(&e.to_string())
+            ),
         )
     })
+}
+
+/// The longest piece of provider-supplied text an error message quotes.
+const QUOTE_MAX: usize = 200;
+
+/// Provider-supplied text made fit for an error message: one line of printable characters,
+/// at most `QUOTE_MAX` of them (serde quotes unknown values whole, and a broken stream can
+/// carry megabytes of them or terminal escapes).
+pub(crate) fn one_line(text: &str) -> String {
+    let printable: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if printable.chars().count() <= QUOTE_MAX {
+        printable
+    } else {
+        let cut: String = printable.chars().take(QUOTE_MAX).collect();
+        format!("{cut}…")
+    }
 }
 
 /// Removes `secret` (and anything shaped like an API key) from text that came from a provider.

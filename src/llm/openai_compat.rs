@@ -24,7 +24,7 @@ use crate::core::llm::{
 };
 use crate::llm::retry::{ProviderErrorBody, RetryPolicy};
 use crate::llm::{
-    Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, parse_json, scrub,
+    Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, one_line, parse_json, scrub,
 };
 
 pub struct OpenAiCompatClient {
@@ -308,7 +308,10 @@ fn stream_error(label: &str, error: &Value) -> LlmError {
         .unwrap_or_else(|| "unknown error".to_string());
     LlmError {
         kind,
-        message: format!("{label} stream failed: {}", scrub(&message, None)),
+        message: format!(
+            "{label} stream failed: {}",
+            one_line(&scrub(&message, None))
+        ),
         status: code.parse().ok(),
     }
 }

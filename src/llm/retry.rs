@@ -299,7 +299,10 @@ pub fn http_error(
     let message = if text.is_empty() {
         format!("{provider} returned HTTP {code}")
     } else {
-        format!("{provider} returned HTTP {code}: {}", scrub(&text, secret))
+        format!(
+            "{provider} returned HTTP {code}: {}",
+            super::one_line(&scrub(&text, secret))
+        )
     };
     LlmError {
         kind,

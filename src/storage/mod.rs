@@ -11,6 +11,7 @@ pub mod legacy_import;
 mod messages;
 mod ops;
 mod perf;
+mod personal_data;
 mod rows;
 mod sessions;
 mod stats;

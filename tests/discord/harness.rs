@@ -147,6 +147,50 @@ async fn too_long(ctx: poise::ApplicationContext<'_, Data, Error>) -> Result<(),
     Ok(())
 }
 
+// A modal that breaks one of Discord's modal rules, chosen by `rule`, sent raw so the fake's
+// own checks are what refuses it.
+#[poise::command(slash_command)]
+async fn bad_modal(
+    ctx: poise::ApplicationContext<'_, Data, Error>,
+    #[description = "Which rule to break"] rule: String,
+) -> Result<(), Error> {
+    let input =
+        |id: &str, label: &str| json!({"type": 4, "custom_id": id, "label": label, "style": 1});
+    let row = |inputs: Vec<serde_json::Value>| json!({"type": 1, "components": inputs});
+    let mut rows = vec![row(vec![input("a", "A")])];
+    let mut title = "Form".to_string();
+    match rule.as_str() {
+        "rows" => {
+            rows = (0..6)
+                .map(|i| row(vec![input(&format!("f{i}"), "F")]))
+                .collect()
+        }
+        "pair" => rows = vec![row(vec![input("a", "A"), input("b", "B")])],
+        "label" => rows = vec![row(vec![input("a", &"L".repeat(46))])],
+        "input_id" => rows = vec![row(vec![input(&"i".repeat(101), "A")])],
+        "duplicate" => rows = vec![row(vec![input("a", "A")]), row(vec![input("a", "B")])],
+        "button" => {
+            rows = vec![row(vec![
+                json!({"type": 2, "custom_id": "b", "label": "B", "style": 1}),
+            ])]
+        }
+        "title" => title = "T".repeat(46),
+        _ => {}
+    }
+    let custom_id = if rule == "modal_id" {
+        "m".repeat(101)
+    } else {
+        "m".into()
+    };
+    let body =
+        json!({"type": 9, "data": {"custom_id": custom_id, "title": title, "components": rows}});
+    ctx.serenity_context()
+        .http
+        .create_interaction_response(ctx.interaction.id, &ctx.interaction.token, &body, vec![])
+        .await?;
+    Ok(())
+}
+
 // Serenity checks only the 6000-character total of an embed, not its description's 4096.
 #[poise::command(slash_command)]
 async fn big_embed(ctx: Context<'_>) -> Result<(), Error> {
@@ -243,6 +287,7 @@ fn commands() -> Vec<poise::Command<Data, Error>> {
         form(),
         upload(),
         too_long(),
+        bad_modal(),
         big_embed(),
         double_ack(),
         late(),
@@ -507,6 +552,64 @@ async fn subcommands_autocomplete_and_permissions() {
     assert!(refused.ephemeral);
     assert!(bot.errors().is_empty(), "{:?}", bot.errors());
     fake.assert_clean();
+}
+
+#[tokio::test]
+async fn modals_that_break_discords_rules_are_refused() {
+    let (fake, _bot) = connected(FakeConfig::default()).await;
+    let (guild, channel) = guild_and_channel(&fake);
+    for (rule, expected) in [
+        (
+            "rows",
+            "data.components: Must be between 1 and 5 in length.",
+        ),
+        (
+            "pair",
+            "data.components.0.components: Must be between 1 and 1",
+        ),
+        (
+            "label",
+            "data.components.0.components.0.label: Must be between 1 and 45",
+        ),
+        (
+            "input_id",
+            "data.components.0.components.0.custom_id: Must be between 1 and 100",
+        ),
+        (
+            "duplicate",
+            "data.components: Component custom id cannot be duplicated.",
+        ),
+        (
+            "button",
+            "data.components.0.components.0.type: Modals accept text inputs only.",
+        ),
+        ("title", "data.title: Must be between 1 and 45 in length."),
+        (
+            "modal_id",
+            "data.custom_id: Must be between 1 and 100 in length.",
+        ),
+    ] {
+        let before = fake.violations().len();
+        fake.slash(BOB, guild, channel, "bad_modal", json!({"rule": rule}))
+            .await;
+        let found = fake
+            .wait_for_violations(before + 1)
+            .await
+            .into_iter()
+            .skip(before)
+            .find(|v| v.kind == "limit")
+            .unwrap_or_else(|| panic!("{rule}: no limit violation"));
+        assert!(found.detail.contains(expected), "{rule}: {found:?}");
+    }
+    // A valid one passes.
+    let before = fake.violations().len();
+    let ok = fake
+        .slash(BOB, guild, channel, "bad_modal", json!({"rule": "none"}))
+        .await
+        .wait_response()
+        .await;
+    assert_eq!(ok.ack, AckKind::Modal);
+    assert_eq!(fake.violations().len(), before);
 }
 
 #[tokio::test]

@@ -4,12 +4,14 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account;
 mod arena;
 mod buttons;
 mod campaign;
 mod character;
 mod game;
 mod harness;
+mod hostile;
 mod ops;
 mod portraits;
 mod presenter;

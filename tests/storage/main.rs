@@ -7,4 +7,5 @@ mod support;
 mod accounts;
 mod legacy_import;
 mod ops;
+mod personal_data;
 mod repositories;

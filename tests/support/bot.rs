@@ -22,7 +22,7 @@ pub const CAROL: u64 = 2_000_000_000_000_000_003;
 pub const OTHER_GUILD: u64 = 1_200_000_000_000_000_000;
 
 /// Every top-level command the bot registers.
-pub const COMMANDS: [&str; 10] = [
+pub const COMMANDS: [&str; 11] = [
     "campaign",
     "character",
     "session",
@@ -33,6 +33,7 @@ pub const COMMANDS: [&str; 10] = [
     "arena",
     "system",
     "settings",
+    "account",
 ];
 
 /// The local model the fake model server stands in for, and a second one.

@@ -163,6 +163,9 @@ pub async fn create(
     description_localized("fr", "Lister les campagnes de ce serveur")
 )]
 pub async fn list(ctx: Context<'_>) -> BotResult {
+    // A linked owner's campaigns imported from the old app join the server they list.
+    let adoption =
+        commands::account::adopt_here(ctx.data(), commands::author(ctx), guild(ctx)?).await?;
     let campaigns = ctx.data().store.list_campaigns(guild(ctx)?).await?;
     let guild_name = ctx
         .guild()
@@ -170,6 +173,9 @@ pub async fn list(ctx: Context<'_>) -> BotResult {
         .unwrap_or_else(|| "this server".into());
     let embed = render::campaign_list(&guild_name, &campaigns).build();
     ctx.send(reply().embed(embed)).await?;
+    if let Some(text) = commands::account::adoption_text(&adoption) {
+        ctx.send(private(text)).await?;
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Slash commands. Each one parses its options into core types, calls one store or engine
 //! function, and renders the answer.
 
+pub mod account;
 pub mod admin;
 pub mod arena;
 pub mod campaign;
@@ -36,6 +37,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         arena::arena(),
         admin::system(),
         admin::settings(),
+        account::account(),
     ]
 }
 

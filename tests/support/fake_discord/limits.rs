@@ -265,32 +265,94 @@ pub fn check_modal(data: &Value) -> Result<(), Rejection> {
         ));
     }
     for (r, row) in rows.iter().enumerate() {
-        for (c, input) in row["components"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            if chars(&input["label"]) > 45 {
-                errors.push(FieldError::max_len(
-                    &[
-                        "components",
-                        &r.to_string(),
-                        "components",
-                        &c.to_string(),
-                        "label",
-                    ],
-                    45,
+        let inputs = row["components"].as_array().cloned().unwrap_or_default();
+        // A modal row holds exactly one text input.
+        if row["type"] != serde_json::json!(1) || inputs.len() != 1 {
+            errors.push(FieldError::new(
+                &["components", &r.to_string(), "components"],
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 1 in length.",
+            ));
+        }
+        for (c, input) in inputs.iter().enumerate() {
+            let (r, c) = (r.to_string(), c.to_string());
+            let path =
+                |field: &'static str| ["components", &r, "components", &c, field].map(String::from);
+            if input["type"] != serde_json::json!(4) {
+                errors.push(FieldError::new(
+                    &strs(&path("type")),
+                    "MODAL_COMPONENT_TYPE_INVALID",
+                    "Modals accept text inputs only.",
+                ));
+            }
+            let label = chars(&input["label"]);
+            if label == 0 || label > 45 {
+                errors.push(FieldError::new(
+                    &strs(&path("label")),
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be between 1 and 45 in length.",
+                ));
+            }
+            let id = chars(&input["custom_id"]);
+            if id == 0 || id > 100 {
+                errors.push(FieldError::new(
+                    &strs(&path("custom_id")),
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be between 1 and 100 in length.",
+                ));
+            }
+            if !matches!(input["style"].as_u64(), Some(1 | 2)) {
+                errors.push(FieldError::new(
+                    &strs(&path("style")),
+                    "BASE_TYPE_CHOICES",
+                    "Value must be one of (1, 2).",
+                ));
+            }
+            if chars(&input["placeholder"]) > 100 {
+                errors.push(FieldError::max_len(&strs(&path("placeholder")), 100));
+            }
+            if chars(&input["value"]) > 4000 {
+                errors.push(FieldError::max_len(&strs(&path("value")), 4000));
+            }
+            let min = input["min_length"].as_u64();
+            let max = input["max_length"].as_u64();
+            if min.is_some_and(|m| m > 4000) {
+                errors.push(FieldError::max_len(&strs(&path("min_length")), 4000));
+            }
+            if max.is_some_and(|m| !(1..=4000).contains(&m)) {
+                errors.push(FieldError::new(
+                    &strs(&path("max_length")),
+                    "NUMBER_TYPE_MAX",
+                    "Must be between 1 and 4000.",
                 ));
             }
         }
+    }
+    // Custom ids are unique within a modal.
+    let mut ids: Vec<&str> = rows
+        .iter()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .filter_map(|input| input["custom_id"].as_str())
+        .collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() != total {
+        errors.push(FieldError::new(
+            &["components"],
+            "COMPONENT_CUSTOM_ID_DUPLICATED",
+            "Component custom id cannot be duplicated.",
+        ));
     }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(Rejection::InvalidForm(errors))
     }
+}
+
+fn strs(path: &[String]) -> Vec<&str> {
+    path.iter().map(String::as_str).collect()
 }
 
 /// Checks autocomplete choices (callback type 8).

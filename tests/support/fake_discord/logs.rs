@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::DefaultGuard;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
@@ -29,6 +30,7 @@ const DROPPED_EVENT_MARKERS: &[&str] = &[
 
 pub struct LogCapture {
     problems: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<Vec<String>>>,
     found: Arc<Notify>,
     _guard: DefaultGuard,
 }
@@ -39,8 +41,10 @@ impl LogCapture {
     pub fn install() -> Self {
         let problems = Arc::new(Mutex::new(Vec::new()));
         let found = Arc::new(Notify::new());
+        let lines = Arc::new(Mutex::new(Vec::new()));
         let layer = CaptureLayer {
             problems: problems.clone(),
+            lines: lines.clone(),
             found: found.clone(),
             echo: std::env::var_os("FAKE_DISCORD_LOG").is_some(),
         };
@@ -48,6 +52,7 @@ impl LogCapture {
         let guard = tracing::subscriber::set_default(subscriber);
         Self {
             problems,
+            lines,
             found,
             _guard: guard,
         }
@@ -77,6 +82,12 @@ impl LogCapture {
         self.problems.clone()
     }
 
+    /// Every captured line (debug and above), in order: for checks that secrets never reach
+    /// the logs.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("log capture poisoned").clone()
+    }
+
     /// Lines showing serenity dropped or misread something, in order.
     pub fn problems(&self) -> Vec<String> {
         self.problems.lock().expect("log capture poisoned").clone()
@@ -85,6 +96,7 @@ impl LogCapture {
 
 struct CaptureLayer {
     problems: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<Vec<String>>>,
     found: Arc<Notify>,
     echo: bool,
 }
@@ -106,6 +118,29 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         *metadata.level() <= Level::DEBUG
     }
 
+    // Span fields are printed with every event inside the span, so they are kept too.
+    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+        let mut line = Line(String::new());
+        attrs.record(&mut line);
+        let meta = attrs.metadata();
+        let text = format!(
+            "span {} {}: {}",
+            meta.target(),
+            meta.name(),
+            line.0.trim_end()
+        );
+        self.lines.lock().expect("log capture poisoned").push(text);
+    }
+
+    fn on_record(&self, _id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
+        let mut line = Line(String::new());
+        values.record(&mut line);
+        self.lines
+            .lock()
+            .expect("log capture poisoned")
+            .push(format!("span record: {}", line.0.trim_end()));
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let mut line = Line(String::new());
@@ -114,6 +149,10 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         if self.echo {
             eprintln!("{text}");
         }
+        self.lines
+            .lock()
+            .expect("log capture poisoned")
+            .push(text.clone());
         let from_serenity =
             meta.target().starts_with("serenity") || meta.target().starts_with("poise");
         if from_serenity && DROPPED_EVENT_MARKERS.iter().any(|m| text.contains(m)) {

@@ -220,6 +220,17 @@ impl FakeDiscord {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Waits until at least `n` violations were recorded and returns them all.
+    pub async fn wait_for_violations(&self, n: usize) -> Vec<Violation> {
+        let timeout = self.shared.config.wait_timeout;
+        self.shared
+            .wait_for(timeout, &format!("{n} violations"), |s| {
+                (s.violations.len() >= n).then(|| s.violations.clone())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Waits for a recorded request matching `predicate` and returns the first one.
     pub async fn wait_request(
         &self,
@@ -232,6 +243,11 @@ impl FakeDiscord {
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every log line captured on this thread (debug and above).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs.lines()
     }
 
     /// Serenity log lines that show a dropped or misread event.

@@ -1,0 +1,513 @@
+//! A person's rows across tables: export, erasure and adoption of imported records.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::Db;
+use super::rows::{self, store_error};
+use crate::core::account::DiscordLink;
+use crate::core::ids::{AccountId, GuildId, Timestamp, UserId};
+use crate::core::personal_data::{
+    Adoption, Erasure, ExportedAccount, ExportedArenaVote, ExportedCall, ExportedCampaign,
+    ExportedCharacter, ExportedLink, ExportedLoginAttempt, ExportedMessage, ExportedRating, Person,
+    PersonalData, adopted_name, exported_guild, exported_id,
+};
+use crate::core::store::{PersonalDataStore, StoreResult};
+use crate::core::text::name_key;
+
+/// The integer parameters of one statement, numbered as they are added (`$1`, `$2` ...), so
+/// every bound value is used exactly once (PostgreSQL refuses unused parameters).
+struct Params(Vec<i64>);
+
+impl Params {
+    fn new() -> Params {
+        Params(Vec::new())
+    }
+
+    fn one(&mut self, value: i64) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+
+    /// `($n, $n+1, ...)` for a list of users (never empty: a person has at least one).
+    fn users(&mut self, users: &[UserId]) -> String {
+        let list: Vec<String> = users.iter().map(|u| self.one(u.as_i64())).collect();
+        format!("({})", list.join(", "))
+    }
+
+    /// Rows of the person: their account's, or any of their Discord users'.
+    fn owned(&mut self, person: &Person, account_col: &str, user_col: &str) -> String {
+        // No row has id -1: an unlinked person matches on Discord users only.
+        let account = self.one(person.account.map_or(-1, |a| a.0));
+        let users = self.users(&person.users);
+        format!("({account_col} = {account} OR {user_col} IN {users})")
+    }
+
+    fn query(self, sql: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in self.0 {
+            q = q.bind(v);
+        }
+        q
+    }
+}
+
+fn snowflake(row: &AnyRow, col: &str) -> StoreResult<Option<String>> {
+    Ok(rows::opt_int(row, col)?.map(|v| exported_id(UserId::from_i64(v))))
+}
+
+fn guild(row: &AnyRow, col: &str) -> StoreResult<Option<String>> {
+    Ok(rows::opt_int(row, col)?.map(|v| exported_guild(GuildId::from_i64(v))))
+}
+
+/// Characters of the person, as a sub-select (for their messages).
+fn characters_of(p: &mut Params, person: &Person) -> String {
+    let owned = p.owned(person, "account_id", "owner_id");
+    format!("SELECT id FROM characters WHERE {owned}")
+}
+
+impl Db {
+    async fn fetch(&self, sql: String, params: Params) -> StoreResult<Vec<AnyRow>> {
+        params
+            .query(sql)
+            .fetch_all(self.pool())
+            .await
+            .map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl PersonalDataStore for Db {
+    async fn account_links(&self, account: AccountId) -> StoreResult<Vec<DiscordLink>> {
+        let rows = sqlx::query(
+            "SELECT discord_user_id, account_id, linked_at FROM discord_links WHERE account_id = $1 ORDER BY linked_at, discord_user_id",
+        )
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(store_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DiscordLink {
+                    discord_user_id: UserId::from_i64(rows::int(row, "discord_user_id")?),
+                    account_id: AccountId(rows::int(row, "account_id")?),
+                    linked_at: Timestamp(rows::int(row, "linked_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn personal_data(&self, person: &Person) -> StoreResult<PersonalData> {
+        let account = match person.account {
+            Some(id) => {
+                let mut p = Params::new();
+                let sql = format!(
+                    "SELECT id, email, created_at, last_login_at, failed_logins, locked_until, legacy_user_id \
+                     FROM accounts WHERE id = {}",
+                    p.one(id.0)
+                );
+                let rows = self.fetch(sql, p).await?;
+                rows.first()
+                    .map(|row| -> StoreResult<ExportedAccount> {
+                        Ok(ExportedAccount {
+                            id: rows::int(row, "id")?,
+                            email: rows::text(row, "email")?,
+                            created_at: Timestamp(rows::int(row, "created_at")?),
+                            last_login_at: rows::opt_int(row, "last_login_at")?.map(Timestamp),
+                            failed_logins: rows::int(row, "failed_logins")?,
+                            locked_until: rows::opt_int(row, "locked_until")?.map(Timestamp),
+                            legacy_user_id: rows::opt_int(row, "legacy_user_id")?,
+                        })
+                    })
+                    .transpose()?
+            }
+            None => None,
+        };
+
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "discord_user_id");
+        let sql = format!(
+            "SELECT discord_user_id, account_id, linked_at FROM discord_links WHERE {owned} ORDER BY linked_at"
+        );
+        let discord_links = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedLink::from(&DiscordLink {
+                    discord_user_id: UserId::from_i64(rows::int(row, "discord_user_id")?),
+                    account_id: AccountId(rows::int(row, "account_id")?),
+                    linked_at: Timestamp(rows::int(row, "linked_at")?),
+                }))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql = format!(
+            "SELECT id, guild_id, campaign_id, owner_id, name, class, race, gender, level, description, created_at \
+             FROM characters WHERE {owned} ORDER BY id"
+        );
+        let characters = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedCharacter {
+                    id: rows::int(row, "id")?,
+                    guild_id: guild(row, "guild_id")?,
+                    campaign_id: rows::opt_int(row, "campaign_id")?,
+                    owner_id: snowflake(row, "owner_id")?,
+                    name: rows::text(row, "name")?,
+                    class: rows::text(row, "class")?,
+                    race: rows::text(row, "race")?,
+                    gender: rows::opt_text(row, "gender")?,
+                    level: rows::int(row, "level")?,
+                    description: rows::opt_text(row, "description")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql = format!(
+            "SELECT id, guild_id, owner_id, name, themes, language, tone, model, created_at \
+             FROM campaigns WHERE {owned} ORDER BY id"
+        );
+        let campaigns = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedCampaign {
+                    id: rows::int(row, "id")?,
+                    guild_id: guild(row, "guild_id")?,
+                    owner_id: snowflake(row, "owner_id")?,
+                    name: rows::text(row, "name")?,
+                    themes: rows::text(row, "themes")?,
+                    language: rows::text(row, "language")?,
+                    tone: rows::opt_text(row, "tone")?,
+                    model: rows::text(row, "model")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let theirs = characters_of(&mut p, person);
+        let sql = format!(
+            "SELECT id, session_id, campaign_id, character_id, role, content, created_at FROM messages \
+             WHERE role = 'user' AND (author_id IN {users} OR character_id IN ({theirs})) ORDER BY id"
+        );
+        let messages = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedMessage {
+                    id: rows::int(row, "id")?,
+                    session_id: rows::int(row, "session_id")?,
+                    campaign_id: rows::int(row, "campaign_id")?,
+                    character_id: rows::opt_int(row, "character_id")?,
+                    role: rows::text(row, "role")?,
+                    content: rows::text(row, "content")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT message_id, value, created_at FROM ratings WHERE voter_id IN {users} ORDER BY id"
+        );
+        let ratings = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedRating {
+                    message_id: rows::int(row, "message_id")?,
+                    value: rows::int(row, "value")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT battle_id, choice, created_at FROM arena_votes WHERE voter_id IN {users} ORDER BY id"
+        );
+        let arena_votes = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedArenaVote {
+                    battle_id: rows::int(row, "battle_id")?,
+                    choice: rows::text(row, "choice")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT discord_user_id, ok, created_at FROM login_attempts WHERE discord_user_id IN {users} ORDER BY id"
+        );
+        let login_attempts = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedLoginAttempt {
+                    discord_user_id: exported_id(UserId::from_i64(rows::int(
+                        row,
+                        "discord_user_id",
+                    )?)),
+                    ok: rows::boolean(row, "ok")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT model, kind, latency_ms, tokens_in, tokens_out, cost_usd, ok, created_at \
+             FROM performance_logs WHERE user_id IN {users} ORDER BY id"
+        );
+        let model_calls = self
+            .fetch(sql, p)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ExportedCall {
+                    model: rows::text(row, "model")?,
+                    kind: rows::text(row, "kind")?,
+                    latency_ms: rows::int(row, "latency_ms")?,
+                    tokens_in: rows::opt_int(row, "tokens_in")?,
+                    tokens_out: rows::opt_int(row, "tokens_out")?,
+                    cost_usd: rows::opt_float(row, "cost_usd")?,
+                    ok: rows::boolean(row, "ok")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        Ok(PersonalData {
+            format: PersonalData::FORMAT,
+            exported_at: Timestamp::now(),
+            discord_user_id: exported_id(person.user),
+            account,
+            discord_links,
+            characters,
+            campaigns,
+            messages,
+            ratings,
+            arena_votes,
+            login_attempts,
+            model_calls,
+        })
+    }
+
+    async fn erase_personal_data(&self, person: &Person) -> StoreResult<Erasure> {
+        let mut tx = self.pool().begin().await.map_err(store_error)?;
+        let mut erasure = Erasure::default();
+
+        // The story stays readable for the other players: messages lose their author only.
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let theirs = characters_of(&mut p, person);
+        let sql = format!(
+            "UPDATE messages SET author_id = NULL, character_id = NULL, discord_message_id = NULL \
+             WHERE author_id IN {users} OR character_id IN ({theirs})"
+        );
+        erasure.messages_anonymised = p
+            .query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+
+        // Imported campaigns no server adopted are nobody else's: they go entirely.
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql = format!("DELETE FROM campaigns WHERE guild_id IS NULL AND {owned}");
+        p.query(sql).execute(&mut *tx).await.map_err(store_error)?;
+
+        // Portraits drawn from the person's characters go with them, unless shared.
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql =
+            format!("SELECT portrait_id FROM characters WHERE portrait_id IS NOT NULL AND {owned}");
+        let portraits: Vec<i64> = p
+            .query(sql)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(|row| rows::int(row, "portrait_id"))
+            .collect::<StoreResult<_>>()?;
+
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql = format!("DELETE FROM characters WHERE {owned}");
+        erasure.characters_deleted = p
+            .query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+        for image in portraits {
+            sqlx::query(
+                "DELETE FROM images WHERE id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM campaigns WHERE gm_portrait_id = $1) \
+                 AND NOT EXISTS (SELECT 1 FROM characters WHERE portrait_id = $1)",
+            )
+            .bind(image)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
+
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql = format!("UPDATE campaigns SET owner_id = NULL, account_id = NULL WHERE {owned}");
+        erasure.campaigns_released = p
+            .query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+
+        for table in ["ratings", "arena_votes"] {
+            let mut p = Params::new();
+            let users = p.users(&person.users);
+            let sql = format!("DELETE FROM {table} WHERE voter_id IN {users}");
+            erasure.votes_deleted += p
+                .query(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?
+                .rows_affected();
+        }
+
+        for (action, column) in [
+            ("DELETE FROM login_attempts", "discord_user_id"),
+            ("UPDATE sessions SET started_by = NULL", "started_by"),
+            ("UPDATE performance_logs SET user_id = NULL", "user_id"),
+        ] {
+            let mut p = Params::new();
+            let users = p.users(&person.users);
+            let sql = format!("{action} WHERE {column} IN {users}");
+            p.query(sql).execute(&mut *tx).await.map_err(store_error)?;
+        }
+
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "discord_user_id");
+        let sql = format!("DELETE FROM discord_links WHERE {owned}");
+        erasure.links_deleted = p
+            .query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+
+        if let Some(account) = person.account {
+            erasure.account_deleted = sqlx::query("DELETE FROM accounts WHERE id = $1")
+                .bind(account.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?
+                .rows_affected()
+                > 0;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(erasure)
+    }
+
+    async fn adopt_imported(
+        &self,
+        account: AccountId,
+        guild_id: GuildId,
+        owner: UserId,
+    ) -> StoreResult<Adoption> {
+        let mut tx = self.pool().begin().await.map_err(store_error)?;
+        let mut adoption = Adoption::default();
+        let orphans = sqlx::query(
+            "SELECT id, name FROM campaigns WHERE account_id = $1 AND guild_id IS NULL ORDER BY id",
+        )
+        .bind(account.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if !orphans.is_empty() {
+            let mut taken: HashSet<String> =
+                sqlx::query("SELECT name_key FROM campaigns WHERE guild_id = $1")
+                    .bind(guild_id.as_i64())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(|row| row.try_get::<String, _>("name_key"))
+                    .collect::<Result<_, _>>()
+                    .map_err(store_error)?;
+            for row in &orphans {
+                let id = rows::int(row, "id")?;
+                let name = rows::text(row, "name")?;
+                let new_name = adopted_name(&name, |n| taken.contains(&name_key(n)));
+                let key = name_key(&new_name);
+                // `guild_id IS NULL` again: another server may have adopted it meanwhile.
+                let moved = sqlx::query(
+                    "UPDATE campaigns SET guild_id = $1, owner_id = $2, name = $3, name_key = $4 \
+                     WHERE id = $5 AND guild_id IS NULL",
+                )
+                .bind(guild_id.as_i64())
+                .bind(owner.as_i64())
+                .bind(new_name.clone())
+                .bind(key.clone())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?
+                .rows_affected();
+                if moved == 0 {
+                    continue;
+                }
+                sqlx::query(
+                    "UPDATE sessions SET guild_id = $1 WHERE campaign_id = $2 AND guild_id IS NULL",
+                )
+                .bind(guild_id.as_i64())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+                taken.insert(key);
+                adoption.campaigns += 1;
+                if new_name != name {
+                    adoption.renamed.push((name, new_name));
+                }
+            }
+        }
+        adoption.characters = sqlx::query(
+            "UPDATE characters SET guild_id = $1, owner_id = $2 WHERE account_id = $3 AND guild_id IS NULL",
+        )
+        .bind(guild_id.as_i64())
+        .bind(owner.as_i64())
+        .bind(account.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        tx.commit().await.map_err(store_error)?;
+        Ok(adoption)
+    }
+}
