@@ -10,6 +10,7 @@ mod images;
 pub mod legacy_import;
 mod messages;
 mod perf;
+pub mod rollups;
 mod rows;
 mod sessions;
 mod stats;

@@ -7,3 +7,4 @@ mod support;
 mod accounts;
 mod legacy_import;
 mod repositories;
+mod rollups;
