@@ -148,9 +148,9 @@ impl HistogramBuilder {
         let max = self.pending.iter().map(|&(v, _)| v).max().unwrap_or(min);
         let span = max.abs_diff(min);
         // Latencies span a few seconds to minutes: counting into an array indexed by value is
-        // linear, where sorting a million entries costs ten times more. Wide, sparse spans
-        // (a few huge outliers) sort instead.
-        let dense_limit = (self.pending.len() as u64 * 4).clamp(1 << 16, 1 << 24);
+        // linear where sorting is n log n. The array stays under 2^21 counters (16 MB) and a
+        // few times the entries; wide, sparse spans (a few huge outliers) sort instead.
+        let dense_limit = (self.pending.len() as u64 * 4).clamp(1 << 16, 1 << 21);
         let runs = if span < dense_limit {
             let mut counts = vec![0u64; span as usize + 1];
             for &(value, count) in &self.pending {
