@@ -7,6 +7,10 @@
 //! `$STATS_BENCH_DB` (default: `<temp dir>/gamemaster-stats-at-scale.db`) and reused by the
 //! next run. The PostgreSQL copy lives in the schema `stats_bench`, dropped at the end.
 //!
+//! `/stats` reads daily rollups (`perf_rollups`) for whole days and raw rows for the rest; the
+//! rollups are brought up to date (and that backfill timed) before measuring. "raw path"
+//! measures the same report from every row, as `/stats` did before the rollups.
+//!
 //! Run: `cargo bench --bench stats_at_scale` (add `TEST_DATABASE_URL=postgres://...`).
 
 use std::path::PathBuf;
@@ -17,7 +21,7 @@ use gamemaster::config::DatabaseUrl;
 use gamemaster::core::chart;
 use gamemaster::core::ids::{GuildId, Timestamp};
 use gamemaster::core::stats::{
-    ArenaConfig, Metric, StatsData, StatsQuery, StatsScope, build_report,
+    ArenaConfig, Metric, StatsData, StatsQuery, StatsScope, build_report, summarize,
 };
 use gamemaster::core::store::{StatsStore, fetch_stats_data};
 use gamemaster::storage::{Db, Engine};
@@ -76,14 +80,31 @@ async fn seed(db: &Db) {
         Engine::Postgres => "VACUUM ANALYZE performance_logs",
     };
     sqlx::query(sql).execute(db.pool()).await.unwrap();
+    let started = Instant::now();
+    let rolled = db.refresh_rollups().await.unwrap();
+    eprintln!(
+        "rolled up {} rows on {} in {:.2} s",
+        rolled.rows,
+        db.engine().name(),
+        started.elapsed().as_secs_f64()
+    );
+    if db.engine() == Engine::Postgres {
+        sqlx::query("ANALYZE perf_rollups")
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
 }
 
 async fn insert_rows(db: &Db) {
     let started = Instant::now();
-    sqlx::query("DELETE FROM performance_logs")
-        .execute(db.pool())
-        .await
-        .unwrap();
+    for sql in [
+        "DELETE FROM performance_logs",
+        "DELETE FROM perf_rollups",
+        "UPDATE perf_rollup_state SET through_id = 0",
+    ] {
+        sqlx::query(sql).execute(db.pool()).await.unwrap();
+    }
     sqlx::query(sqlx::AssertSqlSafe(seed_sql()))
         .execute(db.pool())
         .await
@@ -147,9 +168,23 @@ async fn drop_postgres(admin_url: &str) {
 /// What `/stats` does for one request, end to end.
 async fn stats_command(db: &Db, query: &StatsQuery) -> Vec<u8> {
     let data = fetch_stats_data(db, query).await.unwrap();
+    render(&data)
+}
+
+/// The same report from every raw row in the window (no rollups).
+async fn stats_command_raw(db: &Db, query: &StatsQuery) -> Vec<u8> {
+    let data = StatsData {
+        calls: summarize(&db.call_samples(query).await.unwrap()),
+        thumbs: db.thumb_votes(query).await.unwrap(),
+        battles: db.arena_battles(query).await.unwrap(),
+    };
+    render(&data)
+}
+
+fn render(data: &StatsData) -> Vec<u8> {
     let report = build_report(
         Metric::Latency,
-        &data,
+        data,
         "all servers, last 30 days",
         &ArenaConfig::default(),
         &mut StdRng::seed_from_u64(1),
@@ -161,6 +196,8 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, db: &Db) {
     let engine = db.engine().name();
     let global = StatsQuery::new(StatsScope::Global, Timestamp(START_MS));
     let server = StatsQuery::new(StatsScope::Server(GuildId(7)), Timestamp(START_MS));
+    // A window that starts at noon, as "the last 30 days" usually does: half a day of raw rows.
+    let midday = StatsQuery::new(StatsScope::Global, Timestamp(START_MS + 12 * 3_600_000));
     let rows = rt.block_on(db.call_samples(&global)).unwrap().len();
     eprintln!("{engine}: the global 30-day /stats reads {rows} narration and arena calls");
 
@@ -171,6 +208,15 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, db: &Db) {
     });
     group.bench_function("stats end to end, one server of 40", |b| {
         b.iter(|| rt.block_on(stats_command(db, black_box(&server))))
+    });
+    group.bench_function("stats end to end, global, window from midday", |b| {
+        b.iter(|| rt.block_on(stats_command(db, black_box(&midday))))
+    });
+    group.bench_function("raw path end to end, global, 1M rows", |b| {
+        b.iter(|| rt.block_on(stats_command_raw(db, black_box(&global))))
+    });
+    group.bench_function("raw path end to end, one server of 40", |b| {
+        b.iter(|| rt.block_on(stats_command_raw(db, black_box(&server))))
     });
     group.bench_function("fetch only, global", |b| {
         b.iter(|| {

@@ -18,6 +18,11 @@ use crate::storage::Db;
 /// `gamemaster migrate`: bring the schema up to date and say where.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let db = Db::open(&config.database_url).await?;
+    let rolled = db
+        .refresh_rollups()
+        .await
+        .context("rolling up performance logs for /stats")?;
+    tracing::info!(rows = rolled.rows, "stats rollups are up to date");
     tracing::info!(engine = db.engine().name(), url = %config.database_url, "database schema is up to date");
     println!(
         "{} database at {} is up to date",
@@ -198,11 +203,14 @@ pub async fn run_until(
         engine_settings: engine_settings(&config),
         ops,
     };
+    // Rolls up existing calls in the background (an upgraded database), then new ones.
+    let rollups = db.spawn_rollup_refresher();
     let result = crate::discord::run(&config, services, shutdown).await;
     let _ = http_stop.send(());
     if let Some(listener) = listener {
         let _ = listener.await;
     }
+    rollups.abort();
     db.close().await;
     result
 }

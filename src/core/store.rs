@@ -18,7 +18,7 @@ use crate::core::llm::ModelId;
 use crate::core::perf::PerfRecord;
 use crate::core::personal_data::{Adoption, Erasure, Person, PersonalData};
 use crate::core::session::Session;
-use crate::core::stats::{Battle, CallSample, StatsData, StatsQuery, ThumbVotes};
+use crate::core::stats::{Battle, CallSample, CallSummary, StatsData, StatsQuery, ThumbVotes};
 use crate::core::transcript::{MessageStatus, NewMessage, StoredMessage};
 use crate::core::vote::{ArenaBattle, ArenaChoice, Rating};
 
@@ -205,6 +205,14 @@ pub trait StatsStore: Send + Sync {
     /// Mean latency of successful calls per model per UTC day (computed in SQL), days
     /// ascending, models sorted by name.
     async fn daily_latency(&self, query: &StatsQuery) -> StoreResult<Vec<DailyLatency>>;
+    /// The calls of the window as one exact summary per model (sorted by name): the same
+    /// figures as summarizing [`StatsStore::call_samples`], which is what this default does.
+    /// Storage may answer from pre-aggregated rollups instead of every call.
+    async fn call_summaries(&self, query: &StatsQuery) -> StoreResult<Vec<CallSummary>> {
+        Ok(crate::core::stats::summarize(
+            &self.call_samples(query).await?,
+        ))
+    }
 }
 
 /// Everything a `/stats` report is built from, in three queries.
@@ -213,7 +221,7 @@ pub async fn fetch_stats_data<S: StatsStore + ?Sized>(
     query: &StatsQuery,
 ) -> StoreResult<StatsData> {
     Ok(StatsData {
-        calls: store.call_samples(query).await?,
+        calls: store.call_summaries(query).await?,
         thumbs: store.thumb_votes(query).await?,
         battles: store.arena_battles(query).await?,
     })

@@ -12,6 +12,7 @@ mod messages;
 mod ops;
 mod perf;
 mod personal_data;
+pub mod rollups;
 mod rows;
 mod sessions;
 mod stats;

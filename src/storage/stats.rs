@@ -9,15 +9,17 @@
 //! (about 3x on a million rows), so SQL aggregates are used where they shrink the data.
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::rollups::{call_summaries, raw_samples};
 use super::rows::{self, store_error};
 use super::{Db, Engine};
 use crate::core::chart::DailyLatency;
 use crate::core::ids::{GuildId, UserId};
-use crate::core::stats::{Battle, CallSample, Outcome, StatsQuery, StatsScope, ThumbVotes};
+use crate::core::stats::{
+    Battle, CallSample, CallSummary, Outcome, StatsQuery, StatsScope, ThumbVotes,
+};
 use crate::core::store::{StatsStore, StoreResult};
 use crate::core::vote::ArenaChoice;
 
@@ -25,7 +27,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// A value bound to a `$N` placeholder.
 #[derive(Debug, Clone, Copy)]
-enum Bind {
+pub(super) enum Bind {
     Int(i64),
     Text(&'static str),
     Bool(bool),
@@ -33,25 +35,25 @@ enum Bind {
 
 /// A WHERE clause under construction, numbering placeholders as it goes.
 #[derive(Default)]
-struct Filter {
+pub(super) struct Filter {
     clauses: Vec<String>,
-    binds: Vec<Bind>,
+    pub(super) binds: Vec<Bind>,
 }
 
 impl Filter {
     /// Adds `template` with `?` replaced by the next placeholder.
-    fn push(&mut self, template: &str, bind: Bind) {
+    pub(super) fn push(&mut self, template: &str, bind: Bind) {
         self.binds.push(bind);
         let placeholder = format!("${}", self.binds.len());
         self.clauses.push(template.replacen('?', &placeholder, 1));
     }
 
-    fn push_raw(&mut self, clause: &str) {
+    pub(super) fn push_raw(&mut self, clause: &str) {
         self.clauses.push(clause.to_owned());
     }
 
     /// `column IN ($a, $b, ...)` over the query's kinds; matches nothing when empty.
-    fn push_kinds(&mut self, column: &str, query: &StatsQuery) {
+    pub(super) fn push_kinds(&mut self, column: &str, query: &StatsQuery) {
         if query.kinds.is_empty() {
             self.push_raw("1 = 0");
             return;
@@ -65,7 +67,7 @@ impl Filter {
             .push(format!("{column} IN ({})", placeholders.join(", ")));
     }
 
-    fn sql(&self) -> String {
+    pub(super) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             "1 = 1".into()
         } else {
@@ -73,7 +75,7 @@ impl Filter {
         }
     }
 
-    async fn fetch_all(&self, db: &Db, sql: String) -> StoreResult<Vec<AnyRow>> {
+    pub(super) async fn fetch_all(&self, db: &Db, sql: String) -> StoreResult<Vec<AnyRow>> {
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for bind in &self.binds {
             q = match *bind {
@@ -87,7 +89,7 @@ impl Filter {
 }
 
 /// Scope, window and kinds on `performance_logs` (no alias).
-fn calls_filter(query: &StatsQuery) -> Filter {
+pub(super) fn calls_filter(query: &StatsQuery) -> Filter {
     let mut f = Filter::default();
     match query.scope {
         StatsScope::Me(user) => f.push("user_id = ?", Bind::Int(UserId::as_i64(user))),
@@ -112,28 +114,7 @@ fn outcome(choice: ArenaChoice) -> Outcome {
 #[async_trait]
 impl StatsStore for Db {
     async fn call_samples(&self, query: &StatsQuery) -> StoreResult<Vec<CallSample>> {
-        let filter = calls_filter(query);
-        let sql = format!(
-            "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok \
-             FROM performance_logs WHERE {}",
-            filter.sql()
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for bind in &filter.binds {
-            q = match *bind {
-                Bind::Int(v) => q.bind(v),
-                Bind::Text(v) => q.bind(v),
-                Bind::Bool(v) => q.bind(v),
-            };
-        }
-        // Streamed and decoded by position: this is the one query that returns many rows.
-        let engine = self.engine();
-        let mut stream = q.fetch(self.pool());
-        let mut samples = Vec::new();
-        while let Some(row) = stream.try_next().await.map_err(store_error)? {
-            samples.push(sample_from_row(&row, engine)?);
-        }
-        Ok(samples)
+        raw_samples(self, calls_filter(query)).await
     }
 
     async fn thumb_votes(&self, query: &StatsQuery) -> StoreResult<Vec<ThumbVotes>> {
@@ -241,9 +222,13 @@ impl StatsStore for Db {
         }
         Ok(series)
     }
+
+    async fn call_summaries(&self, query: &StatsQuery) -> StoreResult<Vec<CallSummary>> {
+        call_summaries(self, query).await
+    }
 }
 
-fn sample_from_row(row: &AnyRow, engine: Engine) -> StoreResult<CallSample> {
+pub(super) fn sample_from_row(row: &AnyRow, engine: Engine) -> StoreResult<CallSample> {
     // Decoded the engine's way first: a failed decode builds an error, too dear per row.
     let ok = match engine {
         Engine::Sqlite => row.try_get::<i64, _>(6).map_err(store_error)? != 0,

@@ -300,7 +300,7 @@ fn close(actual: Option<f64>, expected: f64) {
 
 async fn stats_for(db: &Db, query: &StatsQuery) -> Vec<ModelStats> {
     let data = fetch_stats_data(db, query).await.unwrap();
-    gamemaster::core::stats::model_stats(&data.calls, &[], &[])
+    gamemaster::core::stats::model_stats_from_summaries(&data.calls, &[], &[])
 }
 
 #[tokio::test]

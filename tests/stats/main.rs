@@ -5,3 +5,4 @@ mod support;
 
 mod aggregates;
 mod chart;
+mod rollups;

@@ -9,3 +9,4 @@ mod legacy_import;
 mod ops;
 mod personal_data;
 mod repositories;
+mod rollups;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::bradley_terry::ArenaRating;
-use super::{percentile, sort_f64};
+use super::summary::{CallSummary, summarize};
 
 /// One LLM call as recorded by storage (a row of `llm_calls`, possibly pre-filtered by scope
 /// and time window).
@@ -66,97 +66,28 @@ pub struct ModelStats {
     pub arena: Option<ArenaRating>,
 }
 
-#[derive(Default)]
-struct Accumulator {
-    calls: u64,
-    errors: u64,
-    latencies: Vec<f64>,
-    ttfts: Vec<f64>,
-    tokens_in_sum: i64,
-    tokens_in_known: u64,
-    tokens_out_sum: i64,
-    tokens_out_known: u64,
-    generated_tokens: f64,
-    generation_ms: f64,
-    cost_sum: f64,
-    cost_known: u64,
-}
-
-impl Accumulator {
-    fn add(&mut self, call: &CallSample) {
-        self.calls += 1;
-        if let Some(tokens) = call.tokens_in {
-            self.tokens_in_sum = self.tokens_in_sum.saturating_add(tokens);
-            self.tokens_in_known += 1;
-        }
-        if let Some(tokens) = call.tokens_out {
-            self.tokens_out_sum = self.tokens_out_sum.saturating_add(tokens);
-            self.tokens_out_known += 1;
-        }
-        if let Some(cost) = call.cost_usd.filter(|c| c.is_finite()) {
-            self.cost_sum += cost;
-            self.cost_known += 1;
-        }
-        if !call.ok {
-            self.errors += 1;
-            return;
-        }
-        self.latencies.push(call.latency_ms as f64);
-        if let Some(ttft) = call.ttft_ms {
-            self.ttfts.push(ttft as f64);
-        }
-        if let Some(tokens) = call.tokens_out {
-            let generation_ms = match call.ttft_ms {
-                Some(ttft) if ttft < call.latency_ms => call.latency_ms - ttft,
-                _ => call.latency_ms,
-            };
-            if generation_ms > 0 {
-                self.generated_tokens += tokens as f64;
-                self.generation_ms += generation_ms as f64;
-            }
-        }
-    }
-
-    fn finish(mut self, model: String) -> ModelStats {
-        sort_f64(&mut self.latencies);
-        sort_f64(&mut self.ttfts);
-        let mean = |sum: i64, known: u64| (known > 0).then(|| sum as f64 / known as f64);
-        ModelStats {
-            model,
-            calls: self.calls,
-            errors: self.errors,
-            error_rate: (self.calls > 0).then(|| self.errors as f64 / self.calls as f64),
-            latency_p50: percentile(&self.latencies, 50.0),
-            latency_p95: percentile(&self.latencies, 95.0),
-            ttft_p50: percentile(&self.ttfts, 50.0),
-            tokens_in_mean: mean(self.tokens_in_sum, self.tokens_in_known),
-            tokens_out_mean: mean(self.tokens_out_sum, self.tokens_out_known),
-            tokens_in_total: self.tokens_in_sum,
-            tokens_out_total: self.tokens_out_sum,
-            tokens_per_second: (self.generation_ms > 0.0)
-                .then(|| self.generated_tokens / (self.generation_ms / 1000.0)),
-            cost_total: (self.cost_known > 0).then_some(self.cost_sum),
-            cost_per_turn: (self.cost_known > 0).then(|| self.cost_sum / self.cost_known as f64),
-            thumbs_up_share: None,
-            thumbs_votes: 0,
-            arena: None,
-        }
-    }
-}
-
 /// Aggregates calls per model and joins in thumbs and arena ratings.
 ///
 /// A model that only appears in votes or ratings still gets a row (with zero calls), so the
 /// thumbs and arena leaderboards can show it. Rows are sorted by model name.
-/// Cost: O(n log n) per model for the percentile sorts, O(n) otherwise.
+/// Cost: O(n) plus the histogram builds (linear for the usual spans of latencies).
 pub fn model_stats(
     calls: &[CallSample],
     thumbs: &[ThumbVotes],
     arena: &[ArenaRating],
 ) -> Vec<ModelStats> {
-    let mut per_model: BTreeMap<&str, Accumulator> = BTreeMap::new();
-    for call in calls {
-        per_model.entry(&call.model).or_default().add(call);
+    model_stats_from_summaries(&summarize(calls), thumbs, arena)
+}
+
+/// [`model_stats`] from per-model summaries (one per model, e.g. merged from daily rollups).
+pub fn model_stats_from_summaries(
+    summaries: &[CallSummary],
+    thumbs: &[ThumbVotes],
+    arena: &[ArenaRating],
+) -> Vec<ModelStats> {
+    let mut per_model: BTreeMap<&str, Option<&CallSummary>> = BTreeMap::new();
+    for summary in summaries {
+        per_model.insert(&summary.model, Some(summary));
     }
     for model in thumbs
         .iter()
@@ -175,8 +106,15 @@ pub fn model_stats(
 
     per_model
         .into_iter()
-        .map(|(model, accumulator)| {
-            let mut stats = accumulator.finish(model.to_owned());
+        .map(|(model, summary)| {
+            let mut stats = match summary {
+                Some(summary) => summary.stats(),
+                None => CallSummary {
+                    model: model.to_owned(),
+                    ..CallSummary::default()
+                }
+                .stats(),
+            };
             if let Some(&(up, down)) = thumb_counts.get(model) {
                 stats.thumbs_up_share = thumbs_up_share(up, down);
                 stats.thumbs_votes = up + down;

@@ -8,12 +8,16 @@ pub mod bradley_terry;
 pub mod leaderboard;
 pub mod query;
 pub mod report;
+pub mod summary;
 
-pub use aggregate::{CallSample, ModelStats, ThumbVotes, model_stats, thumbs_up_share};
+pub use aggregate::{
+    CallSample, ModelStats, ThumbVotes, model_stats, model_stats_from_summaries, thumbs_up_share,
+};
 pub use bradley_terry::{ArenaConfig, ArenaRating, Battle, Outcome, fit_arena, fit_strengths};
 pub use leaderboard::{LeaderboardRow, Metric, ParseMetricError, leaderboard};
 pub use query::{DEFAULT_KINDS, MAX_DAYS, StatsQuery, StatsScope, window_phrase};
 pub use report::{StatsData, StatsReport, build_report, report_csv};
+pub use summary::{CallSummary, Histogram, SummaryBuilder, merge_summaries, summarize};
 
 /// The `p`-th percentile (`p` in `0.0..=100.0`) of an ascending, NaN-free slice.
 ///
@@ -24,14 +28,27 @@ pub use report::{StatsData, StatsReport, build_report, report_csv};
 /// Returns `None` for an empty slice or a `p` outside `0..=100` (or NaN). The slice is not
 /// checked for order: sorting is the caller's job so it is done once for many percentiles.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() || !(0.0..=100.0).contains(&p) {
+    interpolate_ranks(sorted.len(), p, |lower, upper| {
+        (sorted[lower], sorted[upper])
+    })
+}
+
+/// The interpolation behind [`percentile`] over `n` ascending values, given the values at two
+/// ranks: shared by slices and histograms so both give bit-for-bit the same result.
+pub(crate) fn interpolate_ranks(
+    n: usize,
+    p: f64,
+    values_at: impl FnOnce(usize, usize) -> (f64, f64),
+) -> Option<f64> {
+    if n == 0 || !(0.0..=100.0).contains(&p) {
         return None;
     }
-    let h = (sorted.len() - 1) as f64 * p / 100.0;
+    let h = (n - 1) as f64 * p / 100.0;
     let lower = h.floor() as usize;
-    let upper = (lower + 1).min(sorted.len() - 1);
+    let upper = (lower + 1).min(n - 1);
     let fraction = h - lower as f64;
-    Some(sorted[lower] + fraction * (sorted[upper] - sorted[lower]))
+    let (low, high) = values_at(lower, upper);
+    Some(low + fraction * (high - low))
 }
 
 /// Sorts values ascending in place with a total order (NaN would sort last; callers keep it out).

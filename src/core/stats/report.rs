@@ -5,15 +5,17 @@ use std::fmt::Write as _;
 
 use rand::Rng;
 
-use super::aggregate::{CallSample, ModelStats, ThumbVotes, model_stats};
+use super::aggregate::{ModelStats, ThumbVotes, model_stats_from_summaries};
 use super::bradley_terry::{ArenaConfig, ArenaRating, Battle, fit_arena};
 use super::leaderboard::{LeaderboardRow, Metric, leaderboard};
+use super::summary::CallSummary;
 use crate::core::chart::{Chart, CostBar, LatencyBar, RatingInterval, TokenBar, ValueBar};
 
 /// What storage returned for one `StatsQuery`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatsData {
-    pub calls: Vec<CallSample>,
+    /// The calls in the window, one exact summary per model (see `core::stats::summarize`).
+    pub calls: Vec<CallSummary>,
     pub thumbs: Vec<ThumbVotes>,
     pub battles: Vec<Battle>,
 }
@@ -101,7 +103,7 @@ pub fn build_report<R: Rng + ?Sized>(
     } else {
         fit_arena(&data.battles, arena_config, rng)
     };
-    let stats = model_stats(&data.calls, &data.thumbs, &arena);
+    let stats = model_stats_from_summaries(&data.calls, &data.thumbs, &arena);
     let board = leaderboard(&stats, metric);
     let chart = chart_for(metric, &stats, &board, context);
     StatsReport {
@@ -251,7 +253,7 @@ fn csv_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::stats::Outcome;
+    use crate::core::stats::{CallSample, Outcome, summarize};
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 
@@ -291,11 +293,11 @@ mod tests {
             });
         }
         StatsData {
-            calls: vec![
+            calls: summarize(&[
                 call("a", 2000, Some(0.02)),
                 call("a", 4000, None),
                 call("b", 1000, Some(0.00000005)),
-            ],
+            ]),
             thumbs: vec![ThumbVotes {
                 model: "a".into(),
                 up: 3,
@@ -365,7 +367,7 @@ mod tests {
         let arena = report(
             Metric::Arena,
             &StatsData {
-                calls: vec![call("a", 10, None)],
+                calls: summarize(&[call("a", 10, None)]),
                 ..StatsData::default()
             },
         );

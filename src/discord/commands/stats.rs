@@ -245,11 +245,11 @@ pub fn stats_embed(report: &StatsReport) -> Embed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::stats::{ArenaConfig, CallSample, StatsData, build_report};
+    use crate::core::stats::{ArenaConfig, CallSample, StatsData, build_report, summarize};
     use rand::SeedableRng;
 
     fn report(models: usize) -> StatsReport {
-        let calls = (0..models)
+        let calls: Vec<CallSample> = (0..models)
             .map(|i| CallSample {
                 model: format!("openrouter:vendor/a-model-with-a-very-long-name-{i:03}"),
                 latency_ms: 1000 + i as i64,
@@ -263,7 +263,7 @@ mod tests {
         build_report(
             Metric::Latency,
             &StatsData {
-                calls,
+                calls: summarize(&calls),
                 ..StatsData::default()
             },
             "this server, last 30 days",

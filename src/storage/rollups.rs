@@ -1,0 +1,425 @@
+//! Daily rollups of `performance_logs` for `/stats` (table `perf_rollups`, migration 0007).
+//!
+//! Per UTC day, scope (all servers, or one server), model and kind of call, a rollup row holds
+//! the exact [`CallSummary`] of those calls. `perf_rollup_state.through_id` is a watermark:
+//! the rollups hold exactly the rows with `id <= through_id`. A `/stats` query over
+//! `[since, now]` for the global or a server scope then reads:
+//! - the rollups of every day from the first whole day of the window on, together with the
+//!   watermark, in one statement (one snapshot on both engines);
+//! - raw rows of the first, partial day (`since` up to the next midnight);
+//! - raw rows above the watermark from that midnight on (the calls recorded since the last
+//!   refresh, and rows imported with old timestamps).
+//!
+//! The three parts are disjoint and cover the window, so the answer is exact whatever the
+//! state of the rollups, before the first refresh as after. Scopes `me` and `campaign` read
+//! raw rows only: they are small, and rolling them up would multiply the rollups.
+//!
+//! The refresh takes rows above the watermark in id order, in batches, and merges them into
+//! the rollups in one transaction that moves the watermark with a compare-and-swap, so two
+//! bot processes on one database never roll a row up twice. Recording a call does not touch
+//! the rollups: a turn pays nothing for them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::rows::{self, store_error};
+use super::stats::{Bind, Filter, calls_filter, sample_from_row};
+use super::{Db, Engine};
+use crate::core::ids::GuildId;
+use crate::core::stats::{
+    CallSample, CallSummary, Histogram, StatsQuery, StatsScope, SummaryBuilder, summarize,
+};
+use crate::core::store::{StoreError, StoreResult};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Rows merged per refresh transaction. SQLite has one connection per process: a batch must
+/// stay short (tens of milliseconds) so turns are not kept waiting behind it.
+pub const REFRESH_BATCH_ROWS: i64 = 20_000;
+
+/// How often the running bot rolls up the calls recorded since the last refresh.
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The columns of a rollup row after its key, in this order.
+const VALUE_COLUMNS: &str = "calls, errors, tokens_in_sum, tokens_in_known, tokens_out_sum, \
+     tokens_out_known, generated_tokens, generation_ms, cost_sum, cost_known, latency_hist, ttft_hist";
+
+/// What one refresh did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshOutcome {
+    /// Raw rows merged into the rollups.
+    pub rows: u64,
+    /// The watermark afterwards.
+    pub through_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RollupKey {
+    scope: &'static str,
+    scope_id: i64,
+    day: i64,
+    model: String,
+    kind: String,
+}
+
+impl Db {
+    /// Rolls every row recorded so far up, batch after batch; returns when caught up.
+    pub async fn refresh_rollups(&self) -> StoreResult<RefreshOutcome> {
+        let mut total = RefreshOutcome::default();
+        loop {
+            let batch = self.refresh_rollups_batch(REFRESH_BATCH_ROWS).await?;
+            total.rows += batch.rows;
+            total.through_id = batch.through_id;
+            if batch.rows == 0 && batch.through_id >= self.committed_max_id().await? {
+                return Ok(total);
+            }
+            // Lets queries waiting for SQLite's one connection go first.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Merges up to `max_rows` rows above the watermark into the rollups. Another process
+    /// refreshing at the same time makes this batch a no-op (its rows are merged there).
+    pub async fn refresh_rollups_batch(&self, max_rows: i64) -> StoreResult<RefreshOutcome> {
+        let from = self.watermark().await?;
+        let cap = self.committed_max_id().await?;
+        if cap <= from {
+            return Ok(RefreshOutcome {
+                rows: 0,
+                through_id: from,
+            });
+        }
+        let to: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM (SELECT id FROM performance_logs \
+             WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) batch",
+        )
+        .bind(from)
+        .bind(cap)
+        .bind(max_rows.max(1))
+        .fetch_one(self.pool())
+        .await
+        .map_err(store_error)?;
+        let to = to.unwrap_or(cap);
+        let (rows, groups) = self.aggregate_rows(from, to).await?;
+
+        let mut tx = self.pool().begin().await.map_err(store_error)?;
+        // Taken first, the compare-and-swap is also the lock: PostgreSQL's row lock, SQLite's
+        // write lock. A concurrent refresh waits here, then finds the watermark moved.
+        let moved = sqlx::query(
+            "UPDATE perf_rollup_state SET through_id = $1 WHERE id = 1 AND through_id = $2",
+        )
+        .bind(to)
+        .bind(from)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        if moved == 0 {
+            tx.rollback().await.map_err(store_error)?;
+            return Ok(RefreshOutcome {
+                rows: 0,
+                through_id: self.watermark().await?,
+            });
+        }
+        for (key, mut builder) in groups {
+            let existing = sqlx::query(AssertSqlSafe(format!(
+                "SELECT model, {VALUE_COLUMNS} FROM perf_rollups \
+                 WHERE scope = $1 AND scope_id = $2 AND day = $3 AND model = $4 AND kind = $5"
+            )))
+            .bind(key.scope)
+            .bind(key.scope_id)
+            .bind(key.day)
+            .bind(key.model.clone())
+            .bind(key.kind.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
+            if let Some(row) = existing {
+                builder.add_summary(&summary_from_row_at(&row, 0)?);
+            }
+            let summary = builder.build(key.model.clone());
+            upsert(&mut tx, &key, &summary).await?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(RefreshOutcome {
+            rows,
+            through_id: to,
+        })
+    }
+
+    /// Rolls rows up every [`REFRESH_INTERVAL`] (the first time at once) until aborted.
+    /// Failures are logged and retried at the next tick: reads stay exact meanwhile.
+    pub fn spawn_rollup_refresher(&self) -> tokio::task::JoinHandle<()> {
+        let db = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH_INTERVAL);
+            loop {
+                tick.tick().await;
+                match db.refresh_rollups().await {
+                    Ok(done) if done.rows > 0 => {
+                        tracing::debug!(
+                            rows = done.rows,
+                            through_id = done.through_id,
+                            "stats rollups refreshed"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "refreshing the stats rollups failed; retrying later")
+                    }
+                }
+            }
+        })
+    }
+
+    async fn watermark(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT through_id FROM perf_rollup_state WHERE id = 1")
+            .fetch_one(self.pool())
+            .await
+            .map_err(store_error)
+    }
+
+    /// The highest id such that every row at or below it is committed and visible.
+    ///
+    /// SQLite has one writer at a time, so its largest visible id is that. PostgreSQL hands
+    /// out ids before commit: an insert still in flight may hold a smaller id than a committed
+    /// one. A SHARE lock waits for those inserts (it conflicts with theirs) and is released
+    /// at once; `lock_timeout` keeps a long import from holding the turns queued behind it.
+    async fn committed_max_id(&self) -> StoreResult<i64> {
+        let max_sql = "SELECT COALESCE(MAX(id), 0) FROM performance_logs";
+        match self.engine() {
+            Engine::Sqlite => sqlx::query_scalar(max_sql)
+                .fetch_one(self.pool())
+                .await
+                .map_err(store_error),
+            Engine::Postgres => {
+                let mut tx = self.pool().begin().await.map_err(store_error)?;
+                sqlx::query("SET LOCAL lock_timeout = '200ms'")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                sqlx::query("LOCK TABLE performance_logs IN SHARE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                let max: i64 = sqlx::query_scalar(max_sql)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(max)
+            }
+        }
+    }
+
+    /// Summaries of the rows with `from < id <= to`, per rollup key.
+    async fn aggregate_rows(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<(u64, HashMap<RollupKey, SummaryBuilder>)> {
+        let engine = self.engine();
+        let mut stream = sqlx::query(
+            "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok, \
+             guild_id, kind, created_at FROM performance_logs WHERE id > $1 AND id <= $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch(self.pool());
+        let mut groups: HashMap<RollupKey, SummaryBuilder> = HashMap::new();
+        let mut rows = 0u64;
+        while let Some(row) = stream.try_next().await.map_err(store_error)? {
+            let sample = sample_from_row(&row, engine)?;
+            let guild: Option<i64> = row.try_get(7).map_err(store_error)?;
+            let kind: String = row.try_get(8).map_err(store_error)?;
+            let created_at: i64 = row.try_get(9).map_err(store_error)?;
+            let day = created_at.div_euclid(DAY_MS);
+            let mut add = |scope, scope_id| {
+                let key = RollupKey {
+                    scope,
+                    scope_id,
+                    day,
+                    model: sample.model.clone(),
+                    kind: kind.clone(),
+                };
+                groups.entry(key).or_default().add_call(&sample);
+            };
+            add("global", 0);
+            if let Some(guild) = guild {
+                add("server", guild);
+            }
+            rows += 1;
+        }
+        Ok((rows, groups))
+    }
+}
+
+async fn upsert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    key: &RollupKey,
+    s: &CallSummary,
+) -> StoreResult<()> {
+    let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO perf_rollups (scope, scope_id, day, model, kind, {VALUE_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT (scope, scope_id, day, model, kind) DO UPDATE SET \
+         calls = excluded.calls, errors = excluded.errors, \
+         tokens_in_sum = excluded.tokens_in_sum, tokens_in_known = excluded.tokens_in_known, \
+         tokens_out_sum = excluded.tokens_out_sum, tokens_out_known = excluded.tokens_out_known, \
+         generated_tokens = excluded.generated_tokens, generation_ms = excluded.generation_ms, \
+         cost_sum = excluded.cost_sum, cost_known = excluded.cost_known, \
+         latency_hist = excluded.latency_hist, ttft_hist = excluded.ttft_hist"
+    )))
+    .bind(key.scope)
+    .bind(key.scope_id)
+    .bind(key.day)
+    .bind(key.model.clone())
+    .bind(key.kind.clone())
+    .bind(int(s.calls))
+    .bind(int(s.errors))
+    .bind(s.tokens_in_sum)
+    .bind(int(s.tokens_in_known))
+    .bind(s.tokens_out_sum)
+    .bind(int(s.tokens_out_known))
+    .bind(s.generated_tokens)
+    .bind(s.generation_ms)
+    .bind(s.cost_sum)
+    .bind(int(s.cost_known))
+    .bind(s.latency_ms.encode())
+    .bind(s.ttft_ms.encode())
+    .execute(&mut **tx)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+/// `/stats`'s per-model summaries: rollups where they apply, raw rows for the rest.
+pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<Vec<CallSummary>> {
+    let (scope, scope_id) = match query.scope {
+        StatsScope::Global => ("global", 0),
+        StatsScope::Server(guild) => ("server", GuildId::as_i64(guild)),
+        StatsScope::Me(_) | StatsScope::Campaign(_) => {
+            return Ok(summarize(&raw_samples(db, calls_filter(query)).await?));
+        }
+    };
+    let since = query.since.0;
+    let first_day = since.div_euclid(DAY_MS) + i64::from(since.rem_euclid(DAY_MS) != 0);
+    let boundary = first_day.saturating_mul(DAY_MS);
+
+    let mut per_model: BTreeMap<String, SummaryBuilder> = BTreeMap::new();
+
+    // The rollups of whole days and the watermark they stand for, in one snapshot.
+    let mut on = Filter::default();
+    on.push("r.scope = ?", Bind::Text(scope));
+    on.push("r.scope_id = ?", Bind::Int(scope_id));
+    on.push("r.day >= ?", Bind::Int(first_day));
+    on.push_kinds("r.kind", query);
+    let sql = format!(
+        "SELECT s.through_id, r.model, r.{} FROM perf_rollup_state s \
+         LEFT JOIN perf_rollups r ON {} WHERE s.id = 1",
+        VALUE_COLUMNS.replace(", ", ", r."),
+        on.sql()
+    );
+    let mut watermark = 0;
+    for row in on.fetch_all(db, sql).await? {
+        watermark = rows::int(&row, "through_id")?;
+        let model: Option<String> = row.try_get(1).map_err(store_error)?;
+        if model.is_none() {
+            continue; // no rollup yet: the state row alone
+        }
+        let summary = summary_from_row_at(&row, 1)?;
+        per_model
+            .entry(summary.model.clone())
+            .or_default()
+            .add_summary(&summary);
+    }
+
+    let scope_clause = |f: &mut Filter, plus: &str| {
+        if let StatsScope::Server(guild) = query.scope {
+            f.push(&format!("{plus}guild_id = ?"), Bind::Int(guild.as_i64()));
+        }
+    };
+    // The first, partial day of the window.
+    let mut raw = Vec::new();
+    if since < boundary {
+        let mut f = Filter::default();
+        scope_clause(&mut f, "");
+        f.push("created_at >= ?", Bind::Int(since));
+        f.push("created_at < ?", Bind::Int(boundary));
+        f.push_kinds("kind", query);
+        raw.extend(raw_samples(db, f).await?);
+    }
+    // Rows above the watermark. The unary `+` keeps both planners off the time and server
+    // indexes (which would scan the whole window) and on the primary key's short range.
+    let mut f = Filter::default();
+    f.push("id > ?", Bind::Int(watermark));
+    f.push("+created_at >= ?", Bind::Int(boundary));
+    scope_clause(&mut f, "+");
+    f.push_kinds("kind", query);
+    raw.extend(raw_samples(db, f).await?);
+    for sample in &raw {
+        per_model
+            .entry(sample.model.clone())
+            .or_default()
+            .add_call(sample);
+    }
+
+    Ok(per_model
+        .into_iter()
+        .map(|(model, builder)| builder.build(model))
+        .collect())
+}
+
+/// A rollup row: `model, {VALUE_COLUMNS}` by position, `model` at `offset`.
+fn summary_from_row_at(row: &AnyRow, offset: usize) -> StoreResult<CallSummary> {
+    let int = |i: usize| row.try_get::<i64, _>(offset + i).map_err(store_error);
+    let count = |i: usize| int(i).map(|v| v.max(0) as u64);
+    let histogram = |i: usize, what: &str| {
+        let bytes: Vec<u8> = row.try_get(offset + i).map_err(store_error)?;
+        Histogram::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    };
+    Ok(CallSummary {
+        model: row.try_get(offset).map_err(store_error)?,
+        calls: count(1)?,
+        errors: count(2)?,
+        tokens_in_sum: int(3)?,
+        tokens_in_known: count(4)?,
+        tokens_out_sum: int(5)?,
+        tokens_out_known: count(6)?,
+        generated_tokens: int(7)?,
+        generation_ms: int(8)?,
+        cost_sum: row.try_get::<f64, _>(offset + 9).map_err(store_error)?,
+        cost_known: count(10)?,
+        latency_ms: histogram(11, "perf_rollups.latency_hist")?,
+        ttft_ms: histogram(12, "perf_rollups.ttft_hist")?,
+    })
+}
+
+/// The samples `filter` selects from `performance_logs`, streamed and decoded by position.
+pub(super) async fn raw_samples(db: &Db, filter: Filter) -> StoreResult<Vec<CallSample>> {
+    let sql = format!(
+        "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok \
+         FROM performance_logs WHERE {}",
+        filter.sql()
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for bind in &filter.binds {
+        q = match *bind {
+            Bind::Int(v) => q.bind(v),
+            Bind::Text(v) => q.bind(v),
+            Bind::Bool(v) => q.bind(v),
+        };
+    }
+    let engine = db.engine();
+    let mut stream = q.fetch(db.pool());
+    let mut samples = Vec::new();
+    while let Some(row) = stream.try_next().await.map_err(store_error)? {
+        samples.push(sample_from_row(&row, engine)?);
+    }
+    Ok(samples)
+}
