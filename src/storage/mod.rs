@@ -16,6 +16,8 @@ mod stats;
 mod votes;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -67,6 +69,9 @@ pub enum DbError {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// Moves after every write to what a session reads each turn (campaigns, characters,
+    /// sessions, server settings), so the engine can keep those between turns.
+    revision: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -119,7 +124,11 @@ impl Db {
                 url: url.redacted(),
                 reason: describe_connect_error(&e),
             })?;
-        Ok(Db { pool, engine })
+        Ok(Db {
+            pool,
+            engine,
+            revision: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Connects and brings the schema up to date.
@@ -152,6 +161,18 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The revision of campaigns, characters, sessions and server settings (see `GuildStore`).
+    pub(crate) fn revision(&self) -> u64 {
+        self.revision.load(Ordering::Acquire)
+    }
+
+    /// Called after such a write has committed, so a reader that sees the new revision also
+    /// sees the new rows.
+    pub(crate) fn changed<T>(&self, result: T) -> T {
+        self.revision.fetch_add(1, Ordering::AcqRel);
+        result
     }
 
     /// Size of the database in bytes, as the engine reports it.

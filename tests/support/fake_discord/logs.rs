@@ -4,7 +4,8 @@
 //! for a known event with a bad payload, and `An unknown event was received` (debug) for an event
 //! name it does not know, then carries on. The capture is installed as the thread's default
 //! subscriber, so it sees the bot only when the bot runs on the test's thread: use
-//! `#[tokio::test]` (the current-thread runtime), which `FakeDiscord::start` checks.
+//! `#[tokio::test]` (the current-thread runtime). A benchmark on a multi-threaded runtime
+//! installs it as the process's global subscriber instead (`install_global`, once per process).
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -30,13 +31,32 @@ const DROPPED_EVENT_MARKERS: &[&str] = &[
 pub struct LogCapture {
     problems: Arc<Mutex<Vec<String>>>,
     found: Arc<Notify>,
-    _guard: DefaultGuard,
+    /// None when installed globally (it then stays for the life of the process).
+    _guard: Option<DefaultGuard>,
 }
 
 impl LogCapture {
     /// Installs the capture for the current thread. Set `FAKE_DISCORD_LOG=1` to also print
     /// every captured line to stderr.
     pub fn install() -> Self {
+        let (capture, layer) = Self::new();
+        let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        Self {
+            _guard: Some(guard),
+            ..capture
+        }
+    }
+
+    /// Installs the capture for every thread of the process (a multi-threaded runtime).
+    /// Panics if the process already has a global subscriber.
+    pub fn install_global() -> Self {
+        let (capture, layer) = Self::new();
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("one global log capture per process");
+        capture
+    }
+
+    fn new() -> (Self, CaptureLayer) {
         let problems = Arc::new(Mutex::new(Vec::new()));
         let found = Arc::new(Notify::new());
         let layer = CaptureLayer {
@@ -44,13 +64,12 @@ impl LogCapture {
             found: found.clone(),
             echo: std::env::var_os("FAKE_DISCORD_LOG").is_some(),
         };
-        let subscriber = tracing_subscriber::registry().with(layer);
-        let guard = tracing::subscriber::set_default(subscriber);
-        Self {
+        let capture = Self {
             problems,
             found,
-            _guard: guard,
-        }
+            _guard: None,
+        };
+        (capture, layer)
     }
 
     /// Waits until at least `n` problem lines were captured.
@@ -102,8 +121,10 @@ impl Visit for Line {
 }
 
 impl<S: Subscriber> Layer<S> for CaptureLayer {
+    // Only serenity's and poise's lines can hold a marker: everything else (sqlx logs every
+    // statement at debug) is not even formatted unless echoed.
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        *metadata.level() <= Level::DEBUG
+        *metadata.level() <= Level::DEBUG && (self.echo || from_serenity(metadata.target()))
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
@@ -114,9 +135,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         if self.echo {
             eprintln!("{text}");
         }
-        let from_serenity =
-            meta.target().starts_with("serenity") || meta.target().starts_with("poise");
-        if from_serenity && DROPPED_EVENT_MARKERS.iter().any(|m| text.contains(m)) {
+        if from_serenity(meta.target()) && DROPPED_EVENT_MARKERS.iter().any(|m| text.contains(m)) {
             self.problems
                 .lock()
                 .expect("log capture poisoned")
@@ -124,4 +143,8 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
             self.found.notify_waiters();
         }
     }
+}
+
+fn from_serenity(target: &str) -> bool {
+    target.starts_with("serenity") || target.starts_with("poise")
 }
