@@ -5,6 +5,7 @@
 mod accounts;
 mod campaigns;
 mod characters;
+mod checkpoint;
 mod guilds;
 mod images;
 pub mod legacy_import;
@@ -72,6 +73,8 @@ pub struct Db {
     /// Moves after every write to what a session reads each turn (campaigns, characters,
     /// sessions, server settings), so the engine can keep those between turns.
     revision: Arc<AtomicU64>,
+    /// SQLite files only: checkpoints the WAL in the background (see `checkpoint`).
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl Db {
@@ -111,7 +114,7 @@ impl Db {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
                         // WAL lets readers (stats, autocomplete) run while a turn is written.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
                             .await?;
                     }
                     Ok(())
@@ -124,10 +127,14 @@ impl Db {
                 url: url.redacted(),
                 reason: describe_connect_error(&e),
             })?;
+        let in_memory = connect_url.contains(":memory:") || connect_url.contains("mode=memory");
+        let checkpointer = (engine == Engine::Sqlite && !in_memory)
+            .then(|| Arc::new(checkpoint::Checkpointer::start(connect_url.clone())));
         Ok(Db {
             pool,
             engine,
             revision: Arc::new(AtomicU64::new(0)),
+            _checkpointer: checkpointer,
         })
     }
 

@@ -110,7 +110,9 @@ impl Actor {
                 ActorCommand::Opening => {
                     let _ = jobs.send(Job::Opening);
                 }
-                ActorCommand::Player(input) => match self.store_player_message(input).await {
+                ActorCommand::Player(input) => match Box::pin(self.store_player_message(input))
+                    .await
+                {
                     Ok(stored) => {
                         self.pending.lock().unwrap().push(stored);
                         let _ = jobs.send(Job::Players);
@@ -184,7 +186,9 @@ impl Actor {
                 }
                 _ => Vec::new(),
             };
-            if let Err(e) = self.run_job(job, turn).await {
+            // Boxed: a turn's state (narration, arena, summary) is large, and an idle channel
+            // should not carry it between turns.
+            if let Err(e) = Box::pin(self.run_job(job, turn)).await {
                 tracing::error!(channel = %self.channel, error = %e, "turn failed");
                 let notice = Notice::TurnFailed {
                     reason: e.to_string(),
