@@ -3,13 +3,16 @@
 //! `cargo bench --bench engine` prints: turns per second with 1,000 active channels, the p50/p99
 //! time from a player's message to the finished narration (all of it engine and storage
 //! overhead, since the model answers instantly), context building on a 100,000-message
-//! session, and memory per idle session.
+//! session, and memory per idle session. Last, untimed, it counts the SQL statements of one
+//! turn (sqlx reports each statement as a `sqlx::query` event; counting is switched on only
+//! for that phase, so the timings pay nothing for it).
 
 #[path = "../tests/support/scripted.rs"]
 #[allow(dead_code)]
 mod scripted;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +30,36 @@ use gamemaster::core::store::*;
 use gamemaster::storage::Db;
 use scripted::{ScriptedModel, ScriptedModels};
 use tokio::sync::Notify;
+use tracing::subscriber::Interest;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// Counts the statements sqlx runs while `on` is set.
+#[derive(Default)]
+struct StatementCounter {
+    on: AtomicBool,
+    count: AtomicU64,
+}
+
+struct CountLayer(Arc<StatementCounter>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountLayer {
+    // Asked again at every event, so switching `on` takes effect at once.
+    fn register_callsite(&self, meta: &'static tracing::Metadata<'static>) -> Interest {
+        if meta.target() == "sqlx::query" {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
+        meta.target() == "sqlx::query" && self.0.on.load(Ordering::Relaxed)
+    }
+
+    fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+        self.0.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 const CHANNELS: u64 = 1000;
 const TURNS_PER_CHANNEL: u64 = 5;
@@ -100,6 +133,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let statements = Arc::new(StatementCounter::default());
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(CountLayer(statements.clone())),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = DatabaseUrl::parse(&format!("sqlite://{}/bench.db", dir.path().display())).unwrap();
     let db = Db::open(&url).await.unwrap();
@@ -203,6 +241,32 @@ async fn main() {
         "turn overhead with {CHANNELS} active channels: p50 {:.2?}, p99 {:.2?} (message to finished narration, instant model)",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99)
+    );
+
+    // Statements per turn, untimed: the same single turns, counted.
+    const COUNTED: u64 = 100;
+    statements.on.store(true, Ordering::Relaxed);
+    for i in 0..COUNTED {
+        let channel = ChannelId(10_000 + (i * 7919) % CHANNELS);
+        let before = timing.total();
+        engine
+            .player_message(PlayerInput {
+                channel,
+                author: UserId(1),
+                author_name: "bench".into(),
+                character: None,
+                content: "I count the steps.".into(),
+                discord_message_id: None,
+            })
+            .await
+            .unwrap();
+        timing.wait_total(before + 1).await;
+    }
+    statements.on.store(false, Ordering::Relaxed);
+    println!(
+        "SQL statements per turn: {:.1} ({} statements over {COUNTED} turns)",
+        statements.count.load(Ordering::Relaxed) as f64 / COUNTED as f64,
+        statements.count.load(Ordering::Relaxed)
     );
 
     // Context building on a 100,000-message session: read the window, count, render.

@@ -140,6 +140,20 @@ pub trait MessageStore: Send + Sync {
     async fn interrupt_streaming(&self) -> StoreResult<u64>;
     /// The same for one session (a process running some of the shards touches only its own).
     async fn interrupt_streaming_in(&self, session: SessionId) -> StoreResult<u64>;
+    /// A narration's last write: its text, final status and first Discord message at once.
+    async fn finish_message(
+        &self,
+        id: MessageId,
+        content: &str,
+        status: MessageStatus,
+        discord: Option<DiscordMessageId>,
+    ) -> StoreResult<()> {
+        self.update_message(id, content, status).await?;
+        if let Some(discord) = discord {
+            self.set_discord_message_id(id, discord).await?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -267,6 +281,13 @@ pub trait GuildStore: Send + Sync {
     /// The server's settings, or the defaults when none were saved.
     async fn guild_settings(&self, guild: GuildId) -> StoreResult<GuildSettings>;
     async fn save_guild_settings(&self, settings: &GuildSettings) -> StoreResult<()>;
+    /// A number that moves after every write, through this store, to what a session reads at
+    /// each turn: campaigns, characters, sessions and server settings. While it stands still
+    /// those rows are unchanged, so a reader may keep them. None when the store cannot tell
+    /// (then read them every time).
+    fn settings_revision(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A person's data across every table: export, erasure, and adoption of imported records.

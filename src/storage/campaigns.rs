@@ -135,7 +135,9 @@ impl CampaignStore for Db {
     }
 
     async fn set_campaign_model(&self, id: CampaignId, model: &ModelId) -> StoreResult<bool> {
-        rows::set_column(self.pool(), "campaigns", "model", id.0, model.to_string()).await
+        let set =
+            rows::set_column(self.pool(), "campaigns", "model", id.0, model.to_string()).await?;
+        Ok(self.changed(set))
     }
 
     async fn set_campaign_fallback(
@@ -143,29 +145,33 @@ impl CampaignStore for Db {
         id: CampaignId,
         model: Option<&ModelId>,
     ) -> StoreResult<bool> {
-        rows::set_column(
+        let set = rows::set_column(
             self.pool(),
             "campaigns",
             "fallback_model",
             id.0,
             model.map(|m| m.to_string()),
         )
-        .await
+        .await?;
+        Ok(self.changed(set))
     }
 
     async fn set_arena_enabled(&self, id: CampaignId, enabled: bool) -> StoreResult<bool> {
-        rows::set_column(self.pool(), "campaigns", "arena_enabled", id.0, enabled).await
+        let set =
+            rows::set_column(self.pool(), "campaigns", "arena_enabled", id.0, enabled).await?;
+        Ok(self.changed(set))
     }
 
     async fn set_gm_portrait(&self, id: CampaignId, image: Option<ImageId>) -> StoreResult<bool> {
-        rows::set_column(
+        let set = rows::set_column(
             self.pool(),
             "campaigns",
             "gm_portrait_id",
             id.0,
             image.map(|i| i.0),
         )
-        .await
+        .await?;
+        Ok(self.changed(set))
     }
 
     async fn delete_campaign(&self, id: CampaignId) -> StoreResult<bool> {
@@ -175,7 +181,7 @@ impl CampaignStore for Db {
                 .fetch_optional(self.pool())
                 .await
                 .map_err(store_error)?;
-        let deleted = rows::delete_by_id(self.pool(), "campaigns", id.0).await?;
+        let deleted = self.changed(rows::delete_by_id(self.pool(), "campaigns", id.0).await?);
         if deleted && let Some(Some(image)) = portrait {
             self.delete_image_if_unused(ImageId(image)).await?;
         }

@@ -63,7 +63,7 @@ impl CharacterStore for Db {
             .fetch_one(self.pool())
             .await
             .map_err(store_error)?;
-        character_from_row(&row)
+        self.changed(character_from_row(&row))
     }
 
     async fn character(&self, id: CharacterId) -> StoreResult<Option<Character>> {
@@ -100,14 +100,15 @@ impl CharacterStore for Db {
         id: CharacterId,
         image: Option<ImageId>,
     ) -> StoreResult<bool> {
-        rows::set_column(
+        let set = rows::set_column(
             self.pool(),
             "characters",
             "portrait_id",
             id.0,
             image.map(|i| i.0),
         )
-        .await
+        .await?;
+        Ok(self.changed(set))
     }
 
     async fn delete_character(&self, id: CharacterId) -> StoreResult<bool> {
@@ -117,7 +118,7 @@ impl CharacterStore for Db {
                 .fetch_optional(self.pool())
                 .await
                 .map_err(store_error)?;
-        let deleted = rows::delete_by_id(self.pool(), "characters", id.0).await?;
+        let deleted = self.changed(rows::delete_by_id(self.pool(), "characters", id.0).await?);
         if deleted && let Some(Some(image)) = portrait {
             self.delete_image_if_unused(ImageId(image)).await?;
         }

@@ -51,6 +51,11 @@ impl GuildStore for Db {
         .execute(self.pool())
         .await
         .map_err(store_error)?;
+        self.changed(());
         Ok(())
+    }
+
+    fn settings_revision(&self) -> Option<u64> {
+        Some(self.revision())
     }
 }

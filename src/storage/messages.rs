@@ -152,4 +152,25 @@ impl MessageStore for Db {
         .map_err(store_error)?;
         Ok(done.rows_affected())
     }
+
+    async fn finish_message(
+        &self,
+        id: MessageId,
+        content: &str,
+        status: MessageStatus,
+        discord: Option<DiscordMessageId>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET content = $1, status = $2, \
+             discord_message_id = COALESCE($3, discord_message_id) WHERE id = $4",
+        )
+        .bind(content)
+        .bind(status.as_str())
+        .bind(discord.map(|d| d.as_i64()))
+        .bind(id.0)
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
 }

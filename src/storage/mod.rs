@@ -5,6 +5,7 @@
 mod accounts;
 mod campaigns;
 mod characters;
+mod checkpoint;
 mod guilds;
 mod images;
 pub mod legacy_import;
@@ -19,6 +20,8 @@ mod stats;
 mod votes;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -72,6 +75,11 @@ pub struct Db {
     engine: Engine,
     /// The SQLite file, for health checks (None for PostgreSQL and in-memory databases).
     file: Option<PathBuf>,
+    /// Moves after every write to what a session reads each turn (campaigns, characters,
+    /// sessions, server settings), so the engine can keep those between turns.
+    revision: Arc<AtomicU64>,
+    /// SQLite files only: checkpoints the WAL in the background (see `checkpoint`).
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl Db {
@@ -111,7 +119,7 @@ impl Db {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
                         // WAL lets readers (stats, autocomplete) run while a turn is written.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
                             .await?;
                     }
                     Ok(())
@@ -128,7 +136,16 @@ impl Db {
             Engine::Sqlite => sqlite_file(url.expose()),
             Engine::Postgres => None,
         };
-        Ok(Db { pool, engine, file })
+        let in_memory = connect_url.contains(":memory:") || connect_url.contains("mode=memory");
+        let checkpointer = (engine == Engine::Sqlite && !in_memory)
+            .then(|| Arc::new(checkpoint::Checkpointer::start(connect_url.clone())));
+        Ok(Db {
+            pool,
+            engine,
+            file,
+            revision: Arc::new(AtomicU64::new(0)),
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Connects and brings the schema up to date.
@@ -161,6 +178,18 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The revision of campaigns, characters, sessions and server settings (see `GuildStore`).
+    pub(crate) fn revision(&self) -> u64 {
+        self.revision.load(Ordering::Acquire)
+    }
+
+    /// Called after such a write has committed, so a reader that sees the new revision also
+    /// sees the new rows.
+    pub(crate) fn changed<T>(&self, result: T) -> T {
+        self.revision.fetch_add(1, Ordering::AcqRel);
+        result
     }
 
     /// Size of the database in bytes, as the engine reports it.

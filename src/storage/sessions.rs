@@ -91,7 +91,7 @@ impl SessionStore for Db {
             .execute(self.pool())
             .await
             .map_err(store_error)?;
-        Ok(done.rows_affected() > 0)
+        Ok(self.changed(done.rows_affected() > 0))
     }
 
     async fn update_summary(
@@ -109,6 +109,7 @@ impl SessionStore for Db {
         .execute(self.pool())
         .await
         .map_err(store_error)?;
+        self.changed(());
         Ok(())
     }
 }

@@ -805,3 +805,155 @@ async fn flush_returns_once_the_turn_its_dice_and_its_failures_are_done() {
         1
     );
 }
+
+// The actor keeps the session, campaign, party and server settings between turns; each
+// change below must reach the very next turn.
+
+#[tokio::test]
+async fn a_character_joining_mid_session_is_in_the_next_turn() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Joining", &[]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.say(CHANNEL, ALICE, "I look around.").await;
+    game.finished(CHANNEL, 2).await;
+    let joined = game
+        .db
+        .create_character(&NewCharacter {
+            owner_id: ALICE,
+            guild_id: GUILD,
+            campaign_id: Some(campaign.id),
+            name: CharacterName::parse("Wren").unwrap(),
+            class: CharacterClass::parse("Ranger").unwrap(),
+            race: Race::parse("Elf").unwrap(),
+            gender: None,
+            description: None,
+        })
+        .await
+        .unwrap();
+    game.say(CHANNEL, ALICE, "I draw my bow.").await;
+    game.finished(CHANNEL, 3).await;
+    let story = game.story(session).await;
+    let players: Vec<_> = story
+        .iter()
+        .filter(|m| m.role == MessageRole::User)
+        .map(|m| (m.content.as_str(), m.character_id))
+        .collect();
+    assert_eq!(
+        players,
+        [
+            ("I look around.", None),
+            ("I draw my bow.", Some(joined.id))
+        ]
+    );
+    let request = game.gm.request(2);
+    assert!(request.system.contains("Wren"), "{}", request.system);
+    assert!(
+        request
+            .messages
+            .last()
+            .unwrap()
+            .content
+            .contains("Wren (played by user100): I draw my bow."),
+        "{:?}",
+        request.messages
+    );
+}
+
+#[tokio::test]
+async fn raising_a_spent_budget_lets_the_next_turn_narrate() {
+    use gamemaster::core::guild::GuildSettings;
+    use gamemaster::core::perf::{CallKind, PerfRecord};
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Raise", &[ALICE]).await;
+    game.start(&campaign, CHANNEL).await;
+    game.db
+        .record_call(&PerfRecord {
+            guild_id: Some(GUILD),
+            campaign_id: None,
+            session_id: None,
+            user_id: None,
+            model: "openai:gpt-4o".into(),
+            kind: CallKind::Narration,
+            latency_ms: 1,
+            ttft_ms: None,
+            tokens_in: None,
+            tokens_out: None,
+            tokens_estimated: false,
+            cost_usd: Some(2.0),
+            ok: true,
+            error_kind: None,
+            created_at: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+    game.say(CHANNEL, ALICE, "Anyone?").await;
+    game.engine.flush(CHANNEL).await.unwrap();
+    assert_eq!(game.gm.calls(), 2, "no budget yet: the turn is narrated");
+
+    let mut settings = GuildSettings::defaults(GUILD);
+    settings.monthly_budget_usd = Some(1.0);
+    game.db.save_guild_settings(&settings).await.unwrap();
+    game.say(CHANNEL, ALICE, "Hello?").await;
+    game.engine.flush(CHANNEL).await.unwrap();
+    assert_eq!(game.gm.calls(), 2, "the new budget applies at once");
+    assert_eq!(
+        game.presenter
+            .count(|s| matches!(s, Shown::Notice(_, Notice::BudgetExhausted { .. }))),
+        1
+    );
+
+    settings.monthly_budget_usd = Some(10.0);
+    game.db.save_guild_settings(&settings).await.unwrap();
+    game.say(CHANNEL, ALICE, "Now?").await;
+    game.finished(CHANNEL, 3).await;
+    assert_eq!(game.gm.calls(), 3, "the raised budget applies at once");
+}
+
+#[tokio::test]
+async fn a_new_fallback_and_server_default_apply_at_the_next_turn() {
+    use gamemaster::core::guild::GuildSettings;
+    let game = spawn_game(fast()).await;
+    let backup = ScriptedModel::new("The backup narrator speaks.");
+    let backup_id = game.models.add("deepseek:deepseek-chat", backup.clone());
+    let house = ScriptedModel::new("The house narrator speaks.");
+    let house_id = game
+        .models
+        .add("anthropic:claude-sonnet-4-5", house.clone());
+    let campaign = game.campaign("Chain", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+
+    game.db
+        .set_campaign_fallback(campaign.id, Some(&backup_id))
+        .await
+        .unwrap();
+    game.gm.push(Reply::FailBefore(ErrorKind::Overloaded));
+    game.say(CHANNEL, ALICE, "First.").await;
+    game.finished(CHANNEL, 2).await;
+
+    game.db
+        .set_campaign_fallback(campaign.id, None)
+        .await
+        .unwrap();
+    let mut settings = GuildSettings::defaults(GUILD);
+    settings.default_model = Some(house_id.clone());
+    game.db.save_guild_settings(&settings).await.unwrap();
+    game.gm.push(Reply::FailBefore(ErrorKind::Overloaded));
+    game.say(CHANNEL, ALICE, "Second.").await;
+    game.finished(CHANNEL, 3).await;
+
+    let models: Vec<_> = game
+        .story(session)
+        .await
+        .iter()
+        .filter_map(|m| m.model.clone())
+        .collect();
+    assert_eq!(
+        models,
+        [
+            "openai:gpt-4o-mini",
+            "deepseek:deepseek-chat",
+            "anthropic:claude-sonnet-4-5"
+        ]
+    );
+    assert_eq!((backup.calls(), house.calls()), (1, 1));
+}

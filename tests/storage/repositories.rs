@@ -575,3 +575,122 @@ async fn an_arena_vote_can_be_changed_and_still_counts_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_narration_is_finished_in_one_write_keeping_an_earlier_discord_id() {
+    for t in engines().await {
+        let db = &t.db;
+        let (campaign, session) = session_with_campaign(db, 8).await;
+        let streaming = |text: &str| NewMessage {
+            status: MessageStatus::Streaming,
+            ..message(session, campaign, MessageRole::Assistant, text)
+        };
+        let shown = db.append_message(&streaming("The door")).await.unwrap();
+        db.finish_message(
+            shown.id,
+            "The door opens.",
+            MessageStatus::Complete,
+            Some(DiscordMessageId(777)),
+        )
+        .await
+        .unwrap();
+        let done = db.message(shown.id).await.unwrap().unwrap();
+        assert_eq!(
+            (done.content.as_str(), done.status, done.discord_message_id),
+            (
+                "The door opens.",
+                MessageStatus::Complete,
+                Some(DiscordMessageId(777))
+            )
+        );
+
+        // No message shown this time (the send failed): an id set earlier stays.
+        let cut = db.append_message(&streaming("Half")).await.unwrap();
+        db.set_discord_message_id(cut.id, DiscordMessageId(888))
+            .await
+            .unwrap();
+        db.finish_message(cut.id, "Half a", MessageStatus::Interrupted, None)
+            .await
+            .unwrap();
+        let cut = db.message(cut.id).await.unwrap().unwrap();
+        assert_eq!(
+            (cut.content.as_str(), cut.status, cut.discord_message_id),
+            (
+                "Half a",
+                MessageStatus::Interrupted,
+                Some(DiscordMessageId(888))
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_settings_revision_moves_with_every_write_a_turn_reads() {
+    for t in engines().await {
+        let db = &t.db;
+        let (campaign, session) = session_with_campaign(db, 9).await;
+        let mut last = db
+            .settings_revision()
+            .expect("the database tracks revisions");
+        let mut moved = |what: &str| {
+            let now = db.settings_revision().unwrap();
+            assert!(now > last, "{what} moves the revision");
+            last = now;
+        };
+        let model = ModelId::parse("anthropic:claude-sonnet-4-5").unwrap();
+        db.set_campaign_model(campaign, &model).await.unwrap();
+        moved("the campaign's model");
+        db.set_campaign_fallback(campaign, Some(&model))
+            .await
+            .unwrap();
+        moved("the campaign's fallback");
+        db.set_arena_enabled(campaign, true).await.unwrap();
+        moved("arena on");
+        let hero = db
+            .create_character(&new_character(Some(campaign), BOB, "Pip"))
+            .await
+            .unwrap();
+        moved("a character joining");
+        db.delete_character(hero.id).await.unwrap();
+        moved("a character leaving");
+        db.save_guild_settings(&GuildSettings::defaults(GUILD))
+            .await
+            .unwrap();
+        moved("server settings");
+        let before = db.settings_revision();
+        let m = db
+            .append_message(&message(session, campaign, MessageRole::User, "hi"))
+            .await
+            .unwrap();
+        db.record_call(&PerfRecord {
+            guild_id: Some(GUILD),
+            campaign_id: None,
+            session_id: None,
+            user_id: None,
+            model: "openai:gpt-4o".into(),
+            kind: CallKind::Narration,
+            latency_ms: 1,
+            ttft_ms: None,
+            tokens_in: None,
+            tokens_out: None,
+            tokens_estimated: false,
+            cost_usd: None,
+            ok: true,
+            error_kind: None,
+            created_at: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            db.settings_revision(),
+            before,
+            "the story and the measurements do not"
+        );
+        db.update_summary(session, "So far.", m.id).await.unwrap();
+        moved("the summary");
+        db.end_session(session).await.unwrap();
+        moved("the session ending");
+        db.delete_campaign(campaign).await.unwrap();
+        moved("the campaign's deletion");
+    }
+}

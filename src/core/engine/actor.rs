@@ -14,10 +14,12 @@ use tokio::time::{Instant, sleep_until};
 use super::arena;
 use super::context::{self, Budget, Cast, TokenCache};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
+use super::table::TableCache;
 use super::{EngineError, Notice, PlayerInput, Shared};
 use crate::core::budget::{BudgetState, budget_state, month_start};
 use crate::core::campaign::Campaign;
-use crate::core::ids::{CampaignId, ChannelId, MessageId, SessionId, Timestamp, UserId};
+use crate::core::guild::GuildSettings;
+use crate::core::ids::{ChannelId, MessageId, SessionId, Timestamp, UserId};
 use crate::core::llm::{Completion, LlmError, ModelId};
 use crate::core::perf::{CallKind, PerfRecord};
 use crate::core::prompt_template::PromptSet;
@@ -65,6 +67,7 @@ pub(super) struct Actor {
     pub(super) channel: ChannelId,
     session_id: SessionId,
     pub(super) cache: Mutex<TokenCache>,
+    table: TableCache,
     names: Mutex<HashMap<UserId, String>>,
     dice: Mutex<StdRng>,
     /// Player messages stored but not yet narrated, oldest first.
@@ -87,6 +90,7 @@ impl Actor {
             channel: session.channel_id,
             session_id: session.id,
             cache: Mutex::new(TokenCache::default()),
+            table: TableCache::default(),
             names: Mutex::new(HashMap::new()),
             dice: Mutex::new(dice),
             pending: Mutex::new(Vec::new()),
@@ -106,7 +110,9 @@ impl Actor {
                 ActorCommand::Opening => {
                     let _ = jobs.send(Job::Opening);
                 }
-                ActorCommand::Player(input) => match self.store_player_message(input).await {
+                ActorCommand::Player(input) => match Box::pin(self.store_player_message(input))
+                    .await
+                {
                     Ok(_) if self.shared.draining() => self.restarting().await,
                     Ok(stored) => {
                         self.pending.lock().unwrap().push(stored);
@@ -181,13 +187,15 @@ impl Actor {
                 }
                 _ => Vec::new(),
             };
+            // Boxed: a turn's state (narration, arena, summary) is large, and an idle channel
+            // should not carry it between turns.
             if self.shared.draining() {
                 self.restarting().await;
                 continue;
             }
             let narrating = self.shared.narration_started();
             let result = tokio::select! {
-                result = self.run_job(job, turn) => result,
+                result = Box::pin(self.run_job(job, turn)) => result,
                 () = self.shared.cancelled() => {
                     // Other processes' narrations are theirs to finish: only this one's.
                     let store = &self.shared.deps.store;
@@ -227,16 +235,13 @@ impl Actor {
 
     async fn store_player_message(&self, input: PlayerInput) -> Result<StoredMessage, EngineError> {
         let store = &*self.shared.deps.store;
-        let session = store
-            .session(self.session_id)
-            .await?
-            .ok_or(EngineError::NoSession)?;
+        let table = self.table.get(store, self.session_id).await?;
+        let session = &table.session;
         let character = match input.character {
             Some(id) => Some(id),
-            None => store
-                .campaign_characters(session.campaign_id)
-                .await?
-                .into_iter()
+            None => table
+                .characters
+                .iter()
                 .find(|c| c.owner_id == Some(input.author))
                 .map(|c| c.id),
         };
@@ -266,11 +271,7 @@ impl Actor {
         if window.is_zero() {
             return window;
         }
-        let store = &*self.shared.deps.store;
-        let Ok(Some(session)) = store.session(self.session_id).await else {
-            return Duration::ZERO;
-        };
-        if self.party(session.campaign_id).await.len() > 1 {
+        if self.party().await.len() > 1 {
             window
         } else {
             Duration::ZERO
@@ -279,15 +280,17 @@ impl Actor {
 
     /// The players of the party: owners of the campaign's characters and whoever spoke in
     /// this session.
-    pub(super) async fn party(&self, campaign: CampaignId) -> HashSet<UserId> {
-        self.shared
-            .deps
-            .store
-            .campaign_characters(campaign)
+    pub(super) async fn party(&self) -> HashSet<UserId> {
+        let owners: Vec<UserId> = match self
+            .table
+            .get(&*self.shared.deps.store, self.session_id)
             .await
-            .unwrap_or_default()
+        {
+            Ok(table) => table.characters.iter().filter_map(|c| c.owner_id).collect(),
+            Err(_) => Vec::new(),
+        };
+        owners
             .into_iter()
-            .filter_map(|c| c.owner_id)
             .chain(self.names.lock().unwrap().keys().copied())
             .collect()
     }
@@ -323,18 +326,11 @@ impl Actor {
     async fn run_job(&self, job: Job, turn: Vec<StoredMessage>) -> Result<(), EngineError> {
         let deps = &self.shared.deps;
         let store = &*deps.store;
-        let session = store
-            .session(self.session_id)
-            .await?
-            .ok_or(EngineError::NoSession)?;
-        if session.status != SessionStatus::Active {
+        let table = self.table.get(store, self.session_id).await?;
+        if table.session.status != SessionStatus::Active {
             return Ok(());
         }
-        let campaign = store
-            .campaign(session.campaign_id)
-            .await?
-            .ok_or(EngineError::UnknownCampaign)?;
-        let characters = store.campaign_characters(campaign.id).await?;
+        let (session, campaign, characters) = (&table.session, &table.campaign, &table.characters);
 
         let mut requested_by = turn.first().and_then(|m| m.author_id);
         let mut opening = matches!(job, Job::Opening);
@@ -369,11 +365,11 @@ impl Actor {
             .await?;
         let names = self.names.lock().unwrap().clone();
         let cast = Cast {
-            characters: &characters,
+            characters,
             player_names: &names,
         };
 
-        if !self.within_budget(&session).await? {
+        if !self.within_budget(session, table.guild.as_ref()).await? {
             return Ok(());
         }
         let pair = (campaign.arena_enabled && !regenerating && deps.presenter.collects_votes())
@@ -387,8 +383,8 @@ impl Actor {
             .flatten();
         if let Some(pair) = pair {
             let arena_turn = arena::ArenaTurn {
-                campaign: &campaign,
-                session: &session,
+                campaign,
+                session,
                 cast: &cast,
                 tail: &tail,
                 instruction,
@@ -399,7 +395,7 @@ impl Actor {
                 return Ok(());
             }
         }
-        let chain = self.model_chain(&campaign, &session).await?;
+        let chain = self.model_chain(campaign, table.guild.as_ref()).await?;
         for (attempt, model_id) in chain.iter().enumerate() {
             let next = chain.get(attempt + 1);
             let model = match deps.models.chat_model(model_id) {
@@ -409,7 +405,7 @@ impl Actor {
                     continue;
                 }
             };
-            let system = context::system_prompt(&campaign, &session, &cast).map_err(|e| {
+            let system = context::system_prompt(campaign, session, &cast).map_err(|e| {
                 EngineError::Store(crate::core::store::StoreError::Corrupt(e.to_string()))
             })?;
             let budget = Budget {
@@ -443,7 +439,7 @@ impl Actor {
             .await?;
             let record = Recorder {
                 actor: self,
-                session: &session,
+                session,
                 user: requested_by,
                 model: model_id,
             };
@@ -462,11 +458,11 @@ impl Actor {
                     {
                         tracing::warn!(channel = %self.channel, error = %e, "could not add narration buttons");
                     }
-                    self.roll_requested_dice(&session, &narration).await?;
+                    self.roll_requested_dice(session, &narration).await?;
                     if !context.overflow.is_empty() {
                         self.summarise(
-                            &campaign,
-                            &session,
+                            campaign,
+                            session,
                             &context.overflow,
                             &cast,
                             &*model,
@@ -517,15 +513,18 @@ impl Actor {
 
     /// Checks the server's monthly budget: warns the channel once at 80%, and refuses model
     /// calls at 100% (the players' messages stay stored for when calls resume).
-    async fn within_budget(&self, session: &Session) -> Result<bool, EngineError> {
-        let Some(guild) = session.guild_id else {
+    async fn within_budget(
+        &self,
+        session: &Session,
+        settings: Option<&GuildSettings>,
+    ) -> Result<bool, EngineError> {
+        let (Some(guild), Some(settings)) = (session.guild_id, settings) else {
             return Ok(true);
         };
-        let store = &*self.shared.deps.store;
-        let mut settings = store.guild_settings(guild).await?;
         if settings.monthly_budget_usd.is_none() {
             return Ok(true);
         }
+        let store = &*self.shared.deps.store;
         let (since, month) = month_start(Timestamp::now());
         let spent = store.guild_spend_since(guild, since).await?;
         let notice = match budget_state(spent, settings.monthly_budget_usd) {
@@ -549,7 +548,10 @@ impl Actor {
             },
         };
         if settings.budget_warned_month.as_deref() != Some(month.as_str()) {
-            settings.budget_warned_month = Some(month);
+            let settings = GuildSettings {
+                budget_warned_month: Some(month),
+                ..settings.clone()
+            };
             store.save_guild_settings(&settings).await?;
             let _ = self
                 .shared
@@ -565,18 +567,14 @@ impl Actor {
     async fn model_chain(
         &self,
         campaign: &Campaign,
-        session: &Session,
+        guild: Option<&GuildSettings>,
     ) -> Result<Vec<ModelId>, EngineError> {
         let deps = &self.shared.deps;
-        let guild = match session.guild_id {
-            Some(guild) => Some(deps.store.guild_settings(guild).await?),
-            None => None,
-        };
         let candidates = [
             Some(campaign.model.clone()),
             campaign.fallback_model.clone(),
-            guild.as_ref().and_then(|g| g.fallback_model.clone()),
-            guild.as_ref().and_then(|g| g.default_model.clone()),
+            guild.and_then(|g| g.fallback_model.clone()),
+            guild.and_then(|g| g.default_model.clone()),
             deps.settings.default_model.clone(),
         ];
         let mut chain: Vec<ModelId> = Vec::new();

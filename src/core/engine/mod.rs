@@ -6,6 +6,7 @@ mod actor;
 pub mod arena;
 pub mod context;
 mod narrate;
+mod table;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

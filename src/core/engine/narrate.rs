@@ -190,15 +190,22 @@ pub async fn narrate(
         };
         match item {
             Some(Ok(StreamEvent::Delta(text))) => {
-                if narration.is_none() {
+                let first = narration.is_none();
+                if first {
                     ttft_ms = Some(elapsed_ms(Instant::now()));
-                    let row = NewMessage {
-                        model: Some(model_id.to_string()),
-                        ..target.template.clone()
-                    };
-                    narration = Some(store.append_message(&row).await?);
                 }
                 let ops = planner.push(&text, Instant::now());
+                if first {
+                    // The row is stored (as `streaming`) with the text the first send shows,
+                    // before it is shown: one write instead of an insert and an update.
+                    let row = NewMessage {
+                        model: Some(model_id.to_string()),
+                        content: planner.text().to_string(),
+                        ..target.template.clone()
+                    };
+                    saved_len = planner.text().len();
+                    narration = Some(store.append_message(&row).await?);
+                }
                 if !ops.is_empty() {
                     if let Some(n) = &narration {
                         save_shown(store, n, &planner, &mut saved_len).await?;
@@ -225,10 +232,9 @@ pub async fn narrate(
     match (end, narration) {
         (Ok(completion), Some(mut n)) => {
             store
-                .update_message(n.id, &text, MessageStatus::Complete)
+                .finish_message(n.id, &text, MessageStatus::Complete, shown.first())
                 .await?;
             if let Some(first) = shown.first() {
-                store.set_discord_message_id(n.id, first).await?;
                 n.discord_message_id = Some(first);
             }
             n.content = text;
@@ -249,11 +255,8 @@ pub async fn narrate(
         (Err(error), None) => Ok(NarrationOutcome::FailedBeforeOutput { error, latency_ms }),
         (Err(error), Some(mut n)) => {
             store
-                .update_message(n.id, &text, MessageStatus::Interrupted)
+                .finish_message(n.id, &text, MessageStatus::Interrupted, shown.first())
                 .await?;
-            if let Some(first) = shown.first() {
-                store.set_discord_message_id(n.id, first).await?;
-            }
             n.content = text;
             n.status = MessageStatus::Interrupted;
             Ok(NarrationOutcome::Cut {

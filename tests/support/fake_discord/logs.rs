@@ -4,7 +4,8 @@
 //! for a known event with a bad payload, and `An unknown event was received` (debug) for an event
 //! name it does not know, then carries on. The capture is installed as the thread's default
 //! subscriber, so it sees the bot only when the bot runs on the test's thread: use
-//! `#[tokio::test]` (the current-thread runtime), which `FakeDiscord::start` checks.
+//! `#[tokio::test]` (the current-thread runtime). A benchmark on a multi-threaded runtime
+//! installs it as the process's global subscriber instead (`install_global`, once per process).
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -32,13 +33,32 @@ pub struct LogCapture {
     problems: Arc<Mutex<Vec<String>>>,
     lines: Arc<Mutex<Vec<String>>>,
     found: Arc<Notify>,
-    _guard: DefaultGuard,
+    /// None when installed globally (it then stays for the life of the process).
+    _guard: Option<DefaultGuard>,
 }
 
 impl LogCapture {
     /// Installs the capture for the current thread. Set `FAKE_DISCORD_LOG=1` to also print
     /// every captured line to stderr.
     pub fn install() -> Self {
+        let (capture, layer) = Self::new();
+        let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        Self {
+            _guard: Some(guard),
+            ..capture
+        }
+    }
+
+    /// Installs the capture for every thread of the process (a multi-threaded runtime).
+    /// Panics if the process already has a global subscriber.
+    pub fn install_global() -> Self {
+        let (capture, layer) = Self::new();
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("one global log capture per process");
+        capture
+    }
+
+    fn new() -> (Self, CaptureLayer) {
         let problems = Arc::new(Mutex::new(Vec::new()));
         let found = Arc::new(Notify::new());
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -48,14 +68,13 @@ impl LogCapture {
             found: found.clone(),
             echo: std::env::var_os("FAKE_DISCORD_LOG").is_some(),
         };
-        let subscriber = tracing_subscriber::registry().with(layer);
-        let guard = tracing::subscriber::set_default(subscriber);
-        Self {
+        let capture = Self {
             problems,
             lines,
             found,
-            _guard: guard,
-        }
+            _guard: None,
+        };
+        (capture, layer)
     }
 
     /// Waits until at least `n` problem lines were captured.
@@ -114,8 +133,17 @@ impl Visit for Line {
 }
 
 impl<S: Subscriber> Layer<S> for CaptureLayer {
+    // Only serenity's and poise's lines can hold a marker, and the secrets checks read what
+    // the bot itself logs and every line at info and above; other crates' debug lines (sqlx
+    // logs every statement) are not even formatted unless echoed.
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        *metadata.level() <= Level::DEBUG
+        let level = *metadata.level();
+        let target = metadata.target();
+        level <= Level::DEBUG
+            && (self.echo
+                || level <= Level::INFO
+                || from_serenity(target)
+                || target.starts_with("gamemaster"))
     }
 
     // Span fields are printed with every event inside the span, so they are kept too.
@@ -153,9 +181,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
             .lock()
             .expect("log capture poisoned")
             .push(text.clone());
-        let from_serenity =
-            meta.target().starts_with("serenity") || meta.target().starts_with("poise");
-        if from_serenity && DROPPED_EVENT_MARKERS.iter().any(|m| text.contains(m)) {
+        if from_serenity(meta.target()) && DROPPED_EVENT_MARKERS.iter().any(|m| text.contains(m)) {
             self.problems
                 .lock()
                 .expect("log capture poisoned")
@@ -163,4 +189,8 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
             self.found.notify_waiters();
         }
     }
+}
+
+fn from_serenity(target: &str) -> bool {
+    target.starts_with("serenity") || target.starts_with("poise")
 }

@@ -13,7 +13,7 @@
 //! `Event::Unknown` and only says so at debug level.
 //!
 //! ```ignore
-//! #[tokio::test] // current-thread runtime: required for the log capture
+//! #[tokio::test] // current-thread runtime: the log capture is the test thread's
 //! async fn ping() {
 //!     let fake = FakeDiscord::start(FakeConfig::default()).await;
 //!     // start the bot with DISCORD_API_BASE_URL = fake.base_url() ...
@@ -78,17 +78,16 @@ impl Drop for FakeDiscord {
 }
 
 impl FakeDiscord {
-    /// Starts the fake on an ephemeral port and captures this thread's tracing output.
+    /// Starts the fake on an ephemeral port and captures the bot's tracing output.
     ///
-    /// Must run on a current-thread runtime (`#[tokio::test]`), so the bot's tasks run on this
-    /// thread and their log lines reach the capture.
+    /// Tests run on a current-thread runtime (`#[tokio::test]`): the bot's tasks run on the
+    /// test's thread, and the capture is that thread's. On a multi-threaded runtime (the
+    /// benchmarks) the capture is the process's global subscriber, so one fake per process.
     pub async fn start(config: FakeConfig) -> FakeDiscord {
-        assert_eq!(
-            tokio::runtime::Handle::current().runtime_flavor(),
-            tokio::runtime::RuntimeFlavor::CurrentThread,
-            "FakeDiscord needs #[tokio::test] (current thread) to capture serenity's logs"
-        );
-        let logs = LogCapture::install();
+        let logs = match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => LogCapture::install(),
+            _ => LogCapture::install_global(),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -203,6 +202,17 @@ impl FakeDiscord {
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.read(|s| s.requests.clone())
+    }
+
+    /// The requests recorded after the first `from`: a cursor to poll the log without copying
+    /// all of it each time.
+    pub fn requests_from(&self, from: usize) -> Vec<RecordedRequest> {
+        self.shared.read(|s| {
+            s.requests
+                .get(from..)
+                .map(<[_]>::to_vec)
+                .unwrap_or_default()
+        })
     }
 
     pub fn violations(&self) -> Vec<Violation> {

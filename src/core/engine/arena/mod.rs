@@ -416,7 +416,7 @@ impl Actor {
                 .into_iter()
                 .map(|(voter, _)| voter)
                 .collect();
-            let party = self.party(session.campaign_id).await;
+            let party = self.party().await;
             if !voted.is_empty() && party.iter().all(|p| voted.contains(p)) {
                 return Ok(());
             }

@@ -1,0 +1,69 @@
+//! What a channel's turns read about their table (the session, its campaign, the party's
+//! characters, the server's settings), kept by the channel's actor between turns. The store's
+//! revision says when any of it may have changed (`/campaign model`, a character joining,
+//! a new budget, a summary, the session ending): the next turn then reads it all again.
+
+use std::sync::{Arc, Mutex};
+
+use super::EngineError;
+use crate::core::campaign::Campaign;
+use crate::core::character::Character;
+use crate::core::guild::GuildSettings;
+use crate::core::ids::SessionId;
+use crate::core::session::Session;
+use crate::core::store::Store;
+
+pub(super) struct Table {
+    pub(super) session: Session,
+    pub(super) campaign: Campaign,
+    pub(super) characters: Vec<Character>,
+    /// None for sessions outside a server (the terminal).
+    pub(super) guild: Option<GuildSettings>,
+}
+
+#[derive(Default)]
+pub(super) struct TableCache {
+    kept: Mutex<Option<(u64, Arc<Table>)>>,
+}
+
+impl TableCache {
+    /// The table as of now: the kept copy while the store's revision has not moved, else
+    /// read afresh (and kept when the store tracks revisions).
+    pub(super) async fn get(
+        &self,
+        store: &dyn Store,
+        session: SessionId,
+    ) -> Result<Arc<Table>, EngineError> {
+        // Read before the rows: a write that lands meanwhile moves it past what is kept.
+        let revision = store.settings_revision();
+        if let Some(revision) = revision
+            && let Some((kept_at, table)) = &*self.kept.lock().unwrap()
+            && *kept_at == revision
+        {
+            return Ok(Arc::clone(table));
+        }
+        let session = store
+            .session(session)
+            .await?
+            .ok_or(EngineError::NoSession)?;
+        let campaign = store
+            .campaign(session.campaign_id)
+            .await?
+            .ok_or(EngineError::UnknownCampaign)?;
+        let characters = store.campaign_characters(campaign.id).await?;
+        let guild = match session.guild_id {
+            Some(guild) => Some(store.guild_settings(guild).await?),
+            None => None,
+        };
+        let table = Arc::new(Table {
+            session,
+            campaign,
+            characters,
+            guild,
+        });
+        if let Some(revision) = revision {
+            *self.kept.lock().unwrap() = Some((revision, Arc::clone(&table)));
+        }
+        Ok(table)
+    }
+}
