@@ -431,7 +431,8 @@ impl PersonalDataStore for Db {
                 > 0;
         }
         tx.commit().await.map_err(store_error)?;
-        Ok(erasure)
+        // Characters left the party: running sessions must not keep their sheets.
+        Ok(self.changed(erasure))
     }
 
     async fn adopt_imported(
@@ -508,6 +509,6 @@ impl PersonalDataStore for Db {
         .map_err(store_error)?
         .rows_affected();
         tx.commit().await.map_err(store_error)?;
-        Ok(adoption)
+        Ok(self.changed(adoption))
     }
 }

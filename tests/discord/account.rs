@@ -597,3 +597,55 @@ async fn account_commands_work_in_direct_messages_except_adopt() {
     );
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn a_deleted_players_character_leaves_the_running_story() {
+    use support::fake_llm::Reply;
+    let bot = spawn_bot_with(world(), &[("TURN_WINDOW_MS", "0")]).await;
+    register(&bot, ALICE, EMAIL, PASSWORD, PASSWORD).await;
+    shared_story(&bot).await;
+    let zero = std::time::Duration::ZERO;
+    bot.llm
+        .push(Reply::openai_text(&["The frost deepens."], None, zero));
+    bot.llm
+        .push(Reply::openai_text(&["The torch gutters."], None, zero));
+
+    // Bob's turn starts the channel's game, which keeps the party between turns.
+    bot.fake
+        .say(BOB, bot.channel, "Borin lights a torch.")
+        .await;
+    bot.wait_bot_message(bot.channel, |m| {
+        m.content.contains("The frost deepens.") && !m.components.is_empty()
+    })
+    .await;
+
+    let asked = bot.run(ALICE, "account delete", json!({})).await;
+    let confirm = format!("account-delete:{ALICE}");
+    bot.fake
+        .click(ALICE, asked.message_id.unwrap(), &confirm)
+        .await
+        .wait_response()
+        .await;
+
+    bot.fake.say(BOB, bot.channel, "Borin looks around.").await;
+    bot.wait_bot_message(bot.channel, |m| {
+        m.content.contains("The torch gutters.") && !m.components.is_empty()
+    })
+    .await;
+    let bodies: Vec<String> = bot
+        .llm
+        .requests()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(bodies.len(), 2, "one call per turn");
+    let aria = "Aria — level 1 Human Bard";
+    assert!(bodies[0].contains(aria), "{}", bodies[0]);
+    assert!(!bodies[1].contains(aria), "{}", bodies[1]);
+    assert!(
+        bodies[1].contains("Borin — level 1 Human Bard"),
+        "{}",
+        bodies[1]
+    );
+    bot.assert_clean();
+}
