@@ -12,6 +12,7 @@ mod character;
 mod game;
 mod harness;
 mod hostile;
+mod isolation;
 mod ops;
 mod portraits;
 mod presenter;
