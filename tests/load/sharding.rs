@@ -6,7 +6,9 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use gamemaster::core::store::{MessageStore, SessionStore};
+use gamemaster::core::ids::{GuildId, Timestamp};
+use gamemaster::core::stats::{Metric, StatsQuery, StatsScope};
+use gamemaster::core::store::{MessageStore, SessionStore, stats_report};
 use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use support::bot::{ALICE, BOB, NARRATOR};
 use support::db;
@@ -116,6 +118,24 @@ async fn two_processes_each_run_one_shard_on_one_database() {
         let count = |role| all.iter().filter(|m| m.role == role).count();
         assert_eq!(count(MessageRole::User), 1, "{}", g.name);
         assert_eq!(count(MessageRole::Assistant), 1, "{}", g.name);
+    }
+    // Stats see both processes' calls: one narration in each server, two in all.
+    let now = Timestamp::now();
+    let calls = async |scope| {
+        let query = StatsQuery::last_days(scope, 1, now);
+        let report = stats_report(&test_db.db, &query, Metric::Latency, "sharding")
+            .await
+            .unwrap();
+        report.stats.iter().map(|s| s.calls).sum::<u64>()
+    };
+    assert_eq!(calls(StatsScope::Global).await, 2);
+    for g in &guilds {
+        assert_eq!(
+            calls(StatsScope::Server(GuildId(g.id))).await,
+            1,
+            "{}",
+            g.name
+        );
     }
 
     // The process of shard 1 dies: the server on shard 0 plays on.
