@@ -190,17 +190,7 @@ pub async fn default_model(
     #[autocomplete = "autocomplete_model"]
     model: String,
 ) -> BotResult {
-    let guild = ensure_manager(ctx).await?;
-    let model = model_or_none(ctx, &model)?;
-    let store = &ctx.data().store;
-    let mut settings = store.guild_settings(guild).await?;
-    settings.default_model = model.clone();
-    store.save_guild_settings(&settings).await?;
-    let done = match model {
-        Some(m) => format!("🔁 New campaigns in this server are narrated by `{m}`."),
-        None => "🔁 New campaigns use the bot's default model.".to_string(),
-    };
-    send_settings(ctx, guild, Some(done)).await
+    set_server_model(ctx, &model, ServerModel::Default).await
 }
 
 /// Set the model that takes over when a campaign's own models fail
@@ -217,15 +207,36 @@ pub async fn fallback_model(
     #[autocomplete = "autocomplete_model"]
     model: String,
 ) -> BotResult {
+    set_server_model(ctx, &model, ServerModel::Fallback).await
+}
+
+/// Which of the server's two models a command sets.
+#[derive(Clone, Copy)]
+enum ServerModel {
+    Default,
+    Fallback,
+}
+
+async fn set_server_model(ctx: Context<'_>, raw: &str, which: ServerModel) -> BotResult {
     let guild = ensure_manager(ctx).await?;
-    let model = model_or_none(ctx, &model)?;
+    let model = model_or_none(ctx, raw)?;
     let store = &ctx.data().store;
     let mut settings = store.guild_settings(guild).await?;
-    settings.fallback_model = model.clone();
+    let slot = match which {
+        ServerModel::Default => &mut settings.default_model,
+        ServerModel::Fallback => &mut settings.fallback_model,
+    };
+    *slot = model.clone();
     store.save_guild_settings(&settings).await?;
-    let done = match model {
-        Some(m) => format!("🛟 When a campaign's models fail, `{m}` takes over."),
-        None => "🛟 This server has no fallback model of its own.".to_string(),
+    let done = match (which, model) {
+        (ServerModel::Default, Some(m)) => {
+            format!("🔁 New campaigns in this server are narrated by `{m}`.")
+        }
+        (ServerModel::Default, None) => "🔁 New campaigns use the bot's default model.".into(),
+        (ServerModel::Fallback, Some(m)) => {
+            format!("🛟 When a campaign's models fail, `{m}` takes over.")
+        }
+        (ServerModel::Fallback, None) => "🛟 This server has no fallback model of its own.".into(),
     };
     send_settings(ctx, guild, Some(done)).await
 }
