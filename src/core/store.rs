@@ -27,8 +27,12 @@ pub enum StoreError {
     /// A uniqueness rule refused the write (e.g. a second campaign with the same name).
     #[error("{0}")]
     Conflict(String),
+    /// The database did not answer or is restarting: worth trying again shortly.
     #[error("the database is unavailable right now ({0})")]
     Unavailable(String),
+    /// The database refused the statement for good (a broken rule, not a passing outage).
+    #[error("the database refused the change ({0})")]
+    Refused(String),
     #[error("stored data could not be read ({0})")]
     Corrupt(String),
 }

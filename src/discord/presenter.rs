@@ -277,6 +277,18 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
             ),
             None,
         ),
+        Notice::StorageDown => (
+            Some(
+                "🔧 The game's database is not answering. What you write is held, saved and narrated \
+                 as soon as it is back; no need to send it again."
+                    .to_string(),
+            ),
+            None,
+        ),
+        Notice::StorageBack => (
+            Some("🔧 The database is back; the story goes on.".to_string()),
+            None,
+        ),
     }
 }
 

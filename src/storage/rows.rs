@@ -19,10 +19,40 @@ pub fn store_error(e: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(db) if !is_transient(db.as_ref()) => {
+            StoreError::Refused(e.to_string())
+        }
         sqlx::Error::ColumnDecode { .. }
         | sqlx::Error::Decode(_)
         | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
         _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// A database error that passes: the server is starting, stopping or out of resources, the
+/// connection broke, or a lock or serialization conflict. The engine retries these; the rest
+/// (a foreign key, a constraint) would fail again.
+fn is_transient(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = db.code() else {
+        return false;
+    };
+    let code = code.as_ref();
+    match code.len() {
+        // PostgreSQL's SQLSTATE: connection exception (08), insufficient resources (53),
+        // operator intervention (57: shutdown, restart, cannot connect now), serialization
+        // failure and deadlock (40001, 40P01).
+        5 => {
+            ["08", "53", "57"]
+                .iter()
+                .any(|class| code.starts_with(class))
+                || code == "40001"
+                || code == "40P01"
+        }
+        // SQLite's result codes, primary or extended (the low byte is the primary code):
+        // BUSY (5), LOCKED (6), IOERR (10), FULL (13), CANTOPEN (14).
+        _ => code
+            .parse::<i64>()
+            .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13 | 14)),
     }
 }
 

@@ -166,6 +166,10 @@ impl Presenter for TerminalPresenter {
                 )
             }
             Notice::Restarting => "[the game is shutting down; your message is kept]".to_string(),
+            Notice::StorageDown => {
+                "[the database is not answering; your message is held until it is back]".to_string()
+            }
+            Notice::StorageBack => "[the database is back]".to_string(),
         };
         let mut state = self.state.lock().unwrap();
         Self::line(&mut state, &text);

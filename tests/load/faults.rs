@@ -42,7 +42,7 @@ fn healthy_reply(text: &str) -> Reply {
 }
 
 /// Where the bot of a fault test serves `/metrics`.
-fn metrics_addr() -> String {
+pub fn metrics_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("127.0.0.1:{}", l.local_addr().unwrap().port())
 }

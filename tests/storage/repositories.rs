@@ -694,3 +694,33 @@ async fn the_settings_revision_moves_with_every_write_a_turn_reads() {
         moved("the campaign's deletion");
     }
 }
+
+/// A broken rule is a refusal, not an outage: the engine waits out an unreachable database
+/// but must not retry a statement that can never succeed.
+#[tokio::test]
+async fn a_broken_rule_is_refused_and_a_closed_pool_is_unavailable() {
+    for t in engines().await {
+        let db = &t.db;
+        let (campaign, _) = session_with_campaign(db, 77).await;
+        let orphan = NewMessage::by_bot(
+            SessionId(987_654),
+            campaign,
+            MessageRole::Assistant,
+            "Nobody's narration.".into(),
+            MessageStatus::Complete,
+        );
+        let refused = db.append_message(&orphan).await.unwrap_err();
+        assert!(
+            matches!(refused, StoreError::Refused(_)),
+            "{:?}: {refused:?}",
+            t.engine()
+        );
+        db.close().await;
+        let closed = db.campaign(campaign).await.unwrap_err();
+        assert!(
+            matches!(closed, StoreError::Unavailable(_)),
+            "{:?}: {closed:?}",
+            t.engine()
+        );
+    }
+}

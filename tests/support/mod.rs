@@ -6,4 +6,5 @@ pub mod db;
 pub mod fake_discord;
 pub mod fake_llm;
 pub mod hostile;
+pub mod pg_server;
 pub mod scripted;

@@ -14,6 +14,7 @@ use tokio::time::{Instant, sleep_until};
 use super::arena;
 use super::context::{self, Budget, Cast, TokenCache};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
+use super::outage::{Outage, Unreachable};
 use super::table::TableCache;
 use super::{EngineError, Notice, PlayerInput, Shared};
 use crate::core::budget::{BudgetState, budget_state, month_start};
@@ -72,6 +73,7 @@ pub(super) struct Actor {
     dice: Mutex<StdRng>,
     /// Player messages stored but not yet narrated, oldest first.
     pending: Mutex<Vec<StoredMessage>>,
+    pub(super) outage: Outage,
 }
 
 /// A channel's actor is two tasks: the intake stores every command's message the moment it
@@ -86,6 +88,7 @@ impl Actor {
             None => StdRng::from_os_rng(),
         };
         let actor = Arc::new(Actor {
+            outage: Outage::new(Arc::clone(&shared), session.channel_id),
             shared,
             channel: session.channel_id,
             session_id: session.id,
@@ -110,26 +113,27 @@ impl Actor {
                 ActorCommand::Opening => {
                     let _ = jobs.send(Job::Opening);
                 }
-                ActorCommand::Player(input) => match Box::pin(self.store_player_message(input))
-                    .await
-                {
-                    Ok(_) if self.shared.draining() => self.restarting().await,
-                    Ok(stored) => {
-                        self.pending.lock().unwrap().push(stored);
-                        let _ = jobs.send(Job::Players);
+                ActorCommand::Player(input) => {
+                    match Box::pin(self.outage.retry(|| self.store_player_message(&input))).await {
+                        Ok(_) if self.shared.draining() => self.restarting().await,
+                        Ok(stored) => {
+                            self.pending.lock().unwrap().push(stored);
+                            let _ = jobs.send(Job::Players);
+                        }
+                        Err(e) => {
+                            tracing::error!(channel = %self.channel, error = %e, "could not store a player message");
+                            let reason = format!(
+                                "your message could not be saved ({e}); please send it again"
+                            );
+                            let _ = self
+                                .shared
+                                .deps
+                                .presenter
+                                .notice(self.channel, &Notice::TurnFailed { reason })
+                                .await;
+                        }
                     }
-                    Err(e) => {
-                        tracing::error!(channel = %self.channel, error = %e, "could not store a player message");
-                        let reason =
-                            format!("your message could not be saved ({e}); please send it again");
-                        let _ = self
-                            .shared
-                            .deps
-                            .presenter
-                            .notice(self.channel, &Notice::TurnFailed { reason })
-                            .await;
-                    }
-                },
+                }
                 ActorCommand::Regenerate {
                     narration,
                     requested_by,
@@ -195,7 +199,7 @@ impl Actor {
             }
             let narrating = self.shared.narration_started();
             let result = tokio::select! {
-                result = Box::pin(self.run_job(job, turn)) => result,
+                result = Box::pin(self.run_until_stored(&job, &turn)) => result,
                 () = self.shared.cancelled() => {
                     // Other processes' narrations are theirs to finish: only this one's.
                     let store = &self.shared.deps.store;
@@ -233,7 +237,10 @@ impl Actor {
             .await;
     }
 
-    async fn store_player_message(&self, input: PlayerInput) -> Result<StoredMessage, EngineError> {
+    async fn store_player_message(
+        &self,
+        input: &PlayerInput,
+    ) -> Result<StoredMessage, EngineError> {
         let store = &*self.shared.deps.store;
         let table = self.table.get(store, self.session_id).await?;
         let session = &table.session;
@@ -249,6 +256,7 @@ impl Actor {
             .lock()
             .unwrap()
             .insert(input.author, input.author_name.clone());
+        let _in_order = self.outage.story_order.lock().await;
         let stored = store
             .append_message(&NewMessage {
                 session_id: session.id,
@@ -256,7 +264,7 @@ impl Actor {
                 author_id: Some(input.author),
                 character_id: character,
                 role: MessageRole::User,
-                content: input.content,
+                content: input.content.clone(),
                 model: None,
                 status: MessageStatus::Complete,
                 discord_message_id: input.discord_message_id,
@@ -323,7 +331,29 @@ impl Actor {
         Ok(None)
     }
 
-    async fn run_job(&self, job: Job, turn: Vec<StoredMessage>) -> Result<(), EngineError> {
+    /// Runs a job; one that fails because the database did not answer runs again once it
+    /// does, as long as the channel saw nothing of it (its players' messages are stored).
+    /// Once the model's words are shown, the job's writes wait out the outage in place.
+    async fn run_until_stored(&self, job: &Job, turn: &[StoredMessage]) -> Result<(), EngineError> {
+        let mut attempt = 0;
+        loop {
+            self.outage.job_started();
+            let result = self.run_job(job, turn).await;
+            let Some(reason) = result.as_ref().err().and_then(|e| e.unreachable()) else {
+                return result;
+            };
+            if !self.outage.may_rerun() {
+                return result;
+            }
+            self.outage.down(reason).await;
+            if !self.outage.pause(attempt).await {
+                return result;
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn run_job(&self, job: &Job, turn: &[StoredMessage]) -> Result<(), EngineError> {
         let deps = &self.shared.deps;
         let store = &*deps.store;
         let table = self.table.get(store, self.session_id).await?;
@@ -335,6 +365,9 @@ impl Actor {
         let mut requested_by = turn.first().and_then(|m| m.author_id);
         let mut opening = matches!(job, Job::Opening);
         let regenerating = matches!(job, Job::Regenerate { .. });
+        // A regenerated narration and its dice leave the story just before the new one is
+        // written, after every read a database outage could interrupt.
+        let mut replaced: Vec<StoredMessage> = Vec::new();
         if let Job::Regenerate {
             narration,
             requested_by: who,
@@ -343,26 +376,25 @@ impl Actor {
             let Some(latest) = self
                 .latest_narration()
                 .await?
-                .filter(|l| l.narration.id == narration)
+                .filter(|l| l.narration.id == *narration)
             else {
                 return Ok(()); // the story moved on since the click
             };
-            for old in std::iter::once(&latest.narration).chain(&latest.dice) {
-                store
-                    .update_message(old.id, &old.content, MessageStatus::Superseded)
-                    .await?;
-            }
-            requested_by = Some(who);
+            requested_by = Some(*who);
             opening = latest.is_opening;
+            replaced = std::iter::once(latest.narration)
+                .chain(latest.dice)
+                .collect();
         }
         let instruction = opening.then(|| PromptSet::for_language(campaign.language).opening);
-        let tail = store
+        let mut tail = store
             .story_tail(
                 session.id,
                 session.summary_through,
                 deps.settings.history_window,
             )
             .await?;
+        tail.retain(|m| !replaced.iter().any(|old| old.id == m.id));
         let names = self.names.lock().unwrap().clone();
         let cast = Cast {
             characters,
@@ -393,6 +425,14 @@ impl Actor {
             };
             if self.arena_turn(arena_turn).await? {
                 return Ok(());
+            }
+        }
+        if !replaced.is_empty() {
+            self.outage.output_started(); // from here on, running the job again would be wrong
+            for old in &replaced {
+                self.outage
+                    .retry(|| store.update_message(old.id, &old.content, MessageStatus::Superseded))
+                    .await?;
             }
         }
         let chain = self.model_chain(campaign, table.guild.as_ref()).await?;
@@ -429,6 +469,7 @@ impl Actor {
             };
             let outcome = narrate::narrate(
                 store,
+                &self.outage,
                 &*deps.presenter,
                 &deps.settings.stream_policy,
                 &*model,
@@ -624,14 +665,15 @@ impl Actor {
             match result {
                 Ok(result) => {
                     let text = tag.outcome_text(&result);
-                    deps.store
-                        .append_message(&NewMessage::by_bot(
-                            session.id,
-                            session.campaign_id,
-                            MessageRole::Dice,
-                            text.clone(),
-                            MessageStatus::Complete,
-                        ))
+                    let row = NewMessage::by_bot(
+                        session.id,
+                        session.campaign_id,
+                        MessageRole::Dice,
+                        text.clone(),
+                        MessageStatus::Complete,
+                    );
+                    self.outage
+                        .retry(|| deps.store.append_message(&row))
                         .await?;
                     let notice = Notice::DiceRoll {
                         label: tag.label.clone(),

@@ -6,6 +6,7 @@ mod actor;
 pub mod arena;
 pub mod context;
 mod narrate;
+mod outage;
 mod table;
 
 use std::sync::Arc;
@@ -126,6 +127,11 @@ pub enum Notice {
     BudgetExhausted { spent_usd: f64, budget_usd: f64 },
     /// The bot is shutting down: the message is kept, the story goes on after the restart.
     Restarting,
+    /// The database stopped answering: what the players wrote is held and saved when it is
+    /// back (posted once per outage per channel).
+    StorageDown,
+    /// The database answers again after `StorageDown`; the story goes on.
+    StorageBack,
 }
 
 #[derive(Debug, Clone)]

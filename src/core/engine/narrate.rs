@@ -1,6 +1,9 @@
 //! One model call streamed into the channel: the narration row is stored as `streaming`,
 //! shown through the streaming policy, kept up to date in storage at the edit cadence, and
 //! completed (or marked interrupted) at the end. Every call yields one performance record.
+//!
+//! When the database stops answering mid-stream, the narration goes on showing: the text is
+//! held in memory, later saves try again, and the final write waits for the database.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,6 +11,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::time::sleep_until;
 
+use super::outage::{Outage, Unreachable};
 use super::{EngineError, Presenter};
 use crate::core::ids::{ChannelId, DiscordMessageId};
 use crate::core::llm::{ChatModel, ChatRequest, Completion, LlmError, ModelId, StreamEvent};
@@ -132,8 +136,10 @@ impl Shown<'_> {
     }
 }
 
-pub async fn narrate(
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn narrate(
     store: &dyn Store,
+    outage: &Outage,
     presenter: &dyn Presenter,
     policy: &StreamPolicy,
     model: &dyn ChatModel,
@@ -163,9 +169,16 @@ pub async fn narrate(
         messages: Vec::new(),
         unsettled: BTreeMap::new(),
     };
-    let mut narration: Option<StoredMessage> = None;
+    let mut row = Row {
+        store,
+        outage,
+        template: target.template,
+        model_id,
+        stored: None,
+        saved_len: 0,
+        hold: None,
+    };
     let mut ttft_ms = None;
-    let mut saved_len = 0;
     let end = loop {
         let next = match planner.next_deadline() {
             Some(deadline) => tokio::select! {
@@ -178,9 +191,7 @@ pub async fn narrate(
             None => {
                 let ops = planner.poll(Instant::now());
                 if !ops.is_empty() {
-                    if let Some(n) = &narration {
-                        save_shown(store, n, &planner, &mut saved_len).await?;
-                    }
+                    row.save(planner.text()).await?;
                     let done = shown.apply(ops).await;
                     confirm(&mut planner, done);
                 }
@@ -190,26 +201,17 @@ pub async fn narrate(
         };
         match item {
             Some(Ok(StreamEvent::Delta(text))) => {
-                let first = narration.is_none();
-                if first {
+                if ttft_ms.is_none() {
                     ttft_ms = Some(elapsed_ms(Instant::now()));
+                    outage.output_started();
                 }
                 let ops = planner.push(&text, Instant::now());
-                if first {
-                    // The row is stored (as `streaming`) with the text the first send shows,
-                    // before it is shown: one write instead of an insert and an update.
-                    let row = NewMessage {
-                        model: Some(model_id.to_string()),
-                        content: planner.text().to_string(),
-                        ..target.template.clone()
-                    };
-                    saved_len = planner.text().len();
-                    narration = Some(store.append_message(&row).await?);
+                // The row is stored (as `streaming`) with the text the first send shows,
+                // before it is shown: one write instead of an insert and an update.
+                if !ops.is_empty() || row.stored.is_none() {
+                    row.save(planner.text()).await?;
                 }
                 if !ops.is_empty() {
-                    if let Some(n) = &narration {
-                        save_shown(store, n, &planner, &mut saved_len).await?;
-                    }
                     let done = shown.apply(ops).await;
                     confirm(&mut planner, done);
                 }
@@ -229,62 +231,136 @@ pub async fn narrate(
     shown.settle().await;
     let latency_ms = elapsed_ms(Instant::now());
 
-    match (end, narration) {
-        (Ok(completion), Some(mut n)) => {
-            store
-                .finish_message(n.id, &text, MessageStatus::Complete, shown.first())
-                .await?;
-            if let Some(first) = shown.first() {
-                n.discord_message_id = Some(first);
-            }
-            n.content = text;
-            n.status = MessageStatus::Complete;
-            Ok(NarrationOutcome::Done {
-                narration: n,
-                completion,
-                last_message: shown.last(),
-            })
-        }
-        (Ok(_), None) => Ok(NarrationOutcome::FailedBeforeOutput {
-            error: LlmError::new(
+    if ttft_ms.is_none() {
+        let error = end.err().unwrap_or_else(|| {
+            LlmError::new(
                 crate::core::llm::ErrorKind::Malformed,
                 "the model returned an empty answer",
-            ),
-            latency_ms,
-        }),
-        (Err(error), None) => Ok(NarrationOutcome::FailedBeforeOutput { error, latency_ms }),
-        (Err(error), Some(mut n)) => {
-            store
-                .finish_message(n.id, &text, MessageStatus::Interrupted, shown.first())
-                .await?;
-            n.content = text;
-            n.status = MessageStatus::Interrupted;
-            Ok(NarrationOutcome::Cut {
-                narration: n,
-                error,
-                latency_ms,
-                ttft_ms,
-                last_message: shown.last(),
-            })
-        }
+            )
+        });
+        return Ok(NarrationOutcome::FailedBeforeOutput { error, latency_ms });
     }
+    let status = match end {
+        Ok(_) => MessageStatus::Complete,
+        Err(_) => MessageStatus::Interrupted,
+    };
+    let narration = row.finish(text, status, shown.first()).await?;
+    Ok(match end {
+        Ok(completion) => NarrationOutcome::Done {
+            narration,
+            completion,
+            last_message: shown.last(),
+        },
+        Err(error) => NarrationOutcome::Cut {
+            narration,
+            error,
+            latency_ms,
+            ttft_ms,
+            last_message: shown.last(),
+        },
+    })
 }
 
-/// Stores the text received so far before it is shown (every send or edit, throttled ones
-/// included), so a crash never loses anything the channel saw.
-async fn save_shown(
-    store: &dyn Store,
-    narration: &StoredMessage,
-    planner: &StreamPlanner,
-    saved_len: &mut usize,
-) -> Result<(), EngineError> {
-    if planner.text().len() != *saved_len {
-        *saved_len = planner.text().len();
-        store
-            .update_message(narration.id, planner.text(), MessageStatus::Streaming)
-            .await?;
+/// The narration's row, kept as current as the screen. A save that finds the database
+/// unreachable is skipped (the next one carries newer text); the final write waits for it.
+struct Row<'a> {
+    store: &'a dyn Store,
+    outage: &'a Outage,
+    template: &'a NewMessage,
+    model_id: &'a ModelId,
+    stored: Option<StoredMessage>,
+    saved_len: usize,
+    /// Keeps later player messages from being stored before this narration's row exists.
+    hold: Option<tokio::sync::MutexGuard<'a, ()>>,
+}
+
+impl Row<'_> {
+    fn new_row(&self, content: &str, status: MessageStatus) -> NewMessage {
+        NewMessage {
+            model: Some(self.model_id.to_string()),
+            content: content.to_string(),
+            status,
+            ..self.template.clone()
+        }
     }
-    Ok(())
+
+    /// Stores the text received so far before it is shown (every send or edit, throttled
+    /// ones included), so a crash never loses anything the channel saw.
+    async fn save(&mut self, text: &str) -> Result<(), EngineError> {
+        if self.stored.is_some() && text.len() == self.saved_len {
+            return Ok(());
+        }
+        if self.stored.is_none() && self.hold.is_none() {
+            self.hold = Some(self.outage.story_order.lock().await);
+        }
+        // Each try would wait for the pool's acquire timeout: while the database is known to
+        // be down, the narration keeps showing and only the final write waits for it.
+        if self.outage.is_down() {
+            return Ok(());
+        }
+        let written = match &self.stored {
+            Some(row) => self
+                .store
+                .update_message(row.id, text, MessageStatus::Streaming)
+                .await
+                .map(|()| None),
+            None => self
+                .store
+                .append_message(&self.new_row(text, MessageStatus::Streaming))
+                .await
+                .map(Some),
+        };
+        match written {
+            Ok(inserted) => {
+                if inserted.is_some() {
+                    self.stored = inserted;
+                    self.hold = None;
+                }
+                self.saved_len = text.len();
+                self.outage.answered().await;
+                Ok(())
+            }
+            Err(e) => match e.unreachable() {
+                Some(reason) => {
+                    self.outage.down(reason).await;
+                    Ok(())
+                }
+                None => Err(e.into()),
+            },
+        }
+    }
+
+    /// The final text and status, written once the database answers.
+    async fn finish(
+        mut self,
+        text: String,
+        status: MessageStatus,
+        first: Option<DiscordMessageId>,
+    ) -> Result<StoredMessage, EngineError> {
+        let (store, outage) = (self.store, self.outage);
+        let mut narration = match self.stored.take() {
+            Some(row) => {
+                outage
+                    .retry(|| store.finish_message(row.id, &text, status, first))
+                    .await?;
+                row
+            }
+            None => {
+                let new = NewMessage {
+                    discord_message_id: first,
+                    ..self.new_row(&text, status)
+                };
+                outage.retry(|| store.append_message(&new)).await?
+            }
+        };
+        drop(self.hold.take());
+        if first.is_some() {
+            narration.discord_message_id = first;
+        }
+        narration.content = text;
+        narration.status = status;
+        Ok(narration)
+    }
 }
 
 fn confirm(planner: &mut StreamPlanner, done: Vec<(usize, Instant)>) {

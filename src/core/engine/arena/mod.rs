@@ -336,6 +336,7 @@ impl Actor {
         };
         let outcome = narrate::narrate(
             store,
+            &self.outage,
             presenter,
             &deps.settings.stream_policy,
             &*called,
