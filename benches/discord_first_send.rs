@@ -1,8 +1,13 @@
 //! Time from a player's message to the bot's first message in that channel, through the fake
 //! Discord with an instant model, with 200 channels playing at once.
 //!
-//! `cargo bench --bench discord_first_send` prints p50/p99 over one round of 200 simultaneous
-//! turns (after the 200 opening scenes), measured by the fake Discord's own request clock.
+//! `cargo bench --bench discord_first_send` opens 200 sessions, then prints, measured by the
+//! fake Discord's own request clock:
+//! - play: every channel plays for `PLAY_SECS` (default 30): its player writes, the narration
+//!   finishes, and the player writes again after 1 to 3 s (`THINK_MS=1000-3000`), all 200
+//!   channels overlapping (about a hundred turns a second in all, far busier than real tables);
+//! - burst: all 200 channels send in the same instant, the worst case;
+//! - one turn at a time while the 200 sessions stay active.
 //!
 //! The bot, the fake Discord and the fake model share a two-thread runtime, as the bot does in
 //! production (the log capture is then process-wide). The harness polls the fake's request log
@@ -14,6 +19,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use rand::Rng;
 use serde_json::json;
 use support::bot::{ALICE, spawn_bot_with, world};
 use support::fake_llm::Reply;
@@ -25,42 +31,138 @@ const CHANNELS: u64 = 200;
 struct PostLog {
     read: usize,
     posts: HashMap<u64, Vec<Instant>>,
+    /// When each channel's narrations got their buttons (the narration is over).
+    finished: HashMap<u64, Vec<Instant>>,
+}
+
+/// The channel a request to `/channels/{id}/messages[/{message}]` is about.
+fn message_channel(path: &str) -> Option<u64> {
+    let rest = path.strip_prefix("/api/v10/channels/")?;
+    let (id, rest) = rest.split_once('/')?;
+    rest.starts_with("messages").then(|| id.parse().ok())?
 }
 
 impl PostLog {
+    /// Reads the requests logged since the last call.
+    fn update(&mut self, fake: &support::fake_discord::FakeDiscord) {
+        let new = fake.requests_from(self.read);
+        self.read += new.len();
+        for r in new {
+            let Some(channel) = message_channel(&r.path) else {
+                continue;
+            };
+            if r.status >= 300 {
+                continue;
+            }
+            if r.method == "POST" && r.path.ends_with("/messages") {
+                self.posts.entry(channel).or_default().push(r.at);
+            }
+            let buttons = r.body["components"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty());
+            if buttons {
+                self.finished.entry(channel).or_default().push(r.at);
+            }
+        }
+    }
+
+    fn first_post_since(&self, channel: u64, since: Instant) -> Option<Instant> {
+        self.posts
+            .get(&channel)?
+            .iter()
+            .copied()
+            .filter(|&at| at >= since)
+            .min()
+    }
+
+    fn finished_since(&self, channel: u64, since: Instant) -> bool {
+        self.finished
+            .get(&channel)
+            .is_some_and(|f| f.iter().any(|&at| at >= since))
+    }
+
     /// The first post in each channel of `after` at or after its instant.
     fn first_after(
         &mut self,
         fake: &support::fake_discord::FakeDiscord,
         after: &HashMap<u64, Instant>,
     ) -> HashMap<u64, Instant> {
-        let new = fake.requests_from(self.read);
-        self.read += new.len();
-        for r in new {
-            let channel = r
-                .path
-                .strip_prefix("/api/v10/channels/")
-                .and_then(|rest| rest.strip_suffix("/messages"))
-                .and_then(|id| id.parse::<u64>().ok());
-            if let Some(channel) = channel
-                && r.method == "POST"
-                && r.status < 300
-            {
-                self.posts.entry(channel).or_default().push(r.at);
-            }
-        }
+        self.update(fake);
         after
             .iter()
-            .filter_map(|(channel, &since)| {
-                let first = self
-                    .posts
-                    .get(channel)?
-                    .iter()
-                    .filter(|&&at| at >= since)
-                    .min()?;
-                Some((*channel, *first))
+            .filter_map(|(&channel, &since)| {
+                Some((channel, self.first_post_since(channel, since)?))
             })
             .collect()
+    }
+}
+
+/// Where one channel's player is in its turn.
+enum Seat {
+    /// Reading; writes again at this instant.
+    Thinking(Instant),
+    /// Wrote at this instant; waits for the bot's first message.
+    Waiting(Instant),
+    /// The narration is showing; the turn is over when it has its buttons.
+    Reading(Instant),
+}
+
+/// Every channel plays for `length`, players writing again `think` milliseconds (a range)
+/// after each narration. Returns each turn's time from message to first bot message.
+async fn play(
+    bot: &support::bot::TestBot,
+    posts: &mut PostLog,
+    channels: &[u64],
+    length: Duration,
+    think: std::ops::Range<u64>,
+) -> Vec<Duration> {
+    let mut rng = rand::rng();
+    let start = Instant::now();
+    let mut seats: HashMap<u64, Seat> = channels
+        .iter()
+        .map(|&c| {
+            let offset = Duration::from_millis(rng.random_range(0..think.end));
+            (c, Seat::Thinking(start + offset))
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let stop_writing = start + length;
+    loop {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        posts.update(&bot.fake);
+        let now = Instant::now();
+        let mut busy = 0;
+        for (&channel, seat) in seats.iter_mut() {
+            match *seat {
+                Seat::Thinking(at) if at <= now && now < stop_writing => {
+                    let sent = Instant::now();
+                    bot.fake.say(ALICE, channel, "I raise my lantern.").await;
+                    *seat = Seat::Waiting(sent);
+                }
+                Seat::Thinking(_) => continue,
+                Seat::Waiting(sent) => {
+                    if let Some(first) = posts.first_post_since(channel, sent) {
+                        latencies.push(first.duration_since(sent));
+                        *seat = Seat::Reading(sent);
+                    }
+                }
+                Seat::Reading(sent) => {
+                    if posts.finished_since(channel, sent) {
+                        let pause = Duration::from_millis(rng.random_range(think.clone()));
+                        *seat = Seat::Thinking(Instant::now() + pause);
+                        continue;
+                    }
+                }
+            }
+            busy += 1;
+        }
+        if now >= stop_writing && busy == 0 {
+            return latencies;
+        }
+        assert!(
+            now < stop_writing + Duration::from_secs(60),
+            "{busy} turns did not finish"
+        );
     }
 }
 
@@ -112,6 +214,31 @@ async fn main() {
     // Let the opening scenes' final edits and buttons settle.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
+    let length = Duration::from_secs(
+        std::env::var("PLAY_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30),
+    );
+    let think = std::env::var("THINK_MS")
+        .ok()
+        .and_then(|v| {
+            let (low, high) = v.split_once('-')?;
+            Some(low.parse().ok()?..high.parse().ok()?)
+        })
+        .unwrap_or(1_000..3_000);
+    let mut played = play(&bot, &mut posts, &channels, length, think.clone()).await;
+    played.sort();
+    println!(
+        "player message to first bot message, {CHANNELS} channels playing at once for {length:?}, players writing {think:?} ms after each narration ({} turns, {:.0} turns/s): p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        played.len(),
+        played.len() as f64 / length.as_secs_f64(),
+        percentile(&played, 0.5),
+        percentile(&played, 0.99),
+        played.last().unwrap()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
     let mut sent = HashMap::new();
     for &channel in &channels {
         sent.insert(channel, Instant::now());
@@ -136,7 +263,7 @@ async fn main() {
         .collect();
     latencies.sort();
     println!(
-        "player message to first bot message, {CHANNELS} channels at once: p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        "player message to first bot message, {CHANNELS} channels sending in the same instant: p50 {:.2?}, p99 {:.2?}, max {:.2?}",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies.last().unwrap()

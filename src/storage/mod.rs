@@ -115,6 +115,10 @@ impl Db {
                 Engine::Sqlite => 30,
                 Engine::Postgres => 5,
             }))
+            // A PostgreSQL connection can die with its server (a restart, a failover): test it
+            // before use. A SQLite file cannot, and its ping is one more round trip to the
+            // connection's thread before every statement (a fifth of a turn's time).
+            .test_before_acquire(engine == Engine::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {

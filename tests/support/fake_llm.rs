@@ -174,6 +174,8 @@ impl FakeLlm {
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
+                // Providers stream each event at once; Nagle would hold small SSE chunks back.
+                let _ = socket.set_nodelay(true);
                 tokio::spawn(serve_connection(socket, accept_shared.clone()));
             }
         });

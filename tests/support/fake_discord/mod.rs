@@ -47,6 +47,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -101,6 +102,11 @@ impl FakeDiscord {
             )
             .fallback(rest::handle)
             .with_state(shared.clone());
+        // Discord answers without Nagle's delay; left on, a burst of small gateway frames would
+        // wait out the bot's delayed ACKs (40 ms on Linux), which is this fake's, not the bot's.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .await
