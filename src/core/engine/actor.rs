@@ -125,11 +125,8 @@ impl Actor {
                             let reason = format!(
                                 "your message could not be saved ({e}); please send it again"
                             );
-                            let _ = self
-                                .shared
-                                .deps
-                                .presenter
-                                .notice(self.channel, &Notice::TurnFailed { reason })
+                            self.shared
+                                .tell(self.channel, &Notice::TurnFailed { reason })
                                 .await;
                         }
                     }
@@ -217,24 +214,14 @@ impl Actor {
                 let notice = Notice::TurnFailed {
                     reason: e.to_string(),
                 };
-                let _ = self
-                    .shared
-                    .deps
-                    .presenter
-                    .notice(self.channel, &notice)
-                    .await;
+                self.shared.tell(self.channel, &notice).await;
             }
         }
     }
 
     /// Tells the channel the bot is shutting down (its messages are stored).
     async fn restarting(&self) {
-        let _ = self
-            .shared
-            .deps
-            .presenter
-            .notice(self.channel, &Notice::Restarting)
-            .await;
+        self.shared.tell(self.channel, &Notice::Restarting).await;
     }
 
     async fn store_player_message(
@@ -533,7 +520,7 @@ impl Actor {
                         model: model_id.clone(),
                         reason: error.message.clone(),
                     };
-                    let _ = deps.presenter.notice(self.channel, &notice).await;
+                    self.shared.tell(self.channel, &notice).await;
                     if let Some(last) = last_message {
                         let _ = deps
                             .presenter
@@ -545,9 +532,8 @@ impl Actor {
             }
         }
         let reason = "no model could narrate this turn; your messages are kept and the next turn includes them".into();
-        let _ = deps
-            .presenter
-            .notice(self.channel, &Notice::TurnFailed { reason })
+        self.shared
+            .tell(self.channel, &Notice::TurnFailed { reason })
             .await;
         Ok(())
     }
@@ -575,12 +561,7 @@ impl Actor {
                     spent_usd: spent,
                     budget_usd: budget,
                 };
-                let _ = self
-                    .shared
-                    .deps
-                    .presenter
-                    .notice(self.channel, &notice)
-                    .await;
+                self.shared.tell(self.channel, &notice).await;
                 return Ok(false);
             }
             BudgetState::Warning { spent, budget } => Notice::BudgetWarning {
@@ -594,12 +575,7 @@ impl Actor {
                 ..settings.clone()
             };
             store.save_guild_settings(&settings).await?;
-            let _ = self
-                .shared
-                .deps
-                .presenter
-                .notice(self.channel, &notice)
-                .await;
+            self.shared.tell(self.channel, &notice).await;
         }
         Ok(true)
     }
@@ -637,12 +613,7 @@ impl Actor {
             reason: error.message.clone(),
             next,
         };
-        let _ = self
-            .shared
-            .deps
-            .presenter
-            .notice(self.channel, &notice)
-            .await;
+        self.shared.tell(self.channel, &notice).await;
     }
 
     /// Rolls the dice the game master asked for with `[[roll ...]]` tags; the results are
@@ -679,14 +650,14 @@ impl Actor {
                         label: tag.label.clone(),
                         text,
                     };
-                    let _ = deps.presenter.notice(self.channel, &notice).await;
+                    self.shared.tell(self.channel, &notice).await;
                 }
                 Err(e) => {
                     let notice = Notice::BadRollTag {
                         tag: tag.expr.to_string(),
                         problem: e.to_string(),
                     };
-                    let _ = deps.presenter.notice(self.channel, &notice).await;
+                    self.shared.tell(self.channel, &notice).await;
                 }
             }
         }
@@ -695,7 +666,7 @@ impl Actor {
                 tag: error.body.clone(),
                 problem: error.problem.to_string(),
             };
-            let _ = deps.presenter.notice(self.channel, &notice).await;
+            self.shared.tell(self.channel, &notice).await;
         }
         Ok(())
     }

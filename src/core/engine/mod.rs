@@ -288,6 +288,11 @@ impl Shared {
         }
     }
 
+    /// Posts a notice in a channel; a notice that cannot be shown is not worth failing for.
+    async fn tell(&self, channel: ChannelId, notice: &Notice) {
+        let _ = self.deps.presenter.notice(channel, notice).await;
+    }
+
     /// Called by an actor as it stops, so the next message for the channel starts a new one.
     fn forget_actor(&self, channel: ChannelId) {
         self.actors.remove_if(&channel, |_, tx| tx.is_closed());

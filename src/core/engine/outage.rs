@@ -124,12 +124,7 @@ impl Outage {
     }
 
     async fn notify(&self, notice: Notice) {
-        let _ = self
-            .shared
-            .deps
-            .presenter
-            .notice(self.channel, &notice)
-            .await;
+        self.shared.tell(self.channel, &notice).await;
     }
 
     /// Whether the channel was told the database is down (and not yet that it is back).

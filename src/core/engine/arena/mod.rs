@@ -391,12 +391,7 @@ impl Actor {
             reason: failed.error.message.clone(),
             next: next.to_string(),
         };
-        let _ = self
-            .shared
-            .deps
-            .presenter
-            .notice(self.channel, &notice)
-            .await;
+        self.shared.tell(self.channel, &notice).await;
     }
 
     /// Returns when every player of the party has voted, when the vote times out, or when
