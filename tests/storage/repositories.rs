@@ -724,3 +724,35 @@ async fn a_broken_rule_is_refused_and_a_closed_pool_is_unavailable() {
         );
     }
 }
+
+/// The story window reads back every field exactly as stored, whatever the text holds (on
+/// SQLite it travels as one JSON row).
+#[tokio::test]
+async fn the_story_tail_reads_back_every_field_exactly() {
+    let contents = [
+        "\"Quotes\", \\backslashes\\ and\nnew\tlines",
+        "ünïcödé ✨ 🐉 and a zero-width\u{200b}joiner",
+        "[1, 2] {\"json\": true} null",
+        &"long ".repeat(400),
+        "",
+    ];
+    for t in engines().await {
+        let db = &t.db;
+        let (campaign, session) = session_with_campaign(db, 8).await;
+        for (i, content) in contents.iter().enumerate() {
+            let role = if i % 2 == 0 {
+                MessageRole::User
+            } else {
+                MessageRole::Assistant
+            };
+            let new = NewMessage {
+                discord_message_id: (i == 1).then_some(DiscordMessageId(u64::MAX >> 1)),
+                ..message(session, campaign, role, content)
+            };
+            db.append_message(&new).await.unwrap();
+        }
+        let tail = db.story_tail(session, None, 100).await.unwrap();
+        let stored = db.all_messages(session).await.unwrap();
+        assert_eq!(tail, stored, "{:?}", t.engine());
+    }
+}
