@@ -14,36 +14,61 @@ const COLUMNS: &str = "id, session_id, campaign_id, author_id, character_id, rol
      discord_message_id, created_at";
 
 fn message_from_row(row: &AnyRow) -> StoreResult<StoredMessage> {
-    Ok(StoredMessage {
-        id: MessageId(rows::int(row, "id")?),
-        session_id: SessionId(rows::int(row, "session_id")?),
-        campaign_id: CampaignId(rows::int(row, "campaign_id")?),
-        author_id: rows::opt_int(row, "author_id")?.map(UserId::from_i64),
-        character_id: rows::opt_int(row, "character_id")?.map(CharacterId),
-        role: rows::parsed(row, "role", |raw| MessageRole::parse(raw).ok_or(()))?,
-        content: rows::text(row, "content")?,
-        model: rows::opt_text(row, "model")?,
-        status: rows::parsed(row, "status", |raw| MessageStatus::parse(raw).ok_or(()))?,
-        discord_message_id: rows::opt_int(row, "discord_message_id")?
-            .map(DiscordMessageId::from_i64),
-        created_at: Timestamp(rows::int(row, "created_at")?),
-    })
+    MessageColumns::from_row(row)?.into_message()
 }
 
-/// One message as `story_tail_in_one_row` encodes it, in `COLUMNS` order.
-type TailRow = (
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<i64>,
-    i64,
-);
+/// A message's columns in `COLUMNS` order, as a row holds them or as the JSON array that
+/// SQLite's story window is read as (serde reads a struct from an array field by field).
+#[derive(serde::Deserialize)]
+struct MessageColumns {
+    id: i64,
+    session_id: i64,
+    campaign_id: i64,
+    author_id: Option<i64>,
+    character_id: Option<i64>,
+    role: String,
+    content: String,
+    model: Option<String>,
+    status: String,
+    discord_message_id: Option<i64>,
+    created_at: i64,
+}
+
+impl MessageColumns {
+    fn from_row(row: &AnyRow) -> StoreResult<MessageColumns> {
+        Ok(MessageColumns {
+            id: rows::int(row, "id")?,
+            session_id: rows::int(row, "session_id")?,
+            campaign_id: rows::int(row, "campaign_id")?,
+            author_id: rows::opt_int(row, "author_id")?,
+            character_id: rows::opt_int(row, "character_id")?,
+            role: rows::text(row, "role")?,
+            content: rows::text(row, "content")?,
+            model: rows::opt_text(row, "model")?,
+            status: rows::text(row, "status")?,
+            discord_message_id: rows::opt_int(row, "discord_message_id")?,
+            created_at: rows::int(row, "created_at")?,
+        })
+    }
+
+    fn into_message(self) -> StoreResult<StoredMessage> {
+        Ok(StoredMessage {
+            id: MessageId(self.id),
+            session_id: SessionId(self.session_id),
+            campaign_id: CampaignId(self.campaign_id),
+            author_id: self.author_id.map(UserId::from_i64),
+            character_id: self.character_id.map(CharacterId),
+            role: MessageRole::parse(&self.role)
+                .ok_or_else(|| rows::corrupt("role", &self.role))?,
+            content: self.content,
+            model: self.model,
+            status: MessageStatus::parse(&self.status)
+                .ok_or_else(|| rows::corrupt("status", &self.status))?,
+            discord_message_id: self.discord_message_id.map(DiscordMessageId::from_i64),
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
 
 impl Db {
     /// SQLite's story window as one JSON row. sqlx hands a SQLite connection's rows over from
@@ -68,41 +93,11 @@ impl Db {
             .fetch_one(self.pool())
             .await
             .map_err(store_error)?;
-        let rows: Vec<TailRow> =
+        let columns: Vec<MessageColumns> =
             serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    session,
-                    campaign,
-                    author,
-                    character,
-                    role,
-                    content,
-                    model,
-                    status,
-                    discord,
-                    at,
-                )| {
-                    Ok(StoredMessage {
-                        id: MessageId(id),
-                        session_id: SessionId(session),
-                        campaign_id: CampaignId(campaign),
-                        author_id: author.map(UserId::from_i64),
-                        character_id: character.map(CharacterId),
-                        role: MessageRole::parse(&role)
-                            .ok_or_else(|| StoreError::Corrupt(format!("message role {role:?}")))?,
-                        content,
-                        model,
-                        status: MessageStatus::parse(&status).ok_or_else(|| {
-                            StoreError::Corrupt(format!("message status {status:?}"))
-                        })?,
-                        discord_message_id: discord.map(DiscordMessageId::from_i64),
-                        created_at: Timestamp(at),
-                    })
-                },
-            )
+        columns
+            .into_iter()
+            .map(MessageColumns::into_message)
             .collect()
     }
 }

@@ -704,7 +704,7 @@ async fn sessions_are_one_per_channel_and_end_cleanly() {
 #[tokio::test]
 async fn the_monthly_budget_warns_at_80_percent_and_stops_narration_at_100() {
     use gamemaster::core::guild::GuildSettings;
-    use gamemaster::core::perf::{CallKind, PerfRecord};
+    use gamemaster::core::perf::PerfRecord;
     let game = spawn_game(fast()).await;
     let campaign = game.campaign("Budget", &[ALICE]).await;
     let session = game.start(&campaign, CHANNEL).await;
@@ -713,20 +713,8 @@ async fn the_monthly_budget_warns_at_80_percent_and_stops_narration_at_100() {
     game.db.save_guild_settings(&settings).await.unwrap();
     let spend = |usd: f64| PerfRecord {
         guild_id: Some(GUILD),
-        campaign_id: None,
-        session_id: None,
-        user_id: None,
-        model: "openai:gpt-4o".into(),
-        kind: CallKind::Narration,
-        latency_ms: 1,
-        ttft_ms: None,
-        tokens_in: None,
-        tokens_out: None,
-        tokens_estimated: false,
         cost_usd: Some(usd),
-        ok: true,
-        error_kind: None,
-        created_at: Timestamp::now(),
+        ..crate::support::perf::call()
     };
     game.db.record_call(&spend(0.85)).await.unwrap();
     for turn in 0..2 {
@@ -862,27 +850,15 @@ async fn a_character_joining_mid_session_is_in_the_next_turn() {
 #[tokio::test]
 async fn raising_a_spent_budget_lets_the_next_turn_narrate() {
     use gamemaster::core::guild::GuildSettings;
-    use gamemaster::core::perf::{CallKind, PerfRecord};
+    use gamemaster::core::perf::PerfRecord;
     let game = spawn_game(fast()).await;
     let campaign = game.campaign("Raise", &[ALICE]).await;
     game.start(&campaign, CHANNEL).await;
     game.db
         .record_call(&PerfRecord {
             guild_id: Some(GUILD),
-            campaign_id: None,
-            session_id: None,
-            user_id: None,
-            model: "openai:gpt-4o".into(),
-            kind: CallKind::Narration,
-            latency_ms: 1,
-            ttft_ms: None,
-            tokens_in: None,
-            tokens_out: None,
-            tokens_estimated: false,
             cost_usd: Some(2.0),
-            ok: true,
-            error_kind: None,
-            created_at: Timestamp::now(),
+            ..crate::support::perf::call()
         })
         .await
         .unwrap();

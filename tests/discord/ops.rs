@@ -5,8 +5,8 @@ use crate::support;
 
 use std::time::Duration;
 
-use gamemaster::core::ids::{ChannelId, GuildId, Timestamp};
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::ids::{ChannelId, GuildId};
+use gamemaster::core::perf::PerfRecord;
 use gamemaster::core::store::{MessageStore, PerfStore, SessionStore};
 use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
 use serde_json::json;
@@ -24,20 +24,14 @@ fn free_port() -> u16 {
 fn record(guild: u64, model: &str, ok: bool) -> PerfRecord {
     PerfRecord {
         guild_id: Some(GuildId(guild)),
-        campaign_id: None,
-        session_id: None,
-        user_id: None,
         model: model.into(),
-        kind: CallKind::Narration,
         latency_ms: 900,
         ttft_ms: Some(200),
         tokens_in: Some(100),
         tokens_out: Some(50),
-        tokens_estimated: false,
-        cost_usd: None,
         ok,
         error_kind: (!ok).then(|| "server".to_string()),
-        created_at: Timestamp::now(),
+        ..crate::support::perf::call()
     }
 }
 

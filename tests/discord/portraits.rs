@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use gamemaster::core::guild::GuildSettings;
-use gamemaster::core::ids::{CampaignId, CharacterId, GuildId, Timestamp, UserId};
+use gamemaster::core::ids::{CampaignId, CharacterId, GuildId, UserId};
 use gamemaster::core::image::ImageKind;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::perf::PerfRecord;
 use gamemaster::core::store::{CampaignStore, CharacterStore, GuildStore, ImageStore, PerfStore};
 use serde_json::{Value, json};
 use serenity::all::{
@@ -438,20 +438,9 @@ async fn the_daily_limit_and_the_server_budget_keep_the_placeholder() {
     bot.db()
         .record_call(&PerfRecord {
             guild_id: Some(GuildId(bot.guild)),
-            campaign_id: None,
-            session_id: None,
             user_id: Some(UserId(ALICE)),
-            model: "openai:gpt-4o".into(),
-            kind: CallKind::Narration,
-            latency_ms: 1,
-            ttft_ms: None,
-            tokens_in: None,
-            tokens_out: None,
-            tokens_estimated: false,
             cost_usd: Some(1.5),
-            ok: true,
-            error_kind: None,
-            created_at: Timestamp::now(),
+            ..crate::support::perf::call()
         })
         .await
         .unwrap();

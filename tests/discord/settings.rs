@@ -3,9 +3,9 @@
 use crate::support;
 
 use gamemaster::core::guild::GuildSettings;
-use gamemaster::core::ids::{GuildId, Timestamp};
+use gamemaster::core::ids::GuildId;
 use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::perf::PerfRecord;
 use gamemaster::core::store::{CampaignStore, GuildStore, PerfStore};
 use serde_json::json;
 use support::bot::{ALICE, BACKUP, BOB, NARRATOR, TestBot, embed_text, spawn_bot};
@@ -41,20 +41,11 @@ async fn the_budget_is_set_shown_with_the_spend_and_turned_off() {
     bot.db()
         .record_call(&PerfRecord {
             guild_id: Some(GuildId(bot.guild)),
-            campaign_id: None,
-            session_id: None,
-            user_id: None,
-            model: "openai:gpt-4o".into(),
-            kind: CallKind::Narration,
             latency_ms: 1000,
-            ttft_ms: None,
             tokens_in: Some(1000),
             tokens_out: Some(100),
-            tokens_estimated: false,
             cost_usd: Some(5.0),
-            ok: true,
-            error_kind: None,
-            created_at: Timestamp::now(),
+            ..crate::support::perf::call()
         })
         .await
         .unwrap();

@@ -4,10 +4,10 @@
 use crate::support;
 
 use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
-use gamemaster::core::ids::{CampaignId, GuildId, Timestamp, UserId};
+use gamemaster::core::ids::{CampaignId, GuildId, UserId};
 use gamemaster::core::language::Language;
 use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::perf::PerfRecord;
 use gamemaster::core::store::{CampaignStore, PerfStore};
 use serde_json::json;
 use support::bot::{
@@ -28,19 +28,14 @@ fn call(guild: u64, campaign: CampaignId, user: u64, model: &str, latency_ms: i6
     PerfRecord {
         guild_id: Some(GuildId(guild)),
         campaign_id: Some(campaign),
-        session_id: None,
         user_id: Some(UserId(user)),
         model: model.into(),
-        kind: CallKind::Narration,
         latency_ms,
         ttft_ms: Some(latency_ms / 5),
         tokens_in: Some(900),
         tokens_out: Some(150),
-        tokens_estimated: false,
         cost_usd: Some(0.001),
-        ok: true,
-        error_kind: None,
-        created_at: Timestamp::now(),
+        ..crate::support::perf::call()
     }
 }
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use gamemaster::config::Secret;
 use gamemaster::core::guild::GuildSettings;
-use gamemaster::core::ids::{GuildId, Timestamp, UserId};
+use gamemaster::core::ids::{GuildId, UserId};
 use gamemaster::core::image::ImageKind;
 use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::perf::PerfRecord;
 use gamemaster::core::portrait::{
     ImageProvider, PlaceholderReason, Portraits, Subject, art_prompt,
 };
@@ -230,20 +230,9 @@ async fn no_provider_daily_limit_and_budget_fall_back_to_placeholders() {
     t.db.save_guild_settings(&settings).await.unwrap();
     t.db.record_call(&PerfRecord {
         guild_id: Some(GUILD),
-        campaign_id: None,
-        session_id: None,
         user_id: Some(UserId(1)),
-        model: "openai:gpt-4o".into(),
-        kind: CallKind::Narration,
-        latency_ms: 1,
-        ttft_ms: None,
-        tokens_in: None,
-        tokens_out: None,
-        tokens_estimated: false,
         cost_usd: Some(1.5),
-        ok: true,
-        error_kind: None,
-        created_at: Timestamp::now(),
+        ..crate::support::perf::call()
     })
     .await
     .unwrap();

@@ -57,7 +57,6 @@ fn call(
     PerfRecord {
         guild_id: Some(guild),
         campaign_id: campaign,
-        session_id: None,
         user_id: Some(user),
         model: model.into(),
         kind,
@@ -65,11 +64,11 @@ fn call(
         ttft_ms: ok.then_some(latency_ms / 2),
         tokens_in: Some(1000),
         tokens_out: ok.then_some(100),
-        tokens_estimated: false,
         cost_usd,
         ok,
         error_kind: (!ok).then(|| "timeout".into()),
         created_at: Timestamp(at),
+        ..crate::support::perf::call()
     }
 }
 

@@ -83,8 +83,6 @@ fn row() -> impl Strategy<Value = Row> {
 fn record(row: &Row, now: i64) -> PerfRecord {
     PerfRecord {
         guild_id: row.guild.map(|g| GUILDS[g]),
-        campaign_id: None,
-        session_id: None,
         user_id: Some(UserId(42)),
         model: MODELS[row.model].into(),
         kind: KINDS[row.kind],
@@ -92,11 +90,11 @@ fn record(row: &Row, now: i64) -> PerfRecord {
         ttft_ms: row.ttft_ms,
         tokens_in: row.tokens_in,
         tokens_out: row.tokens_out,
-        tokens_estimated: false,
         cost_usd: row.cost_usd,
         ok: row.ok,
         error_kind: (!row.ok).then(|| "timeout".into()),
         created_at: Timestamp(now - row.age_ms),
+        ..crate::support::perf::call()
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::support;
 
 use gamemaster::core::ids::{GuildId, Timestamp};
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::perf::PerfRecord;
 use gamemaster::core::store::{OpsStore, PerfStore};
 use gamemaster::storage::Engine;
 use support::db::{engines, sqlite};
@@ -14,20 +14,12 @@ const OTHER_GUILD: GuildId = GuildId(222_222_222_222_222_222);
 fn call(guild: Option<GuildId>, model: &str, ok: bool, at: Timestamp) -> PerfRecord {
     PerfRecord {
         guild_id: guild,
-        campaign_id: None,
-        session_id: None,
-        user_id: None,
         model: model.into(),
-        kind: CallKind::Narration,
         latency_ms: 800,
-        ttft_ms: None,
-        tokens_in: None,
-        tokens_out: None,
-        tokens_estimated: false,
-        cost_usd: None,
         ok,
         error_kind: (!ok).then(|| "timeout".into()),
         created_at: at,
+        ..crate::support::perf::call()
     }
 }
 

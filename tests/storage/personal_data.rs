@@ -12,7 +12,7 @@ use gamemaster::core::ids::{AccountId, CampaignId, ChannelId, GuildId, ImageId, 
 use gamemaster::core::image::{ImageKind, NewImage};
 use gamemaster::core::language::Language;
 use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::perf::PerfRecord;
 use gamemaster::core::personal_data::{self, Person};
 use gamemaster::core::store::{
     AccountStore, CampaignStore, CharacterStore, ImageStore, MessageStore, PerfStore,
@@ -145,16 +145,13 @@ async fn world(db: &Db) -> World {
             session_id: Some(session.id),
             user_id: Some(user),
             model: "local:narrator".into(),
-            kind: CallKind::Narration,
             latency_ms: 840,
             ttft_ms: Some(120),
             tokens_in: Some(900),
             tokens_out: Some(200),
-            tokens_estimated: false,
             cost_usd: cost,
-            ok: true,
-            error_kind: None,
             created_at: gamemaster::core::ids::Timestamp::now(),
+            ..crate::support::perf::call()
         })
         .await
         .unwrap();

@@ -299,20 +299,15 @@ async fn performance_records_feed_budgets_and_portrait_limits() {
         let now = Timestamp::now();
         let record = |kind, cost: Option<f64>, at: Timestamp| PerfRecord {
             guild_id: Some(GUILD),
-            campaign_id: None,
-            session_id: None,
             user_id: Some(ALICE),
-            model: "openai:gpt-4o".into(),
             kind,
             latency_ms: 1200,
             ttft_ms: Some(300),
             tokens_in: Some(900),
             tokens_out: Some(250),
-            tokens_estimated: false,
             cost_usd: cost,
-            ok: true,
-            error_kind: None,
             created_at: at,
+            ..crate::support::perf::call()
         };
         db.record_call(&record(CallKind::Narration, Some(0.25), now))
             .await
@@ -664,20 +659,7 @@ async fn the_settings_revision_moves_with_every_write_a_turn_reads() {
             .unwrap();
         db.record_call(&PerfRecord {
             guild_id: Some(GUILD),
-            campaign_id: None,
-            session_id: None,
-            user_id: None,
-            model: "openai:gpt-4o".into(),
-            kind: CallKind::Narration,
-            latency_ms: 1,
-            ttft_ms: None,
-            tokens_in: None,
-            tokens_out: None,
-            tokens_estimated: false,
-            cost_usd: None,
-            ok: true,
-            error_kind: None,
-            created_at: Timestamp::now(),
+            ..crate::support::perf::call()
         })
         .await
         .unwrap();

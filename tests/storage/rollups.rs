@@ -16,9 +16,6 @@ const DAY: i64 = 86_400_000;
 fn call(i: i64, now: i64) -> PerfRecord {
     PerfRecord {
         guild_id: (i % 5 != 0).then_some(GuildId(7 + (i % 2) as u64)),
-        campaign_id: None,
-        session_id: None,
-        user_id: None,
         model: ["m-a", "m-b", "m-c"][(i % 3) as usize].into(),
         kind: if i % 4 == 0 {
             CallKind::Summary
@@ -29,11 +26,10 @@ fn call(i: i64, now: i64) -> PerfRecord {
         ttft_ms: (i % 6 != 0).then_some(50 + i % 300),
         tokens_in: Some(1000 + i),
         tokens_out: (i % 7 != 0).then_some(100 + i % 50),
-        tokens_estimated: false,
         cost_usd: (i % 3 != 2).then_some(0.001 * (i % 10) as f64),
         ok: i % 13 != 0,
-        error_kind: None,
         created_at: Timestamp(now - (i * 3_600_000) % (10 * DAY)),
+        ..crate::support::perf::call()
     }
 }
 

@@ -6,5 +6,6 @@ pub mod db;
 pub mod fake_discord;
 pub mod fake_llm;
 pub mod hostile;
+pub mod perf;
 pub mod pg_server;
 pub mod scripted;

@@ -14,7 +14,7 @@ use tokio::time::{Instant, sleep_until};
 use super::arena;
 use super::context::{self, Budget, Cast, TokenCache};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
-use super::outage::{Outage, Unreachable};
+use super::outage::Outage;
 use super::table::TableCache;
 use super::{EngineError, Notice, PlayerInput, Shared};
 use crate::core::budget::{BudgetState, budget_state, month_start};
@@ -322,22 +322,13 @@ impl Actor {
     /// does, as long as the channel saw nothing of it (its players' messages are stored).
     /// Once the model's words are shown, the job's writes wait out the outage in place.
     async fn run_until_stored(&self, job: &Job, turn: &[StoredMessage]) -> Result<(), EngineError> {
-        let mut attempt = 0;
-        loop {
+        let attempt = || {
             self.outage.job_started();
-            let result = self.run_job(job, turn).await;
-            let Some(reason) = result.as_ref().err().and_then(|e| e.unreachable()) else {
-                return result;
-            };
-            if !self.outage.may_rerun() {
-                return result;
-            }
-            self.outage.down(reason).await;
-            if !self.outage.pause(attempt).await {
-                return result;
-            }
-            attempt += 1;
-        }
+            self.run_job(job, turn)
+        };
+        self.outage
+            .retry_while(attempt, || self.outage.may_rerun())
+            .await
     }
 
     async fn run_job(&self, job: &Job, turn: &[StoredMessage]) -> Result<(), EngineError> {

@@ -72,7 +72,22 @@ impl Outage {
 
     /// Runs `op` until the database answers. A refusal or a corrupt row is returned at once;
     /// only shutdown's cancellation ends the wait for an unreachable database.
-    pub(super) async fn retry<T, E, F, Fut>(&self, mut op: F) -> Result<T, E>
+    pub(super) async fn retry<T, E, F, Fut>(&self, op: F) -> Result<T, E>
+    where
+        E: Unreachable,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.retry_while(op, || true).await
+    }
+
+    /// As [`Outage::retry`], but an unreachable database is waited out only while
+    /// `may_retry` says so; otherwise its error is returned.
+    pub(super) async fn retry_while<T, E, F, Fut>(
+        &self,
+        mut op: F,
+        may_retry: impl Fn() -> bool,
+    ) -> Result<T, E>
     where
         E: Unreachable,
         F: FnMut() -> Fut,
@@ -90,6 +105,9 @@ impl Outage {
             let Some(reason) = error.unreachable() else {
                 return Err(error);
             };
+            if !may_retry() {
+                return Err(error);
+            }
             self.down(reason).await;
             if !self.pause(attempt).await {
                 return Err(error);
@@ -99,7 +117,7 @@ impl Outage {
     }
 
     /// Waits before attempt `attempt + 1`; false when shutdown cancelled the wait.
-    pub(super) async fn pause(&self, attempt: usize) -> bool {
+    async fn pause(&self, attempt: usize) -> bool {
         let wait = BACKOFF[attempt.min(BACKOFF.len() - 1)];
         tokio::select! {
             () = tokio::time::sleep(wait) => true,
