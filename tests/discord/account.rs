@@ -632,12 +632,7 @@ async fn a_deleted_players_character_leaves_the_running_story() {
         m.content.contains("The torch gutters.") && !m.components.is_empty()
     })
     .await;
-    let bodies: Vec<String> = bot
-        .llm
-        .requests()
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect();
+    let bodies: Vec<String> = bot.llm.request_bodies();
     assert_eq!(bodies.len(), 2, "one call per turn");
     let aria = "Aria — level 1 Human Bard";
     assert!(bodies[0].contains(aria), "{}", bodies[0]);

@@ -6,10 +6,10 @@ use crate::support;
 
 use std::time::Duration;
 
-use gamemaster::core::ids::{BattleId, CampaignId, ChannelId, GuildId, Timestamp, UserId};
+use gamemaster::core::ids::{BattleId, CampaignId, GuildId, Timestamp, UserId};
 use gamemaster::core::perf::CallKind;
 use gamemaster::core::stats::{StatsQuery, StatsScope};
-use gamemaster::core::store::{CampaignStore, MessageStore, SessionStore, StatsStore, VoteStore};
+use gamemaster::core::store::{CampaignStore, MessageStore, StatsStore, VoteStore};
 use gamemaster::core::transcript::{MessageStatus, StoredMessage};
 use gamemaster::core::vote::{ArenaBattle, ArenaChoice};
 use serde_json::json;
@@ -103,16 +103,6 @@ async fn wait_reveal(bot: &TestBot, ballot: &DiscordMessage) -> DiscordMessage {
         m.id == ballot.id && m.content.contains("The vote is over")
     })
     .await
-}
-
-async fn story(bot: &TestBot) -> Vec<StoredMessage> {
-    let session = bot
-        .db()
-        .active_session(ChannelId(bot.channel))
-        .await
-        .unwrap()
-        .expect("a session runs");
-    bot.db().all_messages(session.id).await.unwrap()
 }
 
 /// The model name a request was sent for (`local:narrator` is sent as `narrator`).
@@ -256,7 +246,7 @@ async fn a_blind_turn_one_vote_each_then_the_reveal_and_the_winner_goes_on() {
     // arena calls.
     let decided = bot.db().battle(battle.id).await.unwrap().unwrap();
     assert_eq!(decided.winner, Some(ArenaChoice::B));
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let a = all
         .iter()
         .find(|m| Some(m.id) == battle.message_a_id)
@@ -382,7 +372,7 @@ async fn the_vote_closes_after_the_timeout_with_the_votes_so_far() {
             .winner,
         None
     );
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let a = all
         .iter()
         .find(|m| Some(m.id) == second_battle.message_a_id)
@@ -573,7 +563,8 @@ async fn when_narrator_b_fails_a_continues_without_a_vote() {
         1,
         "the failure is recorded"
     );
-    let narrations: Vec<StoredMessage> = story(&bot)
+    let narrations: Vec<StoredMessage> = bot
+        .story()
         .await
         .into_iter()
         .filter(|m| m.status == MessageStatus::Complete && m.model.is_some())
@@ -619,7 +610,7 @@ async fn when_narrator_a_fails_b_continues_without_a_vote() {
         .await;
     assert!(heading.id < narration.id, "B's heading comes first");
     assert_eq!(bot.llm.requests().len(), 2, "no third call");
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let shown = all
         .iter()
         .find(|m| m.content == "A plain opening.")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use gamemaster::core::ids::{ChannelId, MessageId};
 use gamemaster::core::llm::ModelId;
-use gamemaster::core::store::{MessageStore, SessionStore, VoteStore};
+use gamemaster::core::store::{MessageStore, VoteStore};
 use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::discord::{DiscordPresenter, Presenter};
 use serde_json::json;
@@ -17,12 +17,7 @@ use support::fake_discord::AckKind;
 
 /// A narration stored and shown with its buttons, as the engine leaves it.
 async fn narration(bot: &TestBot, text: &str) -> (MessageId, u64) {
-    let session = bot
-        .db()
-        .active_session(ChannelId(bot.channel))
-        .await
-        .unwrap()
-        .expect("a session runs");
+    let session = bot.session().await;
     let stored = bot
         .db()
         .append_message(&NewMessage {

@@ -9,7 +9,7 @@ use gamemaster::core::ids::ChannelId;
 use gamemaster::core::store::{MessageStore, SessionStore};
 use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
 use serde_json::json;
-use support::bot::{ALICE, BOB, TestBot, spawn_bot_with, world};
+use support::bot::{ALICE, BOB, TestBot, narrations, spawn_bot_with, world};
 use support::fake_discord::StoredMessage as DiscordMessage;
 use support::fake_llm::{Reply, StreamEnd, openai_events};
 
@@ -76,22 +76,6 @@ async fn finished(bot: &TestBot, tail: &str) -> DiscordMessage {
     }
 }
 
-async fn story(bot: &TestBot) -> Vec<StoredMessage> {
-    let session = bot
-        .db()
-        .active_session(ChannelId(bot.channel))
-        .await
-        .unwrap()
-        .expect("a session runs");
-    bot.db().all_messages(session.id).await.unwrap()
-}
-
-fn narrations(all: &[StoredMessage]) -> Vec<&StoredMessage> {
-    all.iter()
-        .filter(|m| m.role == MessageRole::Assistant)
-        .collect()
-}
-
 #[tokio::test]
 async fn two_players_one_turn_streamed_at_the_allowed_cadence() {
     let (bot, campaign) = game().await;
@@ -132,7 +116,7 @@ async fn two_players_one_turn_streamed_at_the_allowed_cadence() {
     }
 
     // Storage: two player messages, two complete narrations, nothing duplicated.
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let players: Vec<&StoredMessage> = all.iter().filter(|m| m.role == MessageRole::User).collect();
     assert_eq!(players.len(), 2);
     let n = narrations(&all);
@@ -158,7 +142,7 @@ async fn act_works_without_message_content_and_names_the_character() {
     assert!(!r.ephemeral, "{}", r.content);
     assert_eq!(r.content, "🎭 **Borin**: I bar the shutters.");
     finished(&bot, "The wind howls.").await;
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let player = all.iter().find(|m| m.role == MessageRole::User).unwrap();
     assert_eq!(player.content, "I bar the shutters.");
     assert!(player.character_id.is_some());
@@ -176,7 +160,7 @@ async fn regenerate_replaces_the_latest_narration() {
     ));
     bot.fake.say(ALICE, bot.channel, "I knock.").await;
     let first = finished(&bot, "A guard yawns.").await;
-    let first_id = narrations(&story(&bot).await)[1].id;
+    let first_id = narrations(&bot.story().await)[1].id;
 
     bot.llm.push(Reply::openai_text(
         &["A guard glares."],
@@ -192,7 +176,7 @@ async fn regenerate_replaces_the_latest_narration() {
     // The old narration lost its buttons and is kept, superseded.
     let old = bot.fake.message(first.id).unwrap();
     assert!(old.components.is_empty(), "{:?}", old.components);
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let n = narrations(&all);
     assert_eq!(n.len(), 3);
     let replaced = all.iter().find(|m| m.id == first_id).unwrap();
@@ -246,7 +230,7 @@ async fn a_model_failing_mid_way_keeps_what_it_wrote_and_says_so() {
         })
         .await;
     assert!(!shown.content.is_empty());
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let cut = narrations(&all)[1];
     assert_eq!(cut.status, MessageStatus::Interrupted);
     assert_eq!(cut.content, "You step onto the rotten planks and");
@@ -285,7 +269,7 @@ async fn a_long_narration_is_split_over_messages() {
         .join("");
     let expected: String = full.split_whitespace().collect();
     assert_eq!(joined.split_whitespace().collect::<String>(), expected);
-    let stored = narrations(&story(&bot).await)[1].content.clone();
+    let stored = narrations(&bot.story().await)[1].content.clone();
     assert_eq!(stored.trim_end(), full.trim_end());
     bot.assert_clean();
 }
@@ -366,7 +350,7 @@ async fn a_failing_model_hands_over_to_the_default_and_says_so() {
         notice.content
     );
     finished(&bot, "The backup speaks.").await;
-    let n = narrations(&story(&bot).await)
+    let n = narrations(&bot.story().await)
         .into_iter()
         .cloned()
         .collect::<Vec<_>>();
@@ -392,7 +376,7 @@ async fn dice_the_game_master_asks_for_are_rolled_and_shown() {
     let text = dice.embeds[0]["description"].as_str().unwrap();
     assert!(text.starts_with("Perception: 1d20"), "{text}");
     assert!(text.contains("DC 12"), "{text}");
-    let all = story(&bot).await;
+    let all = bot.story().await;
     assert_eq!(
         all.iter().filter(|m| m.role == MessageRole::Dice).count(),
         1
@@ -432,7 +416,7 @@ async fn a_restart_resumes_sessions_and_marks_cut_narrations() {
         .await;
     bot.restart().await;
 
-    let n: Vec<StoredMessage> = narrations(&story(&bot).await)
+    let n: Vec<StoredMessage> = narrations(&bot.story().await)
         .into_iter()
         .cloned()
         .collect();
@@ -470,7 +454,8 @@ async fn without_the_message_content_intent_players_use_act() {
     let r = bot.run(BOB, "act", json!({"text": "I shout!"})).await;
     assert!(!r.ephemeral, "{}", r.content);
     finished(&bot, "Echoes answer.").await;
-    let players: Vec<StoredMessage> = story(&bot)
+    let players: Vec<StoredMessage> = bot
+        .story()
         .await
         .into_iter()
         .filter(|m| m.role == MessageRole::User)

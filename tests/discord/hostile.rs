@@ -440,12 +440,7 @@ async fn hostile_strings_through_every_option_of_every_command() {
         })
         .map(|s| s.value.trim().to_string())
         .collect();
-    let session = bot
-        .db()
-        .active_session(ChannelId(bot.channel))
-        .await
-        .unwrap()
-        .expect("the seeded session still runs");
+    let session = bot.session().await;
     let mut missing = acted.clone();
     for _ in 0..100 {
         let story = bot

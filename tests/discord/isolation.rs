@@ -60,12 +60,7 @@ async fn the_model_sees_only_this_campaign_and_no_secret() {
     })
     .await;
 
-    let bodies: Vec<String> = bot
-        .llm
-        .requests()
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect();
+    let bodies: Vec<String> = bot.llm.request_bodies();
     assert_eq!(bodies.len(), 2, "the opening and one turn");
     let token = bot.fake.config().token.clone();
     let database = bot.test_db.url.expose().to_string();

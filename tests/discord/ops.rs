@@ -5,13 +5,14 @@ use crate::support;
 
 use std::time::Duration;
 
-use gamemaster::core::ids::{ChannelId, GuildId};
+use gamemaster::core::ids::GuildId;
 use gamemaster::core::perf::PerfRecord;
-use gamemaster::core::store::{MessageStore, PerfStore, SessionStore};
-use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
+use gamemaster::core::store::PerfStore;
+use gamemaster::core::transcript::{MessageRole, MessageStatus};
 use serde_json::json;
 use support::bot::{
-    ALICE, BOB, CAROL, NARRATOR, OTHER_GUILD, TestBot, embed_text, spawn_bot_with, world,
+    ALICE, BOB, CAROL, NARRATOR, OTHER_GUILD, TestBot, embed_text, narrations, spawn_bot_with,
+    world,
 };
 use support::fake_llm::Reply;
 
@@ -55,22 +56,6 @@ async fn session(bot: &TestBot, opening: &str) {
         m.content.contains(opening) && !m.components.is_empty()
     })
     .await;
-}
-
-async fn story(bot: &TestBot) -> Vec<StoredMessage> {
-    let session = bot
-        .db()
-        .active_session(ChannelId(bot.channel))
-        .await
-        .unwrap()
-        .expect("a session runs");
-    bot.db().all_messages(session.id).await.unwrap()
-}
-
-fn narrations(all: &[StoredMessage]) -> Vec<&StoredMessage> {
-    all.iter()
-        .filter(|m| m.role == MessageRole::Assistant)
-        .collect()
 }
 
 #[tokio::test]
@@ -284,7 +269,7 @@ async fn shutdown_lets_a_narration_in_progress_finish() {
         .await;
     bot.stop().await;
 
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let n = narrations(&all);
     assert_eq!(
         n.len(),
@@ -334,7 +319,7 @@ async fn shutdown_interrupts_a_narration_that_outlasts_the_grace_period() {
 
     bot.signal_stop();
     bot.stop().await;
-    let all = story(&bot).await;
+    let all = bot.story().await;
     let n = narrations(&all);
     assert_eq!(n.len(), 2);
     assert_eq!(n[1].status, MessageStatus::Interrupted);
@@ -356,7 +341,7 @@ async fn shutdown_interrupts_a_narration_that_outlasts_the_grace_period() {
         m.content.contains("The fog lifts.") && !m.components.is_empty()
     })
     .await;
-    let again = narrations(&story(&bot).await)
+    let again = narrations(&bot.story().await)
         .iter()
         .map(|m| m.status)
         .collect::<Vec<_>>();

@@ -17,12 +17,7 @@ async fn one_session_per_channel_and_end_closes_it() {
         .await;
     assert!(!started.ephemeral);
     assert!(started.content.contains("Rime"), "{}", started.content);
-    let session = bot
-        .db()
-        .active_session(ChannelId(bot.channel))
-        .await
-        .unwrap()
-        .expect("session stored");
+    let session = bot.session().await;
     assert_eq!(session.campaign_id.0, id);
     assert_eq!(session.started_by.unwrap().0, BOB);
 

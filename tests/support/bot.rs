@@ -6,6 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use gamemaster::config::{Config, Purpose};
+use gamemaster::core::ids::ChannelId;
+use gamemaster::core::session::Session;
+use gamemaster::core::store::{MessageStore, SessionStore};
+use gamemaster::core::transcript::{self, MessageRole};
 use gamemaster::storage::Db;
 use serde_json::{Value, json};
 
@@ -189,6 +193,21 @@ impl TestBot {
         &self.test_db.db
     }
 
+    /// The session running in the general channel.
+    pub async fn session(&self) -> Session {
+        self.db()
+            .active_session(ChannelId(self.channel))
+            .await
+            .unwrap()
+            .expect("a session runs in the general channel")
+    }
+
+    /// Every stored message of the session running in the general channel, in order.
+    pub async fn story(&self) -> Vec<transcript::StoredMessage> {
+        let session = self.session().await;
+        self.db().all_messages(session.id).await.unwrap()
+    }
+
     /// A slash command in the first server's general channel.
     pub async fn slash(&self, user: u64, path: &str, options: Value) -> InteractionHandle {
         self.fake
@@ -291,4 +310,11 @@ pub fn embed_text(r: &RecordedResponse) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n---\n")
+}
+
+/// The narrations among a story's messages.
+pub fn narrations(all: &[transcript::StoredMessage]) -> Vec<&transcript::StoredMessage> {
+    all.iter()
+        .filter(|m| m.role == MessageRole::Assistant)
+        .collect()
 }

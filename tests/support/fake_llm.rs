@@ -214,6 +214,14 @@ impl FakeLlm {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// The body of every request so far, as text.
+    pub fn request_bodies(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect()
+    }
+
     /// Connections the client closed while the server was still streaming or waiting.
     pub fn disconnects(&self) -> usize {
         self.shared.disconnects.load(Ordering::SeqCst)
