@@ -141,8 +141,12 @@ impl Db {
             Engine::Postgres => None,
         };
         let in_memory = connect_url.contains(":memory:") || connect_url.contains("mode=memory");
-        let checkpointer = (engine == Engine::Sqlite && !in_memory)
-            .then(|| Arc::new(checkpoint::Checkpointer::start(connect_url.clone())));
+        let checkpointer = (engine == Engine::Sqlite && !in_memory).then(|| {
+            Arc::new(checkpoint::Checkpointer::start(
+                connect_url.clone(),
+                pool.clone(),
+            ))
+        });
         Ok(Db {
             pool,
             engine,

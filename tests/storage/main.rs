@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod checkpoints;
 mod legacy_import;
 mod ops;
 mod personal_data;

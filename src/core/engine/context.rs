@@ -3,6 +3,7 @@
 //! (the messages read), never the whole history.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::core::campaign::Campaign;
 use crate::core::character::Character;
@@ -105,11 +106,31 @@ pub struct Context {
 #[derive(Default)]
 pub struct TokenCache {
     counts: HashMap<MessageId, u32>,
+    /// The last system prompt's count, by the prompt's hash. The prompt changes only with the
+    /// table (campaign, party, summary), and counting its few thousand characters again was a
+    /// tenth of a turn's work. A hash, not the text, so an idle session does not keep a copy.
+    system: Option<(u64, u32)>,
 }
 
 impl TokenCache {
     fn count(&mut self, id: MessageId, text: &str) -> u32 {
         *self.counts.entry(id).or_insert_with(|| tokens::count(text))
+    }
+
+    fn count_system(&mut self, system: &str) -> u32 {
+        let hash = {
+            let mut hasher = DefaultHasher::new();
+            system.hash(&mut hasher);
+            hasher.finish()
+        };
+        match self.system {
+            Some((seen, count)) if seen == hash => count,
+            _ => {
+                let count = tokens::count(system);
+                self.system = Some((hash, count));
+                count
+            }
+        }
     }
 
     /// Forgets messages older than `oldest`, which no later window will read again.
@@ -133,8 +154,9 @@ pub fn build(
     budget: &Budget,
     cache: &mut TokenCache,
 ) -> Context {
-    let fixed =
-        tokens::count(&system) + instruction.map_or(0, tokens::count) + budget.max_answer_tokens;
+    let fixed = cache.count_system(&system)
+        + instruction.map_or(0, tokens::count)
+        + budget.max_answer_tokens;
     let mut room = budget.context_window.saturating_sub(fixed);
     let mut first_included = tail.len();
     let mut rendered = Vec::with_capacity(tail.len());
@@ -257,5 +279,59 @@ mod tests {
             ]
         );
         assert_eq!(out[2].content, "a\n\nb");
+    }
+
+    fn story(n: i64) -> Vec<StoredMessage> {
+        use crate::core::ids::{CampaignId, SessionId, Timestamp};
+        use crate::core::transcript::{MessageRole, MessageStatus};
+        (1..=n)
+            .map(|id| StoredMessage {
+                id: MessageId(id),
+                session_id: SessionId(1),
+                campaign_id: CampaignId(1),
+                author_id: None,
+                character_id: None,
+                role: if id % 2 == 0 {
+                    MessageRole::Assistant
+                } else {
+                    MessageRole::User
+                },
+                content: format!("Step {id}: the party walks on down the long hall."),
+                model: None,
+                status: MessageStatus::Complete,
+                discord_message_id: None,
+                created_at: Timestamp(0),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_changed_system_prompt_is_counted_again() {
+        let tail = story(20);
+        let names = HashMap::new();
+        let cast = Cast {
+            characters: &[],
+            player_names: &names,
+        };
+        let short = "You are the game master.".to_string();
+        let long = format!("{short} {}", "Keep the scene moving. ".repeat(40));
+        let budget = Budget {
+            context_window: tokens::count(&short) + 20 * 20,
+            max_answer_tokens: 0,
+        };
+        let mut cache = TokenCache::default();
+        let window = |system: &String, cache: &mut TokenCache| {
+            build(system.clone(), &tail, None, &cast, &budget, cache)
+                .overflow
+                .len()
+        };
+        let short_overflow = window(&short, &mut cache);
+        let long_overflow = window(&long, &mut cache);
+        assert!(
+            long_overflow > short_overflow,
+            "the longer prompt leaves less room: {long_overflow} vs {short_overflow}"
+        );
+        assert_eq!(window(&short, &mut cache), short_overflow);
+        assert_eq!(window(&long, &mut TokenCache::default()), long_overflow);
     }
 }
