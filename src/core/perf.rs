@@ -54,3 +54,27 @@ pub struct PerfRecord {
     pub error_kind: Option<String>,
     pub created_at: Timestamp,
 }
+
+impl PerfRecord {
+    /// A successful call made now, with nothing else known yet; callers fill in the rest with
+    /// struct update syntax.
+    pub fn call(model: impl Into<String>, kind: CallKind, latency_ms: i64) -> PerfRecord {
+        PerfRecord {
+            guild_id: None,
+            campaign_id: None,
+            session_id: None,
+            user_id: None,
+            model: model.into(),
+            kind,
+            latency_ms,
+            ttft_ms: None,
+            tokens_in: None,
+            tokens_out: None,
+            tokens_estimated: false,
+            cost_usd: None,
+            ok: true,
+            error_kind: None,
+            created_at: Timestamp::now(),
+        }
+    }
+}

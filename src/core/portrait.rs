@@ -469,23 +469,14 @@ impl Portraits {
         };
         let record = PerfRecord {
             guild_id: guild,
-            campaign_id: None,
-            session_id: None,
             user_id: Some(user),
-            model: provider.id.to_string(),
-            kind: CallKind::Portrait,
-            latency_ms,
-            ttft_ms: None,
-            tokens_in: None,
-            tokens_out: None,
-            tokens_estimated: false,
             cost_usd: outcome
                 .is_ok()
                 .then(|| PriceTable::embedded().image_cost(&provider.id, PORTRAIT_SIZE))
                 .flatten(),
             ok: outcome.is_ok(),
             error_kind: error_kind.map(String::from),
-            created_at: Timestamp::now(),
+            ..PerfRecord::call(provider.id.to_string(), CallKind::Portrait, latency_ms)
         };
         if let Err(e) = self.store.record_call(&record).await {
             tracing::warn!(error = %e, "could not store a portrait performance record");

@@ -24,9 +24,7 @@ use crate::core::chart::{self, Chart, CostBar, LatencyBar, TokenBar};
 use crate::core::engine::{
     Engine, EngineDeps, ModelSource, Notice, PlayerInput, PresentError, Presenter,
 };
-use crate::core::ids::{
-    ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, Timestamp, UserId,
-};
+use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
 use crate::core::llm::{
     ChatModel, ChatRequest, ChatStream, ErrorKind, LlmError, ModelId, StreamEvent, Usage,
 };
@@ -570,13 +568,6 @@ async fn finish_turn(
     if let Some(store) = record {
         for call in &calls {
             let perf = PerfRecord {
-                guild_id: None,
-                campaign_id: None,
-                session_id: None,
-                user_id: None,
-                model: model.to_string(),
-                kind: CallKind::Compare,
-                latency_ms: call.latency_ms,
                 ttft_ms: call.ttft_ms,
                 tokens_in: call.usage.map(|u| i64::from(u.tokens_in)),
                 tokens_out: call.usage.map(|u| i64::from(u.tokens_out)),
@@ -584,7 +575,7 @@ async fn finish_turn(
                 cost_usd: call.usage.and_then(|u| cost(model, &u)),
                 ok: call.error.is_none(),
                 error_kind: call.error.as_ref().map(|e| e.kind.as_str().to_string()),
-                created_at: Timestamp::now(),
+                ..PerfRecord::call(model.to_string(), CallKind::Compare, call.latency_ms)
             };
             if let Err(e) = store.record_call(&perf).await {
                 tracing::warn!(error = %e, "could not record a compare call");

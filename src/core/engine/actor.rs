@@ -725,17 +725,7 @@ impl Recorder<'_> {
             campaign_id: Some(self.session.campaign_id),
             session_id: Some(self.session.id),
             user_id: self.user,
-            model: self.model.to_string(),
-            kind,
-            latency_ms,
-            ttft_ms: None,
-            tokens_in: None,
-            tokens_out: None,
-            tokens_estimated: false,
-            cost_usd: None,
-            ok: true,
-            error_kind: None,
-            created_at: Timestamp::now(),
+            ..PerfRecord::call(self.model.to_string(), kind, latency_ms)
         }
     }
 

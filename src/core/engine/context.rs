@@ -3,7 +3,7 @@
 //! (the messages read), never the whole history.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use crate::core::campaign::Campaign;
 use crate::core::character::Character;
@@ -118,11 +118,7 @@ impl TokenCache {
     }
 
     fn count_system(&mut self, system: &str) -> u32 {
-        let hash = {
-            let mut hasher = DefaultHasher::new();
-            system.hash(&mut hasher);
-            hasher.finish()
-        };
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(system);
         match self.system {
             Some((seen, count)) if seen == hash => count,
             _ => {
