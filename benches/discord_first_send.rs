@@ -9,8 +9,9 @@
 //! - burst: all 200 channels send in the same instant, the worst case;
 //! - one turn at a time while the 200 sessions stay active.
 //!
-//! The bot, the fake Discord and the fake model share a two-thread runtime, as the bot does in
-//! production (the log capture is then process-wide). The harness polls the fake's request log
+//! The bot runs on the runtime it builds in production for its SQLite database (one thread on
+//! one core, `gamemaster::runtime`), and the fake Discord and the fake model share that thread,
+//! which only makes the figures worse. The harness polls the fake's request log
 //! once for all channels, so its own bookkeeping does not grow with the number of channels.
 
 #[path = "../tests/support/mod.rs"]
@@ -170,8 +171,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
+    let layout = gamemaster::runtime::Layout::SameCore; // the bot's, for its SQLite database
+    gamemaster::runtime::build(layout).unwrap().block_on(bench());
+}
+
+async fn bench() {
     let mut config = world();
     let base = config.guilds[0].general();
     let mut guild = config.guilds[0].clone();

@@ -27,6 +27,7 @@ use gamemaster::core::ids::*;
 use gamemaster::core::language::Language;
 use gamemaster::core::llm::ModelId;
 use gamemaster::core::store::*;
+use gamemaster::runtime;
 use gamemaster::storage::Db;
 use scripted::{ScriptedModel, ScriptedModels};
 use tokio::sync::Notify;
@@ -106,6 +107,11 @@ impl Timing {
         self.finished.lock().unwrap().values().map(Vec::len).sum()
     }
 
+    /// When the channel's latest narration finished (not when the waiting task woke up).
+    fn last_finished(&self, channel: ChannelId) -> Instant {
+        *self.finished.lock().unwrap()[&channel].last().unwrap()
+    }
+
     async fn wait_total(&self, n: usize) {
         loop {
             let notified = self.changed.notified();
@@ -131,15 +137,20 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::parse(&format!("sqlite://{}/bench.db", dir.path().display())).unwrap();
+    // The runtime the bot itself builds for this database.
+    let runtime = runtime::build(runtime::Layout::for_database(&url)).unwrap();
+    runtime.block_on(bench(url));
+}
+
+async fn bench(url: DatabaseUrl) {
     let statements = Arc::new(StatementCounter::default());
     tracing::subscriber::set_global_default(
         tracing_subscriber::registry().with(CountLayer(statements.clone())),
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = DatabaseUrl::parse(&format!("sqlite://{}/bench.db", dir.path().display())).unwrap();
     let db = Db::open(&url).await.unwrap();
     let models = Arc::new(ScriptedModels::default());
     let model = ScriptedModels::add(
@@ -234,7 +245,7 @@ async fn main() {
             .await
             .unwrap();
         timing.wait_total(before + 1).await;
-        latencies.push(t.elapsed());
+        latencies.push(timing.last_finished(channel) - t);
     }
     latencies.sort();
     println!(

@@ -1,7 +1,7 @@
 //! Event-loop lag while logins hash passwords.
 //!
-//! `cargo bench --bench login_lag` runs the bot's runtime (tokio's multi-threaded scheduler
-//! with its default worker count, as `gamemaster run` does) on SQLite, with a probe task that
+//! `cargo bench --bench login_lag` runs the bot's runtime on SQLite (`gamemaster::runtime`: one
+//! thread pinned to one core, blocking threads on every core), with a probe task that
 //! asks to wake every millisecond and records how late it wakes. It measures the probe idle,
 //! then with 50 `/account link` logins in flight at all times (argon2id with OWASP's cost,
 //! the production default), then, for comparison, with 50 of the same hashes handed straight
@@ -16,6 +16,7 @@ use futures::StreamExt;
 use gamemaster::config::DatabaseUrl;
 use gamemaster::core::auth::{Accounts, HashCost};
 use gamemaster::core::ids::UserId;
+use gamemaster::runtime;
 use gamemaster::storage::Db;
 
 const IN_FLIGHT: usize = 50;
@@ -129,11 +130,11 @@ async fn measured<F: Future<Output = u64>>(
 }
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::parse(&format!("sqlite://{}/bench.db", dir.path().display())).unwrap();
+    let layout = runtime::Layout::for_database(&url);
+    let runtime = runtime::build(layout).expect("runtime");
     runtime.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url =
-            DatabaseUrl::parse(&format!("sqlite://{}/bench.db", dir.path().display())).unwrap();
         let db = Db::open(&url).await.unwrap();
         let cost = HashCost::default();
         let accounts = Accounts::new(Arc::new(db.clone()), cost);
@@ -143,10 +144,11 @@ fn main() {
             .unwrap();
 
         println!(
-            "argon2id m={} KiB t={} p={}, {} worker threads, {} logins {} at a time",
+            "argon2id m={} KiB t={} p={}, runtime {:?} on {} cores, {} logins {} at a time",
             cost.memory_kib,
             cost.iterations,
             cost.parallelism,
+            layout,
             std::thread::available_parallelism().map_or(0, |n| n.get()),
             LOGINS,
             IN_FLIGHT
@@ -184,7 +186,7 @@ fn main() {
         let (logins, ready) = report("50 logins (Accounts::link)", lags, elapsed, work);
 
         // The same hashes without the hashing slots: 50 blocking threads share the cores
-        // with the runtime's workers.
+        // with the runtime's thread.
         let (lags, elapsed, work) = measured(async {
             let done = futures::stream::iter(0..LOGINS)
                 .map(|_| async move {

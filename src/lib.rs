@@ -8,6 +8,7 @@ pub mod core;
 pub mod discord;
 pub mod llm;
 pub mod ops;
+pub mod runtime;
 pub mod storage;
 pub mod telemetry;
 pub mod tools;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use gamemaster::cli::{Cli, Command};
 use gamemaster::config::{Config, Purpose};
-use gamemaster::{app, telemetry, tools};
+use gamemaster::{app, runtime, telemetry, tools};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime::build(runtime::Layout::for_database(&config.database_url)) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -81,15 +81,17 @@ impl Db {
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<StoredMessage>> {
+        // The limit is written into the statement, not bound: SQLite plans with the value bound
+        // to a `LIMIT ?`, so binding it again (every call binds every parameter) expires the
+        // prepared statement, and every turn compiled this query anew. An integer cannot inject.
         let sql = format!(
             "SELECT json_group_array(json_array({COLUMNS}) ORDER BY id) FROM \
              (SELECT {COLUMNS} FROM messages WHERE session_id = $1 AND id > $2 \
-              AND status NOT IN ('superseded', 'failed') ORDER BY id DESC LIMIT $3)"
+              AND status NOT IN ('superseded', 'failed') ORDER BY id DESC LIMIT {limit})"
         );
         let json: String = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(session.0)
             .bind(after.map_or(0, |m| m.0))
-            .bind(i64::from(limit))
             .fetch_one(self.pool())
             .await
             .map_err(store_error)?;
