@@ -173,7 +173,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let layout = gamemaster::runtime::Layout::SameCore; // the bot's, for its SQLite database
-    gamemaster::runtime::build(layout).unwrap().block_on(bench());
+    gamemaster::runtime::build(layout)
+        .unwrap()
+        .block_on(bench());
 }
 
 async fn bench() {

@@ -1,7 +1,7 @@
 //! Event-loop lag while logins hash passwords.
 //!
 //! `cargo bench --bench login_lag` runs the bot's runtime on SQLite (`gamemaster::runtime`: one
-//! thread pinned to one core, blocking threads on every core), with a probe task that
+//! thread pinned to one core, blocking threads on the other cores), with a probe task that
 //! asks to wake every millisecond and records how late it wakes. It measures the probe idle,
 //! then with 50 `/account link` logins in flight at all times (argon2id with OWASP's cost,
 //! the production default), then, for comparison, with 50 of the same hashes handed straight
@@ -149,7 +149,7 @@ fn main() {
             cost.iterations,
             cost.parallelism,
             layout,
-            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            runtime::cores(),
             LOGINS,
             IN_FLIGHT
         );

@@ -9,11 +9,12 @@
 //!
 //! So with SQLite the runtime runs on one thread, pinned to one core, and the SQLite
 //! connections it opens inherit that core. Blocking work (password hashing, charts, host
-//! samples) runs on tokio's blocking threads, which keep every core the process may use.
+//! samples) runs on tokio's blocking threads, on every other core the process may use.
 //! PostgreSQL's connections are sockets to another process anyway: there the runtime spreads
 //! over every core.
 
 use std::io;
+use std::sync::OnceLock;
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -37,32 +38,51 @@ impl Layout {
     }
 }
 
+/// The cores the process may use, counted before any pinning: the pinned thread itself sees
+/// only its one (sizing blocking work by it would leave the other cores idle).
+pub fn cores() -> usize {
+    *PROCESS_CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+static PROCESS_CORES: OnceLock<usize> = OnceLock::new();
+
 /// Builds the runtime. With `SameCore`, the calling thread becomes the runtime's thread (its
 /// `block_on` runs there) and is pinned to the first core it may use.
 pub fn build(layout: Layout) -> io::Result<Runtime> {
+    cores();
     match layout {
         Layout::EveryCore => Builder::new_multi_thread().enable_all().build(),
         Layout::SameCore => {
-            let allowed = affinity::current();
-            if let Some(cores) = &allowed
-                && let Some(&first) = cores.first()
-                && let Err(e) = affinity::set_current(&[first])
-            {
+            let mut builder = Builder::new_current_thread();
+            builder.enable_all();
+            let Some((home, others)) = affinity::current().and_then(split_home) else {
+                return builder.build();
+            };
+            if let Err(e) = affinity::set_current(&[home]) {
                 // Still correct, only slower: each hand-off may cross cores.
                 tracing::warn!(error = %e, "could not pin the runtime to one core");
             }
-            let mut builder = Builder::new_current_thread();
-            builder.enable_all();
-            if let Some(cores) = allowed {
-                // Blocking threads are started from the pinned thread and would inherit its
-                // single core; they get back every core the process had.
-                builder.on_thread_start(move || {
-                    let _ = affinity::set_current(&cores);
-                });
-            }
+            // Blocking threads are started from the pinned thread and would inherit its core.
+            builder.on_thread_start(move || {
+                let _ = affinity::set_current(&others);
+            });
             builder.build()
         }
     }
+}
+
+/// The runtime's core, and the cores for blocking work: every other one, so that a hash or a
+/// chart never takes the runtime's core from it (the scheduler would otherwise put it there
+/// whenever the runtime sleeps, and the runtime would wait milliseconds to get it back). With
+/// a single core, blocking work shares it.
+fn split_home(allowed: Vec<usize>) -> Option<(usize, Vec<usize>)> {
+    let (&home, rest) = allowed.split_first()?;
+    let others = if rest.is_empty() {
+        allowed.clone()
+    } else {
+        rest.to_vec()
+    };
+    Some((home, others))
 }
 
 /// The cores the calling thread may run on.
@@ -114,6 +134,14 @@ pub mod affinity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocking_work_gets_every_core_but_the_runtimes() {
+        assert_eq!(split_home(vec![0, 1, 2, 3]), Some((0, vec![1, 2, 3])));
+        assert_eq!(split_home(vec![4, 6]), Some((4, vec![6])));
+        assert_eq!(split_home(vec![2]), Some((2, vec![2])));
+        assert_eq!(split_home(vec![]), None);
+    }
 
     #[test]
     fn sqlite_keeps_one_core_and_postgresql_spreads() {

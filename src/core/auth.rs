@@ -174,8 +174,7 @@ fn argon2(cost: HashCost) -> Result<Argon2<'static>, AuthError> {
 fn hashing_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     SLOTS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+        tokio::sync::Semaphore::new(crate::runtime::cores().saturating_sub(1).max(1))
     })
 }
 
