@@ -49,7 +49,7 @@ static PROCESS_CORES: OnceLock<usize> = OnceLock::new();
 /// Builds the runtime. With `SameCore`, the calling thread becomes the runtime's thread (its
 /// `block_on` runs there) and is pinned to the first core it may use.
 pub fn build(layout: Layout) -> io::Result<Runtime> {
-    cores();
+    cores(); // counted now, before this thread is pinned
     match layout {
         Layout::EveryCore => Builder::new_multi_thread().enable_all().build(),
         Layout::SameCore => {
@@ -78,7 +78,7 @@ pub fn build(layout: Layout) -> io::Result<Runtime> {
 fn split_home(allowed: Vec<usize>) -> Option<(usize, Vec<usize>)> {
     let (&home, rest) = allowed.split_first()?;
     let others = if rest.is_empty() {
-        allowed.clone()
+        vec![home]
     } else {
         rest.to_vec()
     };
@@ -86,7 +86,7 @@ fn split_home(allowed: Vec<usize>) -> Option<(usize, Vec<usize>)> {
 }
 
 /// The cores the calling thread may run on.
-pub mod affinity {
+mod affinity {
     use std::io;
 
     #[cfg(target_os = "linux")]

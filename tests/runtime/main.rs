@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use gamemaster::config::DatabaseUrl;
-use gamemaster::runtime::{self, Layout, affinity};
+use gamemaster::runtime::{self, Layout};
 use gamemaster::storage::Db;
 
 /// The cores a thread of this process may run on, as the kernel reports them.
@@ -43,7 +43,7 @@ fn this_thread() -> String {
 fn with_sqlite_the_runtime_and_its_connections_share_one_core_and_blocking_work_has_the_others() {
     // A thread of its own: building the runtime pins the thread that builds it.
     std::thread::spawn(|| {
-        let before: BTreeSet<usize> = affinity::current().unwrap().into_iter().collect();
+        let before = cores_of(&this_thread());
         let dir = tempfile::tempdir().unwrap();
         let url =
             DatabaseUrl::parse(&format!("sqlite://{}/layout.db", dir.path().display())).unwrap();
