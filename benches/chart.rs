@@ -1,5 +1,5 @@
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use gamemaster::core::chart::{Chart, LatencyBar, render};
+use gamemaster::core::stats::chart::{Chart, LatencyBar, render};
 
 fn latency_chart() -> Chart {
     let models = [

@@ -1,7 +1,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gamemaster::core::dice::DiceExpr;
+use gamemaster::core::game::dice::DiceExpr;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

@@ -17,17 +17,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gamemaster::config::DatabaseUrl;
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
 use gamemaster::core::engine::context::{self, Budget, Cast, TokenCache};
 use gamemaster::core::engine::{
     Engine, EngineDeps, EngineSettings, Notice, PlayerInput, PresentError, Presenter,
 };
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::language::Language;
 use gamemaster::core::ids::*;
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
+use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::store::*;
 use gamemaster::runtime;
+use gamemaster::storage::DatabaseUrl;
 use gamemaster::storage::Db;
 use scripted::{ScriptedModel, ScriptedModels};
 use tokio::sync::Notify;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
-use gamemaster::core::llm::{LlmError, Provider, StreamEvent};
+use gamemaster::core::models::chat::{LlmError, Provider, StreamEvent};
 use gamemaster::llm::{PromptText, anthropic, openai_compat};
 
 /// An OpenAI-shaped stream (same chunk JSON as the recorded gpt-4o fixture) of about

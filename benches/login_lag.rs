@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 use futures::StreamExt;
-use gamemaster::config::DatabaseUrl;
-use gamemaster::core::auth::{Accounts, HashCost};
+use gamemaster::core::accounts::auth::{Accounts, HashCost};
 use gamemaster::core::ids::UserId;
 use gamemaster::runtime;
+use gamemaster::storage::DatabaseUrl;
 use gamemaster::storage::Db;
 
 const IN_FLIGHT: usize = 50;
@@ -137,7 +137,7 @@ fn main() {
     runtime.block_on(async {
         let db = Db::open(&url).await.unwrap();
         let cost = HashCost::default();
-        let accounts = Accounts::new(Arc::new(db.clone()), cost);
+        let accounts = Accounts::new(Arc::new(db.clone()), cost, runtime::hashing_slots());
         accounts
             .register(UserId(1), "mira@example.org", PASSWORD, PASSWORD)
             .await

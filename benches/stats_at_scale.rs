@@ -17,14 +17,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use gamemaster::config::DatabaseUrl;
-use gamemaster::core::chart;
 use gamemaster::core::ids::{GuildId, Timestamp};
+use gamemaster::core::stats::chart;
 use gamemaster::core::stats::{
     ArenaConfig, Metric, StatsData, StatsQuery, StatsScope, build_report, summarize,
 };
 use gamemaster::core::store::{StatsStore, fetch_stats_data};
-use gamemaster::storage::{Db, Engine};
+use gamemaster::storage::DatabaseUrl;
+use gamemaster::storage::{Backend, Db};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::runtime::Runtime;
@@ -75,9 +75,9 @@ async fn seed(db: &Db) {
     }
     // Statistics for the planners (and PostgreSQL's visibility map, which index-only scans
     // need), as a long-running installation would have them.
-    let sql = match db.engine() {
-        Engine::Sqlite => "ANALYZE",
-        Engine::Postgres => "VACUUM ANALYZE performance_logs",
+    let sql = match db.backend() {
+        Backend::Sqlite => "ANALYZE",
+        Backend::Postgres => "VACUUM ANALYZE performance_logs",
     };
     sqlx::query(sql).execute(db.pool()).await.unwrap();
     let started = Instant::now();
@@ -85,10 +85,10 @@ async fn seed(db: &Db) {
     eprintln!(
         "rolled up {} rows on {} in {:.2} s",
         rolled.rows,
-        db.engine().name(),
+        db.backend().name(),
         started.elapsed().as_secs_f64()
     );
-    if db.engine() == Engine::Postgres {
+    if db.backend() == Backend::Postgres {
         sqlx::query("ANALYZE perf_rollups")
             .execute(db.pool())
             .await
@@ -111,7 +111,7 @@ async fn insert_rows(db: &Db) {
         .unwrap();
     eprintln!(
         "seeded {ROWS} rows on {} in {:.1} s",
-        db.engine().name(),
+        db.backend().name(),
         started.elapsed().as_secs_f64()
     );
 }
@@ -193,7 +193,7 @@ fn render(data: &StatsData) -> Vec<u8> {
 }
 
 fn bench_engine(c: &mut Criterion, rt: &Runtime, db: &Db) {
-    let engine = db.engine().name();
+    let engine = db.backend().name();
     let global = StatsQuery::new(StatsScope::Global, Timestamp(START_MS));
     let server = StatsQuery::new(StatsScope::Server(GuildId(7)), Timestamp(START_MS));
     // A window that starts at noon, as "the last 30 days" usually does: half a day of raw rows.

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::core::engine::shards::ShardSet;
 use crate::core::portrait::{ImageProvider, Portraits};
-use crate::core::shards::ShardSet;
 use crate::core::store::Store;
 use crate::core::streaming::StreamPolicy;
 use crate::discord::{EngineSettings, Services};
-use crate::llm::{ProviderSettings, Registry};
+use crate::llm::{ProviderSettings, Registry, RetryPolicy};
 use crate::ops::Ops;
 use crate::ops::instrument::InstrumentedModels;
 use crate::storage::Db;
@@ -23,10 +23,10 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
         .await
         .context("rolling up performance logs for /stats")?;
     tracing::info!(rows = rolled.rows, "stats rollups are up to date");
-    tracing::info!(engine = db.engine().name(), url = %config.database_url, "database schema is up to date");
+    tracing::info!(engine = db.backend().name(), url = %config.database_url, "database schema is up to date");
     println!(
         "{} database at {} is up to date",
-        db.engine().name(),
+        db.backend().name(),
         config.database_url
     );
     db.close().await;
@@ -64,9 +64,23 @@ pub async fn healthcheck(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The providers of a loaded configuration.
+pub fn provider_settings(config: &Config) -> ProviderSettings {
+    ProviderSettings {
+        keys: config.providers.clone(),
+        openrouter_referer: None,
+        openrouter_title: Some("AI GameMaster".to_string()),
+        image_model: config.image_model.clone(),
+        timeouts: RetryPolicy {
+            idle_timeout: config.model_timeout,
+            ..RetryPolicy::default()
+        },
+    }
+}
+
 /// The provider registry with its HTTP client; it is also the engine's model source.
 pub fn registry(config: &Config) -> anyhow::Result<Registry> {
-    let settings = ProviderSettings::from_config(config);
+    let settings = provider_settings(config);
     let http = settings
         .timeouts
         .client_builder()
@@ -218,7 +232,7 @@ pub async fn run_until(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::llm::{ModelId, Usage};
+    use crate::core::models::chat::{ModelId, Usage};
     use crate::discord::ModelSource;
     use crate::llm::registry::DEFAULT_CONTEXT_WINDOW;
 

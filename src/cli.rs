@@ -95,9 +95,9 @@ pub struct StatsArgs {
     /// Window in days, ending now.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
-    #[arg(long, default_value_t = crate::core::chart::DEFAULT_WIDTH)]
+    #[arg(long, default_value_t = crate::core::stats::chart::DEFAULT_WIDTH)]
     pub width: u32,
-    #[arg(long, default_value_t = crate::core::chart::DEFAULT_HEIGHT)]
+    #[arg(long, default_value_t = crate::core::stats::chart::DEFAULT_HEIGHT)]
     pub height: u32,
     /// Also write the per-model aggregates as CSV.
     #[arg(long, value_name = "FILE")]

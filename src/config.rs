@@ -8,27 +8,10 @@ use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use crate::core::llm::ModelId;
-
-/// A value that must never reach a log line, an error message or a prompt.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
+use crate::core::models::chat::ModelId;
+use crate::llm::ProviderKeys;
+use crate::secret::Secret;
+use crate::storage::DatabaseUrl;
 
 /// What the caller is about to do decides which variables are required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,30 +26,6 @@ pub enum Purpose {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone)]
-pub struct ProviderKeys {
-    pub openai_api_key: Option<Secret>,
-    pub openai_base_url: Option<String>,
-    pub anthropic_api_key: Option<Secret>,
-    pub anthropic_base_url: Option<String>,
-    pub deepseek_api_key: Option<Secret>,
-    pub deepseek_base_url: Option<String>,
-    pub openrouter_api_key: Option<Secret>,
-    pub openrouter_base_url: Option<String>,
-    pub local_base_url: Option<String>,
-    pub local_models: Vec<String>,
-}
-
-impl ProviderKeys {
-    pub fn any_enabled(&self) -> bool {
-        self.openai_api_key.is_some()
-            || self.anthropic_api_key.is_some()
-            || self.deepseek_api_key.is_some()
-            || self.openrouter_api_key.is_some()
-            || self.local_base_url.is_some()
-    }
 }
 
 /// Argon2id cost parameters (OWASP's recommendation by default).
@@ -103,66 +62,6 @@ pub struct Config {
     pub arena_vote_timeout: Duration,
     /// Longest wait for a model's response headers, and between two chunks of its stream.
     pub model_timeout: Duration,
-}
-
-/// A database URL; its Debug and Display hide any password it carries.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub const DEFAULT: &'static str = "sqlite://data/gamemaster.db";
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        if raw.starts_with("sqlite:") {
-            let path = raw
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            if path.is_empty() {
-                return Err("the SQLite URL names no file".into());
-            }
-            return Ok(DatabaseUrl(raw.to_string()));
-        }
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            let parsed = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
-            if parsed.host_str().is_none_or(str::is_empty) {
-                return Err("the PostgreSQL URL names no host".into());
-            }
-            return Ok(DatabaseUrl(raw.to_string()));
-        }
-        Err("must start with sqlite:// or postgres://".into())
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        self.0.starts_with("postgres")
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The URL with any password replaced, safe for logs and messages.
-    pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut parsed) if parsed.password().is_some() => {
-                let _ = parsed.set_password(Some("***"));
-                parsed.to_string()
-            }
-            _ => self.0.clone(),
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({})", self.redacted())
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
 }
 
 /// One problem with one variable.
@@ -337,7 +236,7 @@ impl Config {
         let database_url = r.parsed(
             "DATABASE_URL",
             "sqlite://data/gamemaster.db or postgres://user@127.0.0.1:5432/gamemaster",
-            DatabaseUrl(DatabaseUrl::DEFAULT.to_string()),
+            DatabaseUrl::default(),
             DatabaseUrl::parse,
         );
 
@@ -383,7 +282,7 @@ impl Config {
             .model("IMAGE_MODEL", "openai:dall-e-3")
             .or_else(|| ModelId::parse("openai:dall-e-3").ok());
         if let Some(id) = &image_model
-            && id.provider() != crate::core::llm::Provider::OpenAi
+            && id.provider() != crate::core::models::chat::Provider::OpenAi
         {
             r.problem(
                 "IMAGE_MODEL",

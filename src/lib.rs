@@ -9,6 +9,7 @@ pub mod discord;
 pub mod llm;
 pub mod ops;
 pub mod runtime;
+pub mod secret;
 pub mod storage;
 pub mod telemetry;
 pub mod tools;

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use tokio::runtime::{Builder, Runtime};
 
-use crate::config::DatabaseUrl;
+use crate::storage::DatabaseUrl;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -45,6 +45,12 @@ pub fn cores() -> usize {
 }
 
 static PROCESS_CORES: OnceLock<usize> = OnceLock::new();
+
+/// How many password hashes may run at once: one per core but one, so a core stays free for
+/// the async threads however many people log in (`core::accounts::auth::Accounts::new`).
+pub fn hashing_slots() -> usize {
+    cores().saturating_sub(1).max(1)
+}
 
 /// Builds the runtime. With `SameCore`, the calling thread becomes the runtime's thread (its
 /// `block_on` runs there) and is pinned to the first core it may use.

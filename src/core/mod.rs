@@ -1,36 +1,25 @@
 //! The pure domain: game rules, parsing, statistics. Nothing here knows Discord, SQL or HTTP,
-//! so every rule can be tested with a scripted model in milliseconds.
+//! so every rule can be tested with a scripted model in milliseconds
+//! (`tests/architecture` keeps it that way).
+//!
+//! - [`ids`], [`text`], [`time`]: identifiers, user text and calendar helpers shared by all.
+//! - [`store`]: the storage traits the core needs; `crate::storage` implements them.
+//! - [`engine`]: the session engine (one task per playing channel), the arena, outages.
+//! - [`streaming`]: how a streamed narration becomes Discord-sized messages and edits.
+//! - [`game`]: campaigns, characters, sessions, the story, dice, roll tags, prompts, votes.
+//! - [`models`]: the chat and image model traits, prices, token counts, budgets, call records.
+//! - [`accounts`]: accounts, linking, personal data, the old app's data.
+//! - [`portrait`]: generated portraits, placeholders and icons.
+//! - [`stats`]: aggregates, leaderboards, arena ratings and charts behind `/stats`.
 
-pub mod account;
-pub mod activity;
-pub mod auth;
-pub mod budget;
-pub mod campaign;
-pub mod character;
-pub mod chart;
-pub mod dice;
+pub mod accounts;
 pub mod engine;
-pub mod guild;
+pub mod game;
 pub mod ids;
-pub mod image;
-pub mod language;
-pub mod legacy;
-pub mod llm;
-pub mod perf;
-pub mod personal_data;
+pub mod models;
 pub mod portrait;
-pub mod portrait_icon;
-pub mod portrait_placeholder;
-pub mod pricing;
-pub mod prompt_template;
-pub mod roll_tag;
-pub mod session;
-pub mod shards;
-pub mod srd;
 pub mod stats;
 pub mod store;
 pub mod streaming;
 pub mod text;
-pub mod tokens;
-pub mod transcript;
-pub mod vote;
+pub mod time;

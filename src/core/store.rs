@@ -3,24 +3,24 @@
 
 use async_trait::async_trait;
 
-use crate::core::account::{Account, DiscordLink};
-use crate::core::activity::CallPoint;
-use crate::core::campaign::{Campaign, NewCampaign};
-use crate::core::character::{Character, NewCharacter};
-use crate::core::chart::DailyLatency;
-use crate::core::guild::GuildSettings;
+use crate::core::accounts::account::{Account, DiscordLink};
+use crate::core::accounts::personal_data::{Adoption, Erasure, Person, PersonalData};
+use crate::core::game::campaign::{Campaign, NewCampaign};
+use crate::core::game::character::{Character, NewCharacter};
+use crate::core::game::guild::GuildSettings;
+use crate::core::game::session::Session;
+use crate::core::game::transcript::{MessageStatus, NewMessage, StoredMessage};
+use crate::core::game::vote::{ArenaBattle, ArenaChoice, Rating};
 use crate::core::ids::{
     AccountId, BattleId, CampaignId, ChannelId, CharacterId, DiscordMessageId, GuildId, ImageId,
     MessageId, SessionId, Timestamp, UserId,
 };
-use crate::core::image::{NewImage, StoredImage};
-use crate::core::llm::ModelId;
-use crate::core::perf::PerfRecord;
-use crate::core::personal_data::{Adoption, Erasure, Person, PersonalData};
-use crate::core::session::Session;
+use crate::core::models::activity::CallPoint;
+use crate::core::models::chat::ModelId;
+use crate::core::models::perf::PerfRecord;
+use crate::core::portrait::image::{NewImage, StoredImage};
+use crate::core::stats::chart::DailyLatency;
 use crate::core::stats::{Battle, CallSample, CallSummary, StatsData, StatsQuery, ThumbVotes};
-use crate::core::transcript::{MessageStatus, NewMessage, StoredMessage};
-use crate::core::vote::{ArenaBattle, ArenaChoice, Rating};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

@@ -20,7 +20,7 @@ mod split;
 
 use std::time::{Duration, Instant};
 
-pub use split::{MIN_MESSAGE_CHARS, Segment, split_message, split_segments, truncate_chars};
+pub use split::{MIN_MESSAGE_CHARS, Segment, split_message, split_segments};
 
 use markdown::{Carry, scan};
 use split::{choose_cut, is_blank, room};

@@ -1,7 +1,7 @@
 //! Errors of the Discord adapter: what users may see, and what only the logs see.
 
-use crate::core::dice::DiceError;
-use crate::core::llm::{LlmError, ModelIdError};
+use crate::core::game::dice::DiceError;
+use crate::core::models::chat::{LlmError, ModelIdError};
 use crate::core::store::StoreError;
 use crate::core::text::TextError;
 use crate::discord::engine::EngineError;
@@ -28,7 +28,7 @@ impl BotError {
     pub fn user_message(&self) -> String {
         match self {
             // Within Discord's 2,000 characters, whatever a refusal quotes.
-            BotError::User(m) => crate::core::streaming::truncate_chars(m, USER_MESSAGE_MAX),
+            BotError::User(m) => crate::core::text::truncate_chars(m, USER_MESSAGE_MAX),
             BotError::Internal(_) => INTERNAL_MESSAGE.to_string(),
         }
     }
@@ -92,7 +92,7 @@ impl From<LlmError> for BotError {
 impl From<ModelIdError> for BotError {
     fn from(e: ModelIdError) -> Self {
         // The error quotes what was typed, which may be thousands of characters long.
-        let short = |s: &str| crate::core::streaming::truncate_chars(s, 100);
+        let short = |s: &str| crate::core::text::truncate_chars(s, 100);
         let e = match e {
             ModelIdError::MissingProvider(s) => ModelIdError::MissingProvider(short(&s)),
             ModelIdError::UnknownProvider(s) => ModelIdError::UnknownProvider(short(&s)),
@@ -102,10 +102,10 @@ impl From<ModelIdError> for BotError {
     }
 }
 
-impl From<crate::core::auth::AuthError> for BotError {
-    fn from(e: crate::core::auth::AuthError) -> Self {
+impl From<crate::core::accounts::auth::AuthError> for BotError {
+    fn from(e: crate::core::accounts::auth::AuthError) -> Self {
         match e {
-            crate::core::auth::AuthError::Store(s) => s.into(),
+            crate::core::accounts::auth::AuthError::Store(s) => s.into(),
             other => BotError::User(other.to_string()),
         }
     }
@@ -120,7 +120,7 @@ impl From<serenity::Error> for BotError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::llm::ModelId;
+    use crate::core::models::chat::ModelId;
 
     #[test]
     fn conflicts_are_shown_and_outages_are_worded_for_users() {

@@ -8,11 +8,11 @@ use serenity::all::{
     FullEvent, Interaction, Message, MessageType, Permissions,
 };
 
+use crate::core::game::transcript::MessageRole;
+use crate::core::game::vote::{ArenaChoice, Rating};
 use crate::core::ids::{
     BattleId, CampaignId, ChannelId, DiscordMessageId, GuildId, MessageId, UserId,
 };
-use crate::core::transcript::MessageRole;
-use crate::core::vote::{ArenaChoice, Rating};
 use crate::discord::Data;
 use crate::discord::engine::{EngineError, PlayerInput};
 use crate::discord::error::{BotError, BotResult, INTERNAL_MESSAGE};

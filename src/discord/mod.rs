@@ -2,12 +2,12 @@
 //! parse options into core types, call one store or engine function, and render the result.
 
 pub mod commands;
+pub mod embeds;
 pub mod error;
 mod events;
 mod framework;
 pub mod portraits;
 pub mod presenter;
-pub mod render;
 
 use std::sync::{Arc, OnceLock};
 
@@ -17,8 +17,8 @@ use serenity::all::{
 };
 
 use crate::config::Config;
-use crate::core::auth::{Accounts, HashCost};
-use crate::core::llm::ModelId;
+use crate::core::accounts::auth::{Accounts, HashCost};
+use crate::core::models::chat::ModelId;
 use crate::core::portrait::Portraits;
 use crate::core::store::Store;
 use crate::llm::Registry;
@@ -122,7 +122,11 @@ pub async fn run(
         parallelism: config.argon2.parallelism,
     };
     let data = Data {
-        accounts: Accounts::new(services.store.clone(), cost),
+        accounts: Accounts::new(
+            services.store.clone(),
+            cost,
+            crate::runtime::hashing_slots(),
+        ),
         forms: Default::default(),
         store: services.store,
         registry: services.registry,

@@ -10,7 +10,7 @@ use crate::core::portrait::{
 };
 use crate::discord::commands::{self, reply};
 use crate::discord::error::BotResult;
-use crate::discord::{Context, render};
+use crate::discord::{Context, embeds};
 
 /// What an embed needs to show a portrait: the bytes and their type.
 pub struct Picture<'a> {
@@ -81,7 +81,7 @@ pub async fn paint_and_show(
     subject: &Subject,
     style: Option<&PortraitStyle>,
     headline: &str,
-    embed: render::Embed,
+    embed: embeds::Embed,
 ) -> BotResult {
     let portraits = &ctx.data().portraits;
     let stem = stem(owner);

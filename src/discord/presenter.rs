@@ -11,14 +11,14 @@ use serenity::all::{
     MessageId as SMessageId,
 };
 
+use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, ImageId, MessageId};
-use crate::core::llm::ModelId;
+use crate::core::models::chat::ModelId;
 use crate::core::portrait::PortraitOwner;
 use crate::core::store::Store;
-use crate::core::streaming::truncate_chars;
-use crate::core::vote::ArenaChoice;
+use crate::core::text::truncate_chars;
+use crate::discord::embeds::{Embed, GOLD, RED};
 use crate::discord::engine::{ArenaReveal, ArenaSide, Notice, PresentError, Presenter};
-use crate::discord::render::{Embed, GOLD, RED};
 use crate::ops::Metrics;
 
 /// Discord's limit for message content.
@@ -80,9 +80,9 @@ impl DiscordPresenter {
         };
         let made =
             tokio::task::spawn_blocking(move || {
-                match crate::core::portrait_icon::icon_png(
+                match crate::core::portrait::icon::icon_png(
                     &image.bytes,
-                    crate::core::portrait_icon::ICON_SIDE,
+                    crate::core::portrait::icon::ICON_SIDE,
                 ) {
                     Some(icon) => (icon, "image/png".to_string()),
                     None => (image.bytes, image.mime),
@@ -138,7 +138,7 @@ impl DiscordPresenter {
         );
         let author = CreateEmbedAuthor::new(truncate_chars(
             &format!("The game master of {}", campaign.name.as_str()),
-            crate::discord::render::TITLE_MAX,
+            crate::discord::embeds::TITLE_MAX,
         ))
         .icon_url(format!("attachment://{name}"));
         let embed = CreateEmbed::new().author(author).colour(GOLD);

@@ -12,14 +12,14 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::Secret;
-use crate::core::llm::{
+use crate::core::models::chat::{
     ChatModel, ChatRequest, ChatStream, ErrorKind, FinishReason, LlmError, ModelId, Role,
 };
 use crate::llm::retry::RetryPolicy;
 use crate::llm::{
     Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, one_line, parse_json, scrub,
 };
+use crate::secret::Secret;
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 const LABEL: &str = "anthropic";

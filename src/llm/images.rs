@@ -5,10 +5,12 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::Secret;
-use crate::core::llm::{ErrorKind, GeneratedImage, ImageModel, ImageRequest, LlmError, ModelId};
-use crate::core::pricing::PriceTable;
+use crate::core::models::chat::{
+    ErrorKind, GeneratedImage, ImageModel, ImageRequest, LlmError, ModelId,
+};
+use crate::core::models::pricing::PriceTable;
 use crate::llm::retry::RetryPolicy;
+use crate::secret::Secret;
 
 const LABEL: &str = "openai images";
 

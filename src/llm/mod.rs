@@ -1,4 +1,4 @@
-//! HTTP clients for the model providers, behind the traits in `crate::core::llm`.
+//! HTTP clients for the model providers, behind the traits in `crate::core::models::chat`.
 //!
 //! Every streaming client runs the same pipeline: response body bytes -> bounded chunks ->
 //! SSE events (`eventsource-stream`) -> a provider-specific [`SseDecoder`] -> [`StreamEvent`]s.
@@ -18,15 +18,15 @@ use bytes::Bytes;
 use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 
-use crate::config::Secret;
-use crate::core::llm::{
+use crate::core::models::chat::{
     ChatRequest, ChatStream, Completion, ErrorKind, FinishReason, LlmError, StreamEvent, Usage,
 };
+use crate::secret::Secret;
 
 pub use anthropic::AnthropicClient;
 pub use images::OpenAiImageClient;
 pub use openai_compat::OpenAiCompatClient;
-pub use registry::{ModelInfo, ProviderSettings, Registry};
+pub use registry::{ModelInfo, ProviderKeys, ProviderSettings, Registry};
 pub use retry::RetryPolicy;
 
 /// What a decoder made of one SSE event.

@@ -18,14 +18,14 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::Secret;
-use crate::core::llm::{
+use crate::core::models::chat::{
     ChatModel, ChatRequest, ChatStream, ErrorKind, FinishReason, LlmError, ModelId, Provider, Role,
 };
 use crate::llm::retry::{ProviderErrorBody, RetryPolicy};
 use crate::llm::{
     Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, one_line, parse_json, scrub,
 };
+use crate::secret::Secret;
 
 pub struct OpenAiCompatClient {
     http: reqwest::Client,

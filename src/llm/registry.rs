@@ -2,22 +2,24 @@
 
 use std::sync::Arc;
 
-use crate::config::Secret;
-use crate::core::llm::{ChatModel, ErrorKind, ImageModel, LlmError, ModelId, Provider};
-use crate::core::pricing::{ModelPrice, PriceTable};
+use crate::core::models::chat::{ChatModel, ErrorKind, ImageModel, LlmError, ModelId, Provider};
+use crate::core::models::pricing::{ModelPrice, PriceTable};
 use crate::llm::anthropic::AnthropicClient;
 use crate::llm::images::OpenAiImageClient;
 use crate::llm::openai_compat::OpenAiCompatClient;
 use crate::llm::retry::RetryPolicy;
+use crate::secret::Secret;
 
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub const DEEPSEEK_DEFAULT_BASE_URL: &str = "https://api.deepseek.com";
 pub const OPENROUTER_DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
-/// Provider configuration as plain data; the binary fills it from the environment.
+/// Which providers are enabled and where they answer: API keys and base URLs, as an admin
+/// sets them (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, ...). A provider is enabled when its key
+/// (for `local`, its base URL) is set.
 #[derive(Debug, Clone, Default)]
-pub struct ProviderSettings {
+pub struct ProviderKeys {
     pub openai_api_key: Option<Secret>,
     pub openai_base_url: Option<String>,
     pub anthropic_api_key: Option<Secret>,
@@ -26,14 +28,31 @@ pub struct ProviderSettings {
     pub deepseek_base_url: Option<String>,
     pub openrouter_api_key: Option<Secret>,
     pub openrouter_base_url: Option<String>,
-    /// Sent to OpenRouter as `HTTP-Referer` (optional app attribution).
-    pub openrouter_referer: Option<String>,
-    /// Sent to OpenRouter as `X-Title` (optional app attribution).
-    pub openrouter_title: Option<String>,
     /// An OpenAI-compatible server root, e.g. `http://localhost:8089/v1`.
     pub local_base_url: Option<String>,
     /// Model names served there (`LOCAL_LLM_MODELS`), used as `local:<name>`.
     pub local_models: Vec<String>,
+}
+
+impl ProviderKeys {
+    pub fn any_enabled(&self) -> bool {
+        self.openai_api_key.is_some()
+            || self.anthropic_api_key.is_some()
+            || self.deepseek_api_key.is_some()
+            || self.openrouter_api_key.is_some()
+            || self.local_base_url.is_some()
+    }
+}
+
+/// Everything the registry needs to build clients, as plain data; `app.rs` fills it from the
+/// configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderSettings {
+    pub keys: ProviderKeys,
+    /// Sent to OpenRouter as `HTTP-Referer` (optional app attribution).
+    pub openrouter_referer: Option<String>,
+    /// Sent to OpenRouter as `X-Title` (optional app attribution).
+    pub openrouter_title: Option<String>,
     /// `None`: image generation is off.
     pub image_model: Option<ModelId>,
     pub timeouts: RetryPolicy,
@@ -66,11 +85,11 @@ impl Registry {
     pub fn is_enabled(&self, provider: Provider) -> bool {
         let s = &self.settings;
         match provider {
-            Provider::OpenAi => s.openai_api_key.is_some(),
-            Provider::Anthropic => s.anthropic_api_key.is_some(),
-            Provider::DeepSeek => s.deepseek_api_key.is_some(),
-            Provider::OpenRouter => s.openrouter_api_key.is_some(),
-            Provider::Local => s.local_base_url.is_some(),
+            Provider::OpenAi => s.keys.openai_api_key.is_some(),
+            Provider::Anthropic => s.keys.anthropic_api_key.is_some(),
+            Provider::DeepSeek => s.keys.deepseek_api_key.is_some(),
+            Provider::OpenRouter => s.keys.openrouter_api_key.is_some(),
+            Provider::Local => s.keys.local_base_url.is_some(),
         }
     }
 
@@ -102,23 +121,23 @@ impl Registry {
             Provider::OpenAi => Arc::new(OpenAiCompatClient::new(
                 http,
                 id,
-                base(&s.openai_base_url, OPENAI_DEFAULT_BASE_URL),
-                s.openai_api_key.clone(),
+                base(&s.keys.openai_base_url, OPENAI_DEFAULT_BASE_URL),
+                s.keys.openai_api_key.clone(),
                 policy,
             )),
             Provider::DeepSeek => Arc::new(OpenAiCompatClient::new(
                 http,
                 id,
-                base(&s.deepseek_base_url, DEEPSEEK_DEFAULT_BASE_URL),
-                s.deepseek_api_key.clone(),
+                base(&s.keys.deepseek_base_url, DEEPSEEK_DEFAULT_BASE_URL),
+                s.keys.deepseek_api_key.clone(),
                 policy,
             )),
             Provider::OpenRouter => {
                 let mut client = OpenAiCompatClient::new(
                     http,
                     id,
-                    base(&s.openrouter_base_url, OPENROUTER_DEFAULT_BASE_URL),
-                    s.openrouter_api_key.clone(),
+                    base(&s.keys.openrouter_base_url, OPENROUTER_DEFAULT_BASE_URL),
+                    s.keys.openrouter_api_key.clone(),
                     policy,
                 );
                 if let Some(referer) = &s.openrouter_referer {
@@ -132,15 +151,16 @@ impl Registry {
             Provider::Local => Arc::new(OpenAiCompatClient::new(
                 http,
                 id,
-                base(&s.local_base_url, ""),
+                base(&s.keys.local_base_url, ""),
                 None,
                 policy,
             )),
             Provider::Anthropic => Arc::new(AnthropicClient::new(
                 http,
                 id,
-                base(&s.anthropic_base_url, ANTHROPIC_DEFAULT_BASE_URL),
-                s.anthropic_api_key
+                base(&s.keys.anthropic_base_url, ANTHROPIC_DEFAULT_BASE_URL),
+                s.keys
+                    .anthropic_api_key
                     .clone()
                     .expect("enabled means the key is set"),
                 policy,
@@ -152,7 +172,12 @@ impl Registry {
     fn check_known(&self, id: &ModelId) -> Result<(), LlmError> {
         let known = match id.provider() {
             Provider::OpenRouter => true,
-            Provider::Local => self.settings.local_models.iter().any(|m| m == id.name()),
+            Provider::Local => self
+                .settings
+                .keys
+                .local_models
+                .iter()
+                .any(|m| m == id.name()),
             _ => PriceTable::embedded().price(id).is_some(),
         };
         if known {
@@ -172,11 +197,12 @@ impl Registry {
     pub fn image_model(&self) -> Option<Arc<dyn ImageModel>> {
         let s = &self.settings;
         let id = s.image_model.as_ref()?;
-        let key = s.openai_api_key.clone()?;
+        let key = s.keys.openai_api_key.clone()?;
         if id.provider() != Provider::OpenAi {
             return None;
         }
         let base = s
+            .keys
             .openai_base_url
             .clone()
             .unwrap_or_else(|| OPENAI_DEFAULT_BASE_URL.to_string());
@@ -203,7 +229,7 @@ impl Registry {
             })
             .collect();
         if self.is_enabled(Provider::Local) {
-            for name in &self.settings.local_models {
+            for name in &self.settings.keys.local_models {
                 if let Ok(id) = ModelId::parse(&format!("local:{name}")) {
                     out.push(ModelInfo {
                         id,
@@ -214,32 +240,6 @@ impl Registry {
             }
         }
         out
-    }
-}
-
-impl ProviderSettings {
-    /// The providers of a loaded configuration, with the default timeouts.
-    pub fn from_config(config: &crate::config::Config) -> ProviderSettings {
-        let p = &config.providers;
-        ProviderSettings {
-            openai_api_key: p.openai_api_key.clone(),
-            openai_base_url: p.openai_base_url.clone(),
-            anthropic_api_key: p.anthropic_api_key.clone(),
-            anthropic_base_url: p.anthropic_base_url.clone(),
-            deepseek_api_key: p.deepseek_api_key.clone(),
-            deepseek_base_url: p.deepseek_base_url.clone(),
-            openrouter_api_key: p.openrouter_api_key.clone(),
-            openrouter_base_url: p.openrouter_base_url.clone(),
-            openrouter_referer: None,
-            openrouter_title: Some("AI GameMaster".to_string()),
-            local_base_url: p.local_base_url.clone(),
-            local_models: p.local_models.clone(),
-            image_model: config.image_model.clone(),
-            timeouts: RetryPolicy {
-                idle_timeout: config.model_timeout,
-                ..RetryPolicy::default()
-            },
-        }
     }
 }
 
@@ -261,7 +261,7 @@ impl crate::core::engine::ModelSource for Registry {
             .unwrap_or(DEFAULT_CONTEXT_WINDOW)
     }
 
-    fn cost(&self, id: &ModelId, usage: &crate::core::llm::Usage) -> Option<f64> {
+    fn cost(&self, id: &ModelId, usage: &crate::core::models::chat::Usage) -> Option<f64> {
         PriceTable::embedded().cost(id, usage)
     }
 
@@ -310,10 +310,13 @@ mod tests {
     #[test]
     fn unknown_models_are_rejected_but_openrouter_is_open() {
         let r = registry(ProviderSettings {
-            openai_api_key: Some(Secret::new("k")),
-            openrouter_api_key: Some(Secret::new("k")),
-            local_base_url: Some("http://127.0.0.1:1/v1".into()),
-            local_models: vec!["gemma-3-270m".into()],
+            keys: ProviderKeys {
+                openai_api_key: Some(Secret::new("k")),
+                openrouter_api_key: Some(Secret::new("k")),
+                local_base_url: Some("http://127.0.0.1:1/v1".into()),
+                local_models: vec!["gemma-3-270m".into()],
+                ..Default::default()
+            },
             ..Default::default()
         });
         assert_eq!(
@@ -331,9 +334,12 @@ mod tests {
     #[test]
     fn available_models_lists_enabled_providers_and_local_models() {
         let r = registry(ProviderSettings {
-            deepseek_api_key: Some(Secret::new("k")),
-            local_base_url: Some("http://127.0.0.1:1/v1".into()),
-            local_models: vec!["gemma-3-270m".into()],
+            keys: ProviderKeys {
+                deepseek_api_key: Some(Secret::new("k")),
+                local_base_url: Some("http://127.0.0.1:1/v1".into()),
+                local_models: vec!["gemma-3-270m".into()],
+                ..Default::default()
+            },
             ..Default::default()
         });
         let ids: Vec<String> = r
@@ -360,14 +366,17 @@ mod tests {
             ..Default::default()
         };
         assert!(registry(s.clone()).image_model().is_none());
-        s.openai_api_key = Some(Secret::new("k"));
+        s.keys.openai_api_key = Some(Secret::new("k"));
         assert!(registry(s).image_model().is_some());
     }
 
     #[test]
     fn settings_debug_never_shows_keys() {
         let s = ProviderSettings {
-            openai_api_key: Some(Secret::new("sk-verysecret")),
+            keys: ProviderKeys {
+                openai_api_key: Some(Secret::new("sk-verysecret")),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert!(!format!("{s:?}").contains("verysecret"));

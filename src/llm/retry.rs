@@ -12,9 +12,9 @@ use futures::{Stream, StreamExt};
 use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, StatusCode};
 
-use crate::config::Secret;
-use crate::core::llm::{ErrorKind, LlmError};
+use crate::core::models::chat::{ErrorKind, LlmError};
 use crate::llm::scrub;
+use crate::secret::Secret;
 
 /// Timing and retry limits. Plain data so tests can run the same policy in milliseconds.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,9 @@ use futures::StreamExt;
 
 use super::metrics::Metrics;
 use crate::core::engine::ModelSource;
-use crate::core::llm::{ChatModel, ChatRequest, ChatStream, LlmError, ModelId, StreamEvent, Usage};
+use crate::core::models::chat::{
+    ChatModel, ChatRequest, ChatStream, LlmError, ModelId, StreamEvent, Usage,
+};
 
 pub struct InstrumentedModels {
     inner: Arc<dyn ModelSource>,

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::core::ids::Timestamp;
-use crate::core::llm::{Completion, LlmError, ModelId, Provider};
+use crate::core::models::chat::{Completion, LlmError, ModelId, Provider};
 
 /// Upper bounds of the latency buckets, in seconds: model calls take from a fraction of a
 /// second (first token) to a couple of minutes (a long answer from a slow local model).
@@ -329,7 +329,7 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::llm::{ErrorKind, FinishReason, Usage};
+    use crate::core::models::chat::{ErrorKind, FinishReason, Usage};
 
     fn completion(latency_ms: u64, ttft_ms: u64) -> Completion {
         Completion {

@@ -5,9 +5,9 @@ use std::time::Duration;
 use super::ShardState;
 use super::host::{HostSnapshot, ProcessSnapshot};
 use super::metrics::ProviderState;
-use crate::core::activity::Activity;
 use crate::core::ids::Timestamp;
-use crate::core::llm::Provider;
+use crate::core::models::activity::Activity;
+use crate::core::models::chat::Provider;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseInfo {
@@ -121,7 +121,7 @@ impl SystemReport {
             .map(|m| {
                 format!(
                     "`{}`: {} calls, {:.1}% errors",
-                    crate::core::streaming::truncate_chars(&m.model, 60),
+                    crate::core::text::truncate_chars(&m.model, 60),
                     m.calls,
                     m.error_rate() * 100.0
                 )
@@ -153,7 +153,7 @@ impl SystemReport {
                     Some((at, message)) => format!(
                         "{name}: {ok}; last error {}: {}",
                         ago(self.now, *at),
-                        crate::core::streaming::truncate_chars(message, 80)
+                        crate::core::text::truncate_chars(message, 80)
                     ),
                     None => format!("{name}: {ok}"),
                 }

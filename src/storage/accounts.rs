@@ -3,7 +3,7 @@ use sqlx::any::AnyRow;
 
 use super::Db;
 use super::rows::{self, store_error};
-use crate::core::account::{Account, DiscordLink};
+use crate::core::accounts::account::{Account, DiscordLink};
 use crate::core::ids::{AccountId, Timestamp, UserId};
 use crate::core::store::{AccountStore, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;

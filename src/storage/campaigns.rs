@@ -3,10 +3,10 @@ use sqlx::any::AnyRow;
 
 use super::Db;
 use super::rows::{self, store_error};
-use crate::core::campaign::{Campaign, CampaignName, NewCampaign, Themes, Tone};
+use crate::core::game::campaign::{Campaign, CampaignName, NewCampaign, Themes, Tone};
+use crate::core::game::language::Language;
 use crate::core::ids::{AccountId, CampaignId, GuildId, ImageId, Timestamp, UserId};
-use crate::core::language::Language;
-use crate::core::llm::ModelId;
+use crate::core::models::chat::ModelId;
 use crate::core::store::{CampaignStore, ImageStore, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 

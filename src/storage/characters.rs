@@ -3,7 +3,7 @@ use sqlx::any::AnyRow;
 
 use super::Db;
 use super::rows::{self, store_error};
-use crate::core::character::{
+use crate::core::game::character::{
     Character, CharacterClass, CharacterName, Description, Gender, NewCharacter, Race,
 };
 use crate::core::ids::{AccountId, CampaignId, CharacterId, GuildId, ImageId, Timestamp, UserId};

@@ -2,9 +2,9 @@ use async_trait::async_trait;
 
 use super::Db;
 use super::rows::{self, store_error};
-use crate::core::guild::GuildSettings;
+use crate::core::game::guild::GuildSettings;
 use crate::core::ids::{GuildId, Timestamp};
-use crate::core::llm::ModelId;
+use crate::core::models::chat::ModelId;
 use crate::core::store::{GuildStore, StoreResult};
 
 #[async_trait]

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use super::Db;
 use super::rows::{self, store_error};
 use crate::core::ids::{ImageId, Timestamp};
-use crate::core::image::{ImageKind, NewImage, StoredImage};
+use crate::core::portrait::image::{ImageKind, NewImage, StoredImage};
 use crate::core::store::{ImageStore, StoreResult};
 
 #[async_trait]

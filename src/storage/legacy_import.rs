@@ -14,11 +14,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use super::Db;
-use crate::core::campaign::{CampaignName, Themes};
-use crate::core::character::{CharacterClass, CharacterName, Description, Gender, Race};
+use crate::core::accounts::legacy;
+use crate::core::game::campaign::{CampaignName, Themes};
+use crate::core::game::character::{CharacterClass, CharacterName, Description, Gender, Race};
 use crate::core::ids::Timestamp;
-use crate::core::legacy;
 use crate::core::text;
+use crate::core::time::parse_sqlite_timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -107,7 +108,7 @@ fn opt_float(row: &AnyRow, col: &str) -> Option<f64> {
 
 fn when(row: &AnyRow, col: &str, fallback: Timestamp) -> i64 {
     opt_text(row, col)
-        .and_then(|t| legacy::timestamp_ms(&t))
+        .and_then(|t| parse_sqlite_timestamp(&t))
         .unwrap_or(fallback.0)
 }
 
@@ -293,7 +294,7 @@ pub async fn import_legacy(db: &Db, path: &Path) -> Result<ImportSummary, Import
                 .bind(&hash)
                 .bind(old_id)
                 .bind(when(user, "created_at", now))
-                .bind(opt_text(user, "last_login").and_then(|t| legacy::timestamp_ms(&t)))
+                .bind(opt_text(user, "last_login").and_then(|t| parse_sqlite_timestamp(&t)))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(write)?;

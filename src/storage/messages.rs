@@ -2,12 +2,12 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
 use super::rows::{self, store_error};
-use super::{Db, Engine};
+use super::{Backend, Db};
+use crate::core::game::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
 use crate::core::ids::{
     CampaignId, CharacterId, DiscordMessageId, MessageId, SessionId, Timestamp, UserId,
 };
 use crate::core::store::{MessageStore, StoreError, StoreResult};
-use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
 use sqlx::AssertSqlSafe;
 
 const COLUMNS: &str = "id, session_id, campaign_id, author_id, character_id, role, content, model, status, \
@@ -176,7 +176,7 @@ impl MessageStore for Db {
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<StoredMessage>> {
-        if self.engine() == Engine::Sqlite {
+        if self.backend() == Backend::Sqlite {
             return self.story_tail_in_one_row(session, after, limit).await;
         }
         // Newest first through the (session_id, id) index, so the cost follows `limit`, not the

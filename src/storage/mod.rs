@@ -17,7 +17,10 @@ pub mod rollups;
 mod rows;
 mod sessions;
 mod stats;
+mod url;
 mod votes;
+
+pub use url::DatabaseUrl;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,23 +31,22 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::{AnyPool, Executor};
 
-use crate::config::DatabaseUrl;
 use crate::core::store::StoreError;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub enum Backend {
     Sqlite,
     Postgres,
 }
 
-impl Engine {
+impl Backend {
     pub fn name(self) -> &'static str {
         match self {
-            Engine::Sqlite => "SQLite",
-            Engine::Postgres => "PostgreSQL",
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
         }
     }
 }
@@ -72,7 +74,7 @@ pub enum DbError {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
-    engine: Engine,
+    backend: Backend,
     /// The SQLite file, for health checks (None for PostgreSQL and in-memory databases).
     file: Option<PathBuf>,
     /// Moves after every write to what a session reads each turn (campaigns, characters,
@@ -86,20 +88,20 @@ impl Db {
     /// Connects (creating a SQLite file and its directory if needed) without migrating.
     pub async fn connect(url: &DatabaseUrl) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
-        let engine = if url.is_postgres() {
-            Engine::Postgres
+        let backend = if url.is_postgres() {
+            Backend::Postgres
         } else {
-            Engine::Sqlite
+            Backend::Sqlite
         };
-        let connect_url = match engine {
-            Engine::Sqlite => sqlite_url_creating_dir(url)?,
-            Engine::Postgres => url.expose().to_string(),
+        let connect_url = match backend {
+            Backend::Sqlite => sqlite_url_creating_dir(url)?,
+            Backend::Postgres => url.expose().to_string(),
         };
         let options: AnyConnectOptions =
             connect_url
                 .parse()
                 .map_err(|e: sqlx::Error| DbError::Connect {
-                    engine: engine.name(),
+                    engine: backend.name(),
                     url: url.redacted(),
                     reason: e.to_string(),
                 })?;
@@ -107,21 +109,21 @@ impl Db {
             // SQLite has one writer at a time; several connections only take turns sleeping in
             // its busy handler under load. One connection queues writes in the pool instead,
             // which is faster and fair.
-            .max_connections(match engine {
-                Engine::Sqlite => 1,
-                Engine::Postgres => 16,
+            .max_connections(match backend {
+                Backend::Sqlite => 1,
+                Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(match engine {
-                Engine::Sqlite => 30,
-                Engine::Postgres => 5,
+            .acquire_timeout(Duration::from_secs(match backend {
+                Backend::Sqlite => 30,
+                Backend::Postgres => 5,
             }))
             // A PostgreSQL connection can die with its server (a restart, a failover): test it
             // before use. A SQLite file cannot, and its ping is one more round trip to the
             // connection's thread before every statement (a fifth of a turn's time).
-            .test_before_acquire(engine == Engine::Postgres)
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    if engine == Engine::Sqlite {
+                    if backend == Backend::Sqlite {
                         // WAL lets readers (stats, autocomplete) run while a turn is written.
                         conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
                             .await?;
@@ -132,16 +134,16 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| DbError::Connect {
-                engine: engine.name(),
+                engine: backend.name(),
                 url: url.redacted(),
                 reason: describe_connect_error(&e),
             })?;
-        let file = match engine {
-            Engine::Sqlite => sqlite_file(url.expose()),
-            Engine::Postgres => None,
+        let file = match backend {
+            Backend::Sqlite => sqlite_file(url.expose()),
+            Backend::Postgres => None,
         };
         let in_memory = connect_url.contains(":memory:") || connect_url.contains("mode=memory");
-        let checkpointer = (engine == Engine::Sqlite && !in_memory).then(|| {
+        let checkpointer = (backend == Backend::Sqlite && !in_memory).then(|| {
             Arc::new(checkpoint::Checkpointer::start(
                 connect_url.clone(),
                 pool.clone(),
@@ -149,7 +151,7 @@ impl Db {
         });
         Ok(Db {
             pool,
-            engine,
+            backend,
             file,
             revision: Arc::new(AtomicU64::new(0)),
             _checkpointer: checkpointer,
@@ -164,9 +166,9 @@ impl Db {
     }
 
     pub async fn migrate(&self, url: &DatabaseUrl) -> Result<(), DbError> {
-        let migrator = match self.engine {
-            Engine::Sqlite => &SQLITE_MIGRATIONS,
-            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await.map_err(|e| match e {
             MigrateError::VersionMissing(version) => DbError::NewerSchema {
@@ -180,8 +182,8 @@ impl Db {
         })
     }
 
-    pub fn engine(&self) -> Engine {
-        self.engine
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -202,11 +204,11 @@ impl Db {
 
     /// Size of the database in bytes, as the engine reports it.
     pub async fn size_bytes(&self) -> Result<i64, StoreError> {
-        let sql = match self.engine {
-            Engine::Sqlite => {
+        let sql = match self.backend {
+            Backend::Sqlite => {
                 "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
             }
-            Engine::Postgres => "SELECT pg_database_size(current_database())",
+            Backend::Postgres => "SELECT pg_database_size(current_database())",
         };
         let size: i64 = sqlx::query_scalar(sql)
             .fetch_one(&self.pool)

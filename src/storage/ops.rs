@@ -2,14 +2,14 @@ use async_trait::async_trait;
 
 use super::Db;
 use super::rows::store_error;
-use crate::core::activity::CallPoint;
 use crate::core::ids::{GuildId, Timestamp};
+use crate::core::models::activity::CallPoint;
 use crate::core::store::{OpsStore, StoreError, StoreResult};
 
 #[async_trait]
 impl OpsStore for Db {
     fn database_engine(&self) -> &'static str {
-        self.engine.name()
+        self.backend.name()
     }
 
     async fn database_size(&self) -> StoreResult<i64> {

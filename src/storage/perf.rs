@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use super::Db;
 use super::rows::store_error;
 use crate::core::ids::{CampaignId, GuildId, SessionId, Timestamp, UserId};
-use crate::core::perf::PerfRecord;
+use crate::core::models::perf::PerfRecord;
 use crate::core::store::{PerfStore, StoreResult};
 
 #[async_trait]

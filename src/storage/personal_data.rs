@@ -8,13 +8,13 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::Db;
 use super::rows::{self, store_error};
-use crate::core::account::DiscordLink;
-use crate::core::ids::{AccountId, GuildId, Timestamp, UserId};
-use crate::core::personal_data::{
+use crate::core::accounts::account::DiscordLink;
+use crate::core::accounts::personal_data::{
     Adoption, Erasure, ExportedAccount, ExportedArenaVote, ExportedCall, ExportedCampaign,
     ExportedCharacter, ExportedLink, ExportedLoginAttempt, ExportedMessage, ExportedRating, Person,
     PersonalData, adopted_name, exported_guild, exported_id,
 };
+use crate::core::ids::{AccountId, GuildId, Timestamp, UserId};
 use crate::core::store::{PersonalDataStore, StoreResult};
 use crate::core::text::name_key;
 

@@ -28,7 +28,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::rows::{self, store_error};
 use super::stats::{Bind, Filter, calls_filter, sample_from_row};
-use super::{Db, Engine};
+use super::{Backend, Db};
 use crate::core::ids::GuildId;
 use crate::core::stats::{
     CallSample, CallSummary, Histogram, StatsQuery, StatsScope, SummaryBuilder, summarize,
@@ -191,12 +191,12 @@ impl Db {
     /// at once; `lock_timeout` keeps a long import from holding the turns queued behind it.
     async fn committed_max_id(&self) -> StoreResult<i64> {
         let max_sql = "SELECT COALESCE(MAX(id), 0) FROM performance_logs";
-        match self.engine() {
-            Engine::Sqlite => sqlx::query_scalar(max_sql)
+        match self.backend() {
+            Backend::Sqlite => sqlx::query_scalar(max_sql)
                 .fetch_one(self.pool())
                 .await
                 .map_err(store_error),
-            Engine::Postgres => {
+            Backend::Postgres => {
                 let mut tx = self.pool().begin().await.map_err(store_error)?;
                 sqlx::query("SET LOCAL lock_timeout = '200ms'")
                     .execute(&mut *tx)
@@ -222,7 +222,7 @@ impl Db {
         from: i64,
         to: i64,
     ) -> StoreResult<(u64, HashMap<RollupKey, SummaryBuilder>)> {
-        let engine = self.engine();
+        let engine = self.backend();
         let mut stream = sqlx::query(
             "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok, \
              guild_id, kind, created_at FROM performance_logs WHERE id > $1 AND id <= $2",
@@ -415,7 +415,7 @@ pub(super) async fn raw_samples(db: &Db, filter: Filter) -> StoreResult<Vec<Call
             Bind::Bool(v) => q.bind(v),
         };
     }
-    let engine = db.engine();
+    let engine = db.backend();
     let mut stream = q.fetch(db.pool());
     let mut samples = Vec::new();
     while let Some(row) = stream.try_next().await.map_err(store_error)? {

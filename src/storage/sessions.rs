@@ -3,8 +3,8 @@ use sqlx::any::AnyRow;
 
 use super::Db;
 use super::rows::{self, store_error};
+use crate::core::game::session::{Session, SessionStatus};
 use crate::core::ids::{CampaignId, ChannelId, GuildId, MessageId, SessionId, Timestamp, UserId};
-use crate::core::session::{Session, SessionStatus};
 use crate::core::store::{SessionStore, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 

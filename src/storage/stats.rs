@@ -14,14 +14,14 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::rollups::{call_summaries, raw_samples};
 use super::rows::{self, store_error};
-use super::{Db, Engine};
-use crate::core::chart::DailyLatency;
+use super::{Backend, Db};
+use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::{GuildId, UserId};
+use crate::core::stats::chart::DailyLatency;
 use crate::core::stats::{
     Battle, CallSample, CallSummary, Outcome, StatsQuery, StatsScope, ThumbVotes,
 };
 use crate::core::store::{StatsStore, StoreResult};
-use crate::core::vote::ArenaChoice;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -228,11 +228,11 @@ impl StatsStore for Db {
     }
 }
 
-pub(super) fn sample_from_row(row: &AnyRow, engine: Engine) -> StoreResult<CallSample> {
+pub(super) fn sample_from_row(row: &AnyRow, backend: Backend) -> StoreResult<CallSample> {
     // Decoded the engine's way first: a failed decode builds an error, too dear per row.
-    let ok = match engine {
-        Engine::Sqlite => row.try_get::<i64, _>(6).map_err(store_error)? != 0,
-        Engine::Postgres => row.try_get::<bool, _>(6).map_err(store_error)?,
+    let ok = match backend {
+        Backend::Sqlite => row.try_get::<i64, _>(6).map_err(store_error)? != 0,
+        Backend::Postgres => row.try_get::<bool, _>(6).map_err(store_error)?,
     };
     Ok(CallSample {
         model: row.try_get(0).map_err(store_error)?,

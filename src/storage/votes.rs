@@ -3,9 +3,9 @@ use sqlx::any::AnyRow;
 
 use super::Db;
 use super::rows::{self, store_error};
+use crate::core::game::vote::{ArenaBattle, ArenaChoice, Rating};
 use crate::core::ids::{BattleId, GuildId, MessageId, SessionId, Timestamp, UserId};
 use crate::core::store::{StoreResult, VoteStore};
-use crate::core::vote::{ArenaBattle, ArenaChoice, Rating};
 use sqlx::AssertSqlSafe;
 
 const BATTLE_COLUMNS: &str = "id, session_id, guild_id, model_a, model_b, message_a_id, message_b_id, winner, decided_at, created_at";

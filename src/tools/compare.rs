@@ -17,20 +17,21 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::cli::CompareArgs;
-use crate::config::{Config, DatabaseUrl};
-use crate::core::campaign::NewCampaign;
-use crate::core::character::NewCharacter;
-use crate::core::chart::{self, Chart, CostBar, LatencyBar, TokenBar};
+use crate::config::Config;
 use crate::core::engine::{
     Engine, EngineDeps, ModelSource, Notice, PlayerInput, PresentError, Presenter,
 };
+use crate::core::game::campaign::NewCampaign;
+use crate::core::game::character::NewCharacter;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
-use crate::core::llm::{
+use crate::core::models::chat::{
     ChatModel, ChatRequest, ChatStream, ErrorKind, LlmError, ModelId, StreamEvent, Usage,
 };
-use crate::core::perf::{CallKind, PerfRecord};
+use crate::core::models::perf::{CallKind, PerfRecord};
+use crate::core::stats::chart::{self, Chart, CostBar, LatencyBar, TokenBar};
 use crate::core::stats::{CallSample, ModelStats, model_stats};
 use crate::core::store::{CampaignStore, CharacterStore, PerfStore};
+use crate::storage::DatabaseUrl;
 use crate::storage::Db;
 use crate::tools::harness;
 use crate::tools::scenario::Scenario;

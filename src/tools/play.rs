@@ -16,11 +16,11 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::cli::PlayArgs;
 use crate::config::Config;
-use crate::core::campaign::{Campaign, CampaignName, NewCampaign, Themes};
 use crate::core::engine::{Engine, EngineDeps, Notice, PlayerInput, PresentError, Presenter};
+use crate::core::game::campaign::{Campaign, CampaignName, NewCampaign, Themes};
+use crate::core::game::language::Language;
 use crate::core::ids::{ChannelId, DiscordMessageId, GuildId, MessageId, UserId};
-use crate::core::language::Language;
-use crate::core::llm::ModelId;
+use crate::core::models::chat::ModelId;
 use crate::core::store::{CampaignStore, SessionStore};
 use crate::storage::Db;
 use crate::tools::harness;

@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::cli::RollArgs;
-use crate::core::dice::{DiceError, DiceExpr, RollResult};
+use crate::core::game::dice::{DiceError, DiceExpr, RollResult};
 
 /// Parses and rolls `args.expression` (seeded when `--seed` is given).
 pub fn roll(args: &RollArgs) -> Result<RollResult, DiceError> {

@@ -29,10 +29,10 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use crate::core::campaign::{CampaignName, Themes, Tone};
-use crate::core::character::{CharacterClass, CharacterName, Description, Gender, Race};
 use crate::core::engine::MAX_PLAYER_MESSAGE;
-use crate::core::language::Language;
+use crate::core::game::campaign::{CampaignName, Themes, Tone};
+use crate::core::game::character::{CharacterClass, CharacterName, Description, Gender, Race};
+use crate::core::game::language::Language;
 
 /// Most turns a scenario may script.
 pub const MAX_TURNS: usize = 200;

@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 
 use crate::cli::{ScopeArg, StatsArgs};
 use crate::config::Config;
-use crate::core::chart::{self, MAX_SIDE, MIN_SIDE};
 use crate::core::ids::{CampaignId, GuildId, Timestamp, UserId};
+use crate::core::stats::chart::{self, MAX_SIDE, MIN_SIDE};
 use crate::core::stats::{StatsQuery, StatsReport, StatsScope, report_csv, window_phrase};
 use crate::core::store::stats_report;
 use crate::storage::Db;

@@ -1,4 +1,4 @@
-use gamemaster::core::dice::{
+use gamemaster::core::game::dice::{
     DiceError, DiceExpr, DieOrigin, DieStatus, MAX_DICE, RollResult, ScriptedDice,
 };
 use rand::SeedableRng;

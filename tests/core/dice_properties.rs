@@ -1,6 +1,8 @@
 //! Property tests: no input makes parsing or rolling panic, and bounds always hold.
 
-use gamemaster::core::dice::{DiceError, DiceExpr, DieStatus, MAX_DICE, MAX_SIDES, ScriptedDice};
+use gamemaster::core::game::dice::{
+    DiceError, DiceExpr, DieStatus, MAX_DICE, MAX_SIDES, ScriptedDice,
+};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;

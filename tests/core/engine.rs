@@ -5,17 +5,17 @@ use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gamemaster::core::campaign::{Campaign, CampaignName, NewCampaign, Themes};
-use gamemaster::core::character::{CharacterClass, CharacterName, NewCharacter, Race};
 use gamemaster::core::engine::{
     Engine, EngineDeps, EngineError, EngineSettings, Notice, PlayerInput,
 };
+use gamemaster::core::game::campaign::{Campaign, CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::character::{CharacterClass, CharacterName, NewCharacter, Race};
+use gamemaster::core::game::language::Language;
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, StoredMessage};
 use gamemaster::core::ids::*;
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::{ErrorKind, ModelId, Role};
+use gamemaster::core::models::chat::{ErrorKind, ModelId, Role};
 use gamemaster::core::store::*;
 use gamemaster::core::streaming::StreamPolicy;
-use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
 use gamemaster::storage::Db;
 use support::db::TestDb;
 use support::scripted::{RecordingPresenter, Reply, ScriptedModel, ScriptedModels, Shown};
@@ -469,7 +469,7 @@ async fn narrations_left_streaming_by_a_crash_become_interrupted_and_the_session
     // What a crash leaves behind: a narration still marked streaming.
     let cut = game
         .db
-        .append_message(&gamemaster::core::transcript::NewMessage {
+        .append_message(&gamemaster::core::game::transcript::NewMessage {
             session_id: session,
             campaign_id: campaign.id,
             author_id: None,
@@ -572,11 +572,11 @@ async fn long_histories_stay_within_the_budget_and_are_summarised() {
     }
     // Every request fits: prompt tokens + the answer reserve within the window.
     for request in game.gm.requests.lock().unwrap().iter() {
-        let prompt: u32 = gamemaster::core::tokens::count(&request.system)
+        let prompt: u32 = gamemaster::core::models::tokens::count(&request.system)
             + request
                 .messages
                 .iter()
-                .map(|m| gamemaster::core::tokens::count(&m.content))
+                .map(|m| gamemaster::core::models::tokens::count(&m.content))
                 .sum::<u32>();
         assert!(
             prompt + request.max_tokens <= 1500 + 40,
@@ -703,8 +703,8 @@ async fn sessions_are_one_per_channel_and_end_cleanly() {
 
 #[tokio::test]
 async fn the_monthly_budget_warns_at_80_percent_and_stops_narration_at_100() {
-    use gamemaster::core::guild::GuildSettings;
-    use gamemaster::core::perf::PerfRecord;
+    use gamemaster::core::game::guild::GuildSettings;
+    use gamemaster::core::models::perf::PerfRecord;
     let game = spawn_game(fast()).await;
     let campaign = game.campaign("Budget", &[ALICE]).await;
     let session = game.start(&campaign, CHANNEL).await;
@@ -849,8 +849,8 @@ async fn a_character_joining_mid_session_is_in_the_next_turn() {
 
 #[tokio::test]
 async fn raising_a_spent_budget_lets_the_next_turn_narrate() {
-    use gamemaster::core::guild::GuildSettings;
-    use gamemaster::core::perf::PerfRecord;
+    use gamemaster::core::game::guild::GuildSettings;
+    use gamemaster::core::models::perf::PerfRecord;
     let game = spawn_game(fast()).await;
     let campaign = game.campaign("Raise", &[ALICE]).await;
     game.start(&campaign, CHANNEL).await;
@@ -887,7 +887,7 @@ async fn raising_a_spent_budget_lets_the_next_turn_narrate() {
 
 #[tokio::test]
 async fn a_new_fallback_and_server_default_apply_at_the_next_turn() {
-    use gamemaster::core::guild::GuildSettings;
+    use gamemaster::core::game::guild::GuildSettings;
     let game = spawn_game(fast()).await;
     let backup = ScriptedModel::new("The backup narrator speaks.");
     let backup_id = game.models.add("deepseek:deepseek-chat", backup.clone());

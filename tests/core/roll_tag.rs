@@ -1,5 +1,5 @@
-use gamemaster::core::dice::{DiceError, ScriptedDice};
-use gamemaster::core::roll_tag::{
+use gamemaster::core::game::dice::{DiceError, ScriptedDice};
+use gamemaster::core::game::roll_tag::{
     MAX_ROLL_TAGS, RollTagProblem, find_roll_tags, replace_roll_tags, scan_roll_tags,
     strip_roll_tags,
 };

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use gamemaster::core::streaming::{
     DISCORD_MESSAGE_CHARS, MIN_MESSAGE_CHARS, Op, StreamPlanner, StreamPolicy, split_message,
-    split_segments, truncate_chars,
+    split_segments,
 };
+use gamemaster::core::text::truncate_chars;
 use proptest::prelude::*;
 
 const SECOND: Duration = Duration::from_secs(1);

@@ -3,11 +3,11 @@
 
 use crate::support;
 
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::core::ids::{ChannelId, GuildId, UserId};
 use gamemaster::core::store::{
     AccountStore, CampaignStore, CharacterStore, MessageStore, SessionStore,
 };
-use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use serde_json::{Value, json};
 use support::bot::{
     ALICE, BOB, TestBot, campaign_id, embed_text, spawn_bot, spawn_bot_with, world,

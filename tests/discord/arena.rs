@@ -6,12 +6,12 @@ use crate::support;
 
 use std::time::Duration;
 
+use gamemaster::core::game::transcript::{MessageStatus, StoredMessage};
+use gamemaster::core::game::vote::{ArenaBattle, ArenaChoice};
 use gamemaster::core::ids::{BattleId, CampaignId, GuildId, Timestamp, UserId};
-use gamemaster::core::perf::CallKind;
+use gamemaster::core::models::perf::CallKind;
 use gamemaster::core::stats::{StatsQuery, StatsScope};
 use gamemaster::core::store::{CampaignStore, MessageStore, StatsStore, VoteStore};
-use gamemaster::core::transcript::{MessageStatus, StoredMessage};
-use gamemaster::core::vote::{ArenaBattle, ArenaChoice};
 use serde_json::json;
 use support::bot::{ALICE, BACKUP, BOB, NARRATOR, TestBot, embed_text, spawn_bot_with, world};
 use support::fake_discord::StoredMessage as DiscordMessage;

@@ -5,10 +5,10 @@ use crate::support;
 
 use std::sync::Arc;
 
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::core::ids::{ChannelId, MessageId};
-use gamemaster::core::llm::ModelId;
+use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::store::{MessageStore, VoteStore};
-use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::discord::{DiscordPresenter, Presenter};
 use serde_json::json;
 use serenity::all::HttpBuilder;

@@ -536,8 +536,8 @@ async fn deleting_a_campaign_ends_its_sessions_everywhere() {
 
 #[tokio::test]
 async fn the_servers_default_model_comes_before_the_bots() {
-    use gamemaster::core::guild::GuildSettings;
-    use gamemaster::core::llm::ModelId;
+    use gamemaster::core::game::guild::GuildSettings;
+    use gamemaster::core::models::chat::ModelId;
     use gamemaster::core::store::GuildStore;
     let bot =
         support::bot::spawn_bot_with(support::bot::world(), &[("DEFAULT_MODEL", NARRATOR)]).await;

@@ -5,9 +5,9 @@ use crate::support;
 
 use std::time::Duration;
 
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, StoredMessage};
 use gamemaster::core::ids::ChannelId;
 use gamemaster::core::store::{MessageStore, SessionStore};
-use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
 use serde_json::json;
 use support::bot::{ALICE, BOB, TestBot, narrations, spawn_bot_with, world};
 use support::fake_discord::StoredMessage as DiscordMessage;

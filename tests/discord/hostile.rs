@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use gamemaster::core::campaign::{CampaignName, Themes, Tone};
-use gamemaster::core::character::{CharacterClass, CharacterName, Description, Race};
+use gamemaster::core::game::campaign::{CampaignName, Themes, Tone};
+use gamemaster::core::game::character::{CharacterClass, CharacterName, Description, Race};
+use gamemaster::core::game::transcript::MessageRole;
 use gamemaster::core::ids::{ChannelId, GuildId, UserId};
 use gamemaster::core::store::{
     AccountStore, CampaignStore, CharacterStore, MessageStore, SessionStore,
 };
-use gamemaster::core::transcript::MessageRole;
 use serde_json::{Map, Value, json};
 use support::bot::{ALICE, NARRATOR, TestBot, spawn_bot_with, world};
 use support::fake_discord::{AckKind, FakeConfig, FakeUser, RecordedResponse};

@@ -5,10 +5,10 @@ use crate::support;
 
 use std::time::Duration;
 
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus};
 use gamemaster::core::ids::GuildId;
-use gamemaster::core::perf::PerfRecord;
+use gamemaster::core::models::perf::PerfRecord;
 use gamemaster::core::store::PerfStore;
-use gamemaster::core::transcript::{MessageRole, MessageStatus};
 use serde_json::json;
 use support::bot::{
     ALICE, BOB, CAROL, NARRATOR, OTHER_GUILD, TestBot, embed_text, narrations, spawn_bot_with,

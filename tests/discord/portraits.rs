@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use gamemaster::core::guild::GuildSettings;
+use gamemaster::core::game::guild::GuildSettings;
 use gamemaster::core::ids::{CampaignId, CharacterId, GuildId, UserId};
-use gamemaster::core::image::ImageKind;
-use gamemaster::core::perf::PerfRecord;
+use gamemaster::core::models::perf::PerfRecord;
+use gamemaster::core::portrait::image::ImageKind;
 use gamemaster::core::store::{CampaignStore, CharacterStore, GuildStore, ImageStore, PerfStore};
 use serde_json::{Value, json};
 use serenity::all::{
@@ -157,7 +157,10 @@ async fn image_count(bot: &TestBot) -> i64 {
         .unwrap()
 }
 
-async fn portrait_of(bot: &TestBot, id: CharacterId) -> gamemaster::core::image::StoredImage {
+async fn portrait_of(
+    bot: &TestBot,
+    id: CharacterId,
+) -> gamemaster::core::portrait::image::StoredImage {
     let c = bot.db().character(id).await.unwrap().unwrap();
     bot.db()
         .image(c.portrait_id.expect("the character has a portrait"))

@@ -5,7 +5,7 @@ use crate::support;
 use std::sync::Arc;
 
 use gamemaster::core::ids::{ChannelId, MessageId};
-use gamemaster::core::llm::ModelId;
+use gamemaster::core::models::chat::ModelId;
 use gamemaster::discord::{DiscordPresenter, Notice, Presenter};
 use serde_json::json;
 use serenity::all::HttpBuilder;

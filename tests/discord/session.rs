@@ -2,8 +2,8 @@
 
 use crate::support;
 
+use gamemaster::core::game::session::SessionStatus;
 use gamemaster::core::ids::ChannelId;
-use gamemaster::core::session::SessionStatus;
 use gamemaster::core::store::SessionStore;
 use serde_json::json;
 use support::bot::{ALICE, BOB, CAROL, OTHER_GUILD, spawn_bot};

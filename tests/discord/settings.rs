@@ -2,10 +2,10 @@
 
 use crate::support;
 
-use gamemaster::core::guild::GuildSettings;
+use gamemaster::core::game::guild::GuildSettings;
 use gamemaster::core::ids::GuildId;
-use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::PerfRecord;
+use gamemaster::core::models::chat::ModelId;
+use gamemaster::core::models::perf::PerfRecord;
 use gamemaster::core::store::{CampaignStore, GuildStore, PerfStore};
 use serde_json::json;
 use support::bot::{ALICE, BACKUP, BOB, NARRATOR, TestBot, embed_text, spawn_bot};

@@ -3,11 +3,11 @@
 
 use crate::support;
 
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::language::Language;
 use gamemaster::core::ids::{CampaignId, GuildId, UserId};
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::PerfRecord;
+use gamemaster::core::models::chat::ModelId;
+use gamemaster::core::models::perf::PerfRecord;
 use gamemaster::core::store::{CampaignStore, PerfStore};
 use serde_json::json;
 use support::bot::{

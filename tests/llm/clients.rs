@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use gamemaster::config::Secret;
-use gamemaster::core::llm::{
+use gamemaster::core::models::chat::{
     ChatMessage, ChatModel, ChatRequest, ChatStream, Completion, ErrorKind, FinishReason,
     ImageModel, ImageRequest, LlmError, ModelId, Provider, Role, StreamEvent,
 };
 use gamemaster::llm::{
-    AnthropicClient, OpenAiCompatClient, OpenAiImageClient, PromptText, ProviderSettings, Registry,
-    RetryPolicy, anthropic, openai_compat,
+    AnthropicClient, OpenAiCompatClient, OpenAiImageClient, PromptText, ProviderKeys,
+    ProviderSettings, Registry, RetryPolicy, anthropic, openai_compat,
 };
+use gamemaster::secret::Secret;
 use proptest::prelude::*;
 use support::fake_llm::{FakeLlm, Reply, StreamEnd, anthropic_events, openai_events};
 
@@ -542,8 +542,11 @@ async fn openrouter_comments_are_ignored_and_attribution_headers_sent() {
     let fake = FakeLlm::with([Reply::sse_chunks(events)]).await;
     let registry = Registry::new(
         ProviderSettings {
-            openrouter_api_key: Some(Secret::new("sk-or-test-0123456789")),
-            openrouter_base_url: Some(fake.v1()),
+            keys: ProviderKeys {
+                openrouter_api_key: Some(Secret::new("sk-or-test-0123456789")),
+                openrouter_base_url: Some(fake.v1()),
+                ..Default::default()
+            },
             openrouter_referer: Some("https://example.invalid/gm".into()),
             openrouter_title: Some("AI GameMaster".into()),
             timeouts: fast_policy(),
@@ -1087,8 +1090,11 @@ mod images {
             .await;
         let registry = Registry::new(
             ProviderSettings {
-                openai_api_key: Some(Secret::new("sk-x-0123456789")),
-                openai_base_url: Some(format!("{}/v1", server.uri())),
+                keys: ProviderKeys {
+                    openai_api_key: Some(Secret::new("sk-x-0123456789")),
+                    openai_base_url: Some(format!("{}/v1", server.uri())),
+                    ..Default::default()
+                },
                 image_model: Some(id("openai:gpt-image-1")),
                 timeouts: fast_policy(),
                 ..Default::default()
@@ -1125,14 +1131,17 @@ async fn registry_routes_each_provider_to_its_base_url() {
     let lo = FakeLlm::with([Reply::sse(openai_events(&["from local"], None).concat())]).await;
     let registry = Registry::new(
         ProviderSettings {
-            openai_api_key: Some(Secret::new("k1-0123456789")),
-            openai_base_url: Some(oa.v1()),
-            anthropic_api_key: Some(Secret::new("k2-0123456789")),
-            anthropic_base_url: Some(an.url()),
-            deepseek_api_key: Some(Secret::new("k3-0123456789")),
-            deepseek_base_url: Some(ds.v1()),
-            local_base_url: Some(lo.v1()),
-            local_models: vec!["gemma-3-270m".into()],
+            keys: ProviderKeys {
+                openai_api_key: Some(Secret::new("k1-0123456789")),
+                openai_base_url: Some(oa.v1()),
+                anthropic_api_key: Some(Secret::new("k2-0123456789")),
+                anthropic_base_url: Some(an.url()),
+                deepseek_api_key: Some(Secret::new("k3-0123456789")),
+                deepseek_base_url: Some(ds.v1()),
+                local_base_url: Some(lo.v1()),
+                local_models: vec!["gemma-3-270m".into()],
+                ..Default::default()
+            },
             timeouts: fast_policy(),
             ..Default::default()
         },

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use gamemaster::core::llm::{LlmError, Provider, StreamEvent};
+use gamemaster::core::models::chat::{LlmError, Provider, StreamEvent};
 use gamemaster::llm::{PromptText, anthropic, openai_compat};
 use proptest::prelude::*;
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use gamemaster::core::llm::{ChatMessage, ChatRequest, ModelId, Role, StreamEvent};
-use gamemaster::llm::{ProviderSettings, Registry, RetryPolicy};
+use gamemaster::core::models::chat::{ChatMessage, ChatRequest, ModelId, Role, StreamEvent};
+use gamemaster::llm::{ProviderKeys, ProviderSettings, Registry, RetryPolicy};
 
 #[test]
 #[ignore = "needs a live model server: set LIVE_LLM_BASE_URL and run with --ignored"]
@@ -26,8 +26,11 @@ fn live_llm_opt_in_local_gemma_streams_text_with_estimated_usage() {
         };
         let registry = Registry::new(
             ProviderSettings {
-                local_base_url: Some(base_url),
-                local_models: vec!["gemma-3-270m".into()],
+                keys: ProviderKeys {
+                    local_base_url: Some(base_url),
+                    local_models: vec!["gemma-3-270m".into()],
+                    ..Default::default()
+                },
                 timeouts: policy.clone(),
                 ..Default::default()
             },

@@ -7,8 +7,8 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, StoredMessage};
 use gamemaster::core::store::{MessageStore, SessionStore};
-use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
 use support::bot::{ALICE, NARRATOR};
 use support::db;
 use support::fake_discord::FakeDiscord;

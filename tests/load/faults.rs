@@ -7,12 +7,12 @@ use crate::support;
 
 use std::time::Duration;
 
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::language::Language;
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, StoredMessage};
 use gamemaster::core::ids::{ChannelId, GuildId, SessionId, UserId};
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
+use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::store::{CampaignStore, MessageStore, SessionStore};
-use gamemaster::core::transcript::{MessageRole, MessageStatus, StoredMessage};
 use support::bot::{ALICE, NARRATOR, TestBot, spawn_bot_with};
 use support::fake_discord::FaultKind;
 use support::fake_llm::{FakeLlm, Reply, StreamEnd, openai_events};

@@ -12,12 +12,12 @@ use crate::support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::language::Language;
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus};
 use gamemaster::core::ids::{ChannelId, GuildId, SessionId, UserId};
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
+use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::store::{CampaignStore, MessageStore, SessionStore};
-use gamemaster::core::transcript::{MessageRole, MessageStatus};
 use support::bot::{ALICE, NARRATOR, TestBot, spawn_bot_with, world};
 use support::fake_discord::FakeConfig;
 use support::fake_llm::Reply;

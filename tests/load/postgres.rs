@@ -12,9 +12,9 @@ use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gamemaster::config::DatabaseUrl;
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus};
 use gamemaster::core::store::MessageStore;
-use gamemaster::core::transcript::{MessageRole, MessageStatus};
+use gamemaster::storage::DatabaseUrl;
 use gamemaster::storage::Db;
 use serde_json::json;
 use support::bot::{ALICE, BOB, CAROL, TestBot, embed_text, spawn_bot_with, world};

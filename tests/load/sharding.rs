@@ -6,10 +6,10 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::core::ids::{GuildId, Timestamp};
 use gamemaster::core::stats::{Metric, StatsQuery, StatsScope};
 use gamemaster::core::store::{MessageStore, SessionStore, stats_report};
-use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 use support::bot::{ALICE, BOB, NARRATOR};
 use support::db;
 use support::fake_discord::{FakeConfig, FakeDiscord, FakeGuild, FakeUser, perms};
@@ -194,6 +194,6 @@ async fn two_processes_each_run_one_shard_on_one_database() {
     fake.assert_no_pings();
     println!(
         "sharding: two processes on {} served their own shard",
-        test_db.engine().name()
+        test_db.backend().name()
     );
 }

@@ -7,18 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use gamemaster::config::Secret;
-use gamemaster::core::guild::GuildSettings;
+use gamemaster::core::game::guild::GuildSettings;
 use gamemaster::core::ids::{GuildId, UserId};
-use gamemaster::core::image::ImageKind;
-use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::PerfRecord;
+use gamemaster::core::models::chat::ModelId;
+use gamemaster::core::models::perf::PerfRecord;
+use gamemaster::core::portrait::image::ImageKind;
 use gamemaster::core::portrait::{
     ImageProvider, PlaceholderReason, Portraits, Subject, art_prompt,
 };
 use gamemaster::core::store::{GuildStore, ImageStore, PerfStore};
 use gamemaster::llm::images::OpenAiImageClient;
 use gamemaster::llm::retry::RetryPolicy;
+use gamemaster::secret::Secret;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -9,18 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use gamemaster::config::Secret;
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
-use gamemaster::core::character::{CharacterClass, CharacterName, NewCharacter, Race};
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::character::{CharacterClass, CharacterName, NewCharacter, Race};
+use gamemaster::core::game::language::Language;
 use gamemaster::core::ids::{GuildId, UserId};
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
+use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::portrait::{
     ImageProvider, PlaceholderReason, PortraitOwner, PortraitStyle, Portraits, Subject, sha256_hex,
 };
 use gamemaster::core::store::{CampaignStore, CharacterStore, ImageStore};
 use gamemaster::llm::images::OpenAiImageClient;
 use gamemaster::llm::retry::RetryPolicy;
+use gamemaster::secret::Secret;
 use serde_json::json;
 use support::db::engines;
 use wiremock::matchers::method;

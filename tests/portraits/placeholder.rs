@@ -1,4 +1,4 @@
-use gamemaster::core::portrait_placeholder::{
+use gamemaster::core::portrait::placeholder::{
     PORTRAIT_SIDE, background_colour, render_placeholder,
 };
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use gamemaster::config::DatabaseUrl;
 use gamemaster::runtime::{self, Layout};
+use gamemaster::storage::DatabaseUrl;
 use gamemaster::storage::Db;
 
 /// The cores a thread of this process may run on, as the kernel reports them.

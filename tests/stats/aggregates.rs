@@ -6,19 +6,19 @@ use crate::support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
-use gamemaster::core::chart::{Chart, DailyLatency};
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::language::Language;
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
+use gamemaster::core::game::vote::{ArenaChoice, Rating};
 use gamemaster::core::ids::*;
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::models::chat::ModelId;
+use gamemaster::core::models::perf::{CallKind, PerfRecord};
+use gamemaster::core::stats::chart::{Chart, DailyLatency};
 use gamemaster::core::stats::{
     ArenaConfig, Battle, Metric, ModelStats, Outcome, StatsQuery, StatsScope, ThumbVotes,
     build_report, report_csv,
 };
 use gamemaster::core::store::*;
-use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
-use gamemaster::core::vote::{ArenaChoice, Rating};
 use gamemaster::storage::Db;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -307,7 +307,7 @@ async fn call_aggregates_are_exact_and_scoped_on_both_engines() {
     for t in engines().await {
         let db = &t.db;
         let f = seed(db).await;
-        let engine = t.engine().name();
+        let engine = t.backend().name();
         let since = Timestamp(f.now - 30 * DAY);
 
         let server = stats_for(db, &StatsQuery::new(StatsScope::Server(GUILD), since)).await;
@@ -396,7 +396,7 @@ async fn thumbs_join_assistant_messages_per_model() {
             thumbs(StatsScope::Server(GUILD)).await,
             [votes("m-fast", 1, 1), votes("m-slow", 1, 0)],
             "{}",
-            t.engine().name()
+            t.backend().name()
         );
         assert_eq!(
             thumbs(StatsScope::Global).await,
@@ -439,7 +439,7 @@ async fn arena_battles_map_decisions_to_outcomes() {
                 battle("m-slow", "m-fast", Outcome::BothBad),
             ],
             "{}",
-            t.engine().name()
+            t.backend().name()
         );
         assert_eq!(battles(StatsScope::Global).await.len(), 4);
         assert_eq!(
@@ -484,7 +484,7 @@ async fn daily_latency_is_a_mean_per_model_per_utc_day() {
                 },
             ],
             "{}",
-            t.engine().name()
+            t.backend().name()
         );
     }
 }
@@ -532,7 +532,7 @@ async fn the_report_picks_the_chart_of_the_metric() {
     ));
     assert_eq!(report(Metric::Arena).arena.len(), 2);
     for metric in Metric::ALL {
-        let png = gamemaster::core::chart::render(&report(metric).chart, 400, 300).unwrap();
+        let png = gamemaster::core::stats::chart::render(&report(metric).chart, 400, 300).unwrap();
         assert_eq!(png_size(&png), (400, 300), "{metric}");
     }
     let csv = report_csv(&latency.stats);
@@ -570,7 +570,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 async fn the_stats_command_writes_the_chart_the_table_and_the_csv() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/gm.db", dir.path().display());
-    let db = Db::open(&gamemaster::config::DatabaseUrl::parse(&url).unwrap())
+    let db = Db::open(&gamemaster::storage::DatabaseUrl::parse(&url).unwrap())
         .await
         .unwrap();
     seed(&db).await;

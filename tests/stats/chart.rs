@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use gamemaster::core::chart::{
+use gamemaster::core::stats::chart::{
     Chart, ChartError, CostBar, DEFAULT_HEIGHT, DEFAULT_WIDTH, DailyLatency, LatencyBar,
     RatingInterval, TokenBar, model_colour, render,
 };

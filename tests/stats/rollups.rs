@@ -6,7 +6,7 @@
 use crate::support;
 
 use gamemaster::core::ids::*;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::models::perf::{CallKind, PerfRecord};
 use gamemaster::core::stats::{ModelStats, StatsQuery, StatsScope, model_stats, summarize};
 use gamemaster::core::store::*;
 use gamemaster::storage::Db;
@@ -172,7 +172,7 @@ async fn check(db: &Db, first: &[Row], late: &[Row], batch: i64, cut_ms: i64) {
                 let raw = summarize(&db.call_samples(&query).await.unwrap());
                 let context = format!(
                     "{}: {scope:?} since now-{} ms, {kinds:?}",
-                    db.engine().name(),
+                    db.backend().name(),
                     now - since
                 );
                 let stats = |s: &[gamemaster::core::stats::CallSummary]| {
@@ -216,7 +216,7 @@ fn rollups_give_exactly_the_raw_figures_on_both_engines() {
 async fn a_recorded_call_shows_in_stats_at_once_and_after_the_refresh() {
     for t in engines().await {
         let db = &t.db;
-        let engine = t.engine().name();
+        let engine = t.backend().name();
         let now = Timestamp::now().0;
         let call = |latency_ms, age_ms| Row {
             model: 0,

@@ -4,8 +4,8 @@ use crate::support;
 
 use std::sync::Arc;
 
-use gamemaster::core::account::CredentialError;
-use gamemaster::core::auth::{Accounts, AuthError, HashCost};
+use gamemaster::core::accounts::account::CredentialError;
+use gamemaster::core::accounts::auth::{Accounts, AuthError, HashCost};
 use gamemaster::core::ids::UserId;
 use gamemaster::core::store::AccountStore;
 use support::db::engines;
@@ -24,7 +24,7 @@ const PASSWORD: &str = "Lantern-Keeper7";
 #[tokio::test]
 async fn register_then_link_a_second_discord_user() {
     for t in engines().await {
-        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP);
+        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP, 1);
         let account = accounts
             .register(ALICE, " Mira@Example.org ", PASSWORD, PASSWORD)
             .await
@@ -68,7 +68,7 @@ async fn register_then_link_a_second_discord_user() {
 #[tokio::test]
 async fn bad_credentials_are_refused_before_anything_is_stored() {
     for t in engines().await {
-        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP);
+        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP, 1);
         let cases = [
             (
                 "not-an-email",
@@ -116,7 +116,7 @@ async fn bad_credentials_are_refused_before_anything_is_stored() {
 #[tokio::test]
 async fn wrong_passwords_lock_the_account_without_revealing_which_emails_exist() {
     for t in engines().await {
-        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP);
+        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP, 1);
         accounts
             .register(ALICE, "mira@example.org", PASSWORD, PASSWORD)
             .await
@@ -164,7 +164,7 @@ async fn wrong_passwords_lock_the_account_without_revealing_which_emails_exist()
 #[tokio::test]
 async fn a_discord_user_gets_ten_attempts_an_hour() {
     for t in engines().await {
-        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP);
+        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP, 1);
         for i in 0..10 {
             let err = accounts
                 .link(MALLORY, &format!("guess{i}@example.org"), PASSWORD)
@@ -190,7 +190,7 @@ async fn legacy_bcrypt_hashes_are_verified_once_then_upgraded_to_argon2id() {
             t.db.create_account("legacy@example.org", &legacy)
                 .await
                 .unwrap();
-        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP);
+        let accounts = Accounts::new(Arc::new(t.db.clone()), CHEAP, 1);
         assert_eq!(
             accounts
                 .link(ALICE, "legacy@example.org", "wrong")
@@ -223,7 +223,7 @@ async fn legacy_bcrypt_hashes_are_verified_once_then_upgraded_to_argon2id() {
 #[tokio::test]
 async fn owasp_parameters_hash_and_verify() {
     let t = support::db::sqlite().await;
-    let accounts = Accounts::new(Arc::new(t.db.clone()), HashCost::default());
+    let accounts = Accounts::new(Arc::new(t.db.clone()), HashCost::default(), 1);
     let account = accounts
         .register(ALICE, "mira@example.org", PASSWORD, PASSWORD)
         .await

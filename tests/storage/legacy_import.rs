@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use gamemaster::core::auth::{Accounts, HashCost};
+use gamemaster::core::accounts::auth::{Accounts, HashCost};
 use gamemaster::core::ids::UserId;
 use gamemaster::core::store::{AccountStore, CampaignStore};
 use gamemaster::storage::legacy_import::{ImportError, import_legacy};
@@ -173,6 +173,7 @@ async fn an_old_database_is_imported_once_and_its_accounts_link_with_their_old_p
                 iterations: 1,
                 parallelism: 1,
             },
+            1,
         );
         accounts
             .link(UserId(5), "mira@example.org", "streamlit-days")

@@ -3,9 +3,9 @@
 use crate::support;
 
 use gamemaster::core::ids::{GuildId, Timestamp};
-use gamemaster::core::perf::PerfRecord;
+use gamemaster::core::models::perf::PerfRecord;
 use gamemaster::core::store::{OpsStore, PerfStore};
-use gamemaster::storage::Engine;
+use gamemaster::storage::Backend;
 use support::db::{engines, sqlite};
 
 const GUILD: GuildId = GuildId(111_111_111_111_111_111);
@@ -45,7 +45,7 @@ async fn calls_since_filters_by_time_and_server() {
             models,
             ["local:a", "local:a", "local:b", "local:c"],
             "{:?}",
-            t.engine()
+            t.backend()
         );
         let mine = db.calls_since(hour_ago, Some(GUILD)).await.unwrap();
         assert_eq!(mine.len(), 2);
@@ -53,9 +53,9 @@ async fn calls_since_filters_by_time_and_server() {
 
         assert!(db.database_size().await.unwrap() > 0);
         db.health_check().await.unwrap();
-        let expected = match t.engine() {
-            Engine::Sqlite => "SQLite",
-            Engine::Postgres => "PostgreSQL",
+        let expected = match t.backend() {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
         };
         assert_eq!(db.database_engine(), expected);
     }
@@ -73,12 +73,12 @@ async fn a_vanished_sqlite_file_fails_the_health_check() {
 
 #[tokio::test]
 async fn interrupting_one_session_leaves_the_others_streaming() {
-    use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
+    use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+    use gamemaster::core::game::language::Language;
+    use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
     use gamemaster::core::ids::{ChannelId, UserId};
-    use gamemaster::core::language::Language;
-    use gamemaster::core::llm::ModelId;
+    use gamemaster::core::models::chat::ModelId;
     use gamemaster::core::store::{CampaignStore, MessageStore, SessionStore};
-    use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
 
     for t in engines().await {
         let db = &t.db;

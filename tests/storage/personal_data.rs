@@ -5,21 +5,21 @@ use crate::support;
 
 use std::sync::Arc;
 
-use gamemaster::core::auth::{Accounts, HashCost};
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes};
-use gamemaster::core::character::{CharacterClass, CharacterName, NewCharacter, Race};
+use gamemaster::core::accounts::auth::{Accounts, HashCost};
+use gamemaster::core::accounts::personal_data::{self, Person};
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
+use gamemaster::core::game::character::{CharacterClass, CharacterName, NewCharacter, Race};
+use gamemaster::core::game::language::Language;
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
+use gamemaster::core::game::vote::Rating;
 use gamemaster::core::ids::{AccountId, CampaignId, ChannelId, GuildId, ImageId, UserId};
-use gamemaster::core::image::{ImageKind, NewImage};
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::PerfRecord;
-use gamemaster::core::personal_data::{self, Person};
+use gamemaster::core::models::chat::ModelId;
+use gamemaster::core::models::perf::PerfRecord;
+use gamemaster::core::portrait::image::{ImageKind, NewImage};
 use gamemaster::core::store::{
     AccountStore, CampaignStore, CharacterStore, ImageStore, MessageStore, PerfStore,
     PersonalDataStore, SessionStore, VoteStore,
 };
-use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
-use gamemaster::core::vote::Rating;
 use gamemaster::storage::Db;
 use support::db::engines;
 
@@ -74,7 +74,7 @@ struct World {
 
 /// Alice (two Discord users on one account) and Bob (no account) play Rime together.
 async fn world(db: &Db) -> World {
-    let accounts = Accounts::new(Arc::new(db.clone()), CHEAP);
+    let accounts = Accounts::new(Arc::new(db.clone()), CHEAP, 1);
     let account = accounts
         .register(ALICE, "mira@example.org", PASSWORD, PASSWORD)
         .await
@@ -203,7 +203,7 @@ async fn the_export_holds_everything_about_the_person_and_no_password_hash() {
                 .unwrap()
                 .unwrap()
                 .password_hash;
-        assert!(!json.contains(&hash), "{:?}", t.engine());
+        assert!(!json.contains(&hash), "{:?}", t.backend());
         assert!(!json.contains("argon2") && !json.contains("password"));
         // Snowflakes are strings, exact in any JSON reader.
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -2,17 +2,19 @@
 
 use crate::support;
 
-use gamemaster::core::campaign::{CampaignName, NewCampaign, Themes, Tone};
-use gamemaster::core::character::{CharacterClass, CharacterName, Description, NewCharacter, Race};
-use gamemaster::core::guild::GuildSettings;
+use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes, Tone};
+use gamemaster::core::game::character::{
+    CharacterClass, CharacterName, Description, NewCharacter, Race,
+};
+use gamemaster::core::game::guild::GuildSettings;
+use gamemaster::core::game::language::Language;
+use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
+use gamemaster::core::game::vote::{ArenaChoice, Rating};
 use gamemaster::core::ids::*;
-use gamemaster::core::image::{ImageKind, NewImage};
-use gamemaster::core::language::Language;
-use gamemaster::core::llm::ModelId;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::models::chat::ModelId;
+use gamemaster::core::models::perf::{CallKind, PerfRecord};
+use gamemaster::core::portrait::image::{ImageKind, NewImage};
 use gamemaster::core::store::*;
-use gamemaster::core::transcript::{MessageRole, MessageStatus, NewMessage};
-use gamemaster::core::vote::{ArenaChoice, Rating};
 use gamemaster::storage::Db;
 use support::db::engines;
 
@@ -533,7 +535,7 @@ async fn size_and_ping_answer_on_both_engines() {
         assert!(
             t.db.size_bytes().await.unwrap() > 0,
             "{}",
-            t.engine().name()
+            t.backend().name()
         );
     }
 }
@@ -695,14 +697,14 @@ async fn a_broken_rule_is_refused_and_a_closed_pool_is_unavailable() {
         assert!(
             matches!(refused, StoreError::Refused(_)),
             "{:?}: {refused:?}",
-            t.engine()
+            t.backend()
         );
         db.close().await;
         let closed = db.campaign(campaign).await.unwrap_err();
         assert!(
             matches!(closed, StoreError::Unavailable(_)),
             "{:?}: {closed:?}",
-            t.engine()
+            t.backend()
         );
     }
 }
@@ -735,6 +737,6 @@ async fn the_story_tail_reads_back_every_field_exactly() {
         }
         let tail = db.story_tail(session, None, 100).await.unwrap();
         let stored = db.all_messages(session).await.unwrap();
-        assert_eq!(tail, stored, "{:?}", t.engine());
+        assert_eq!(tail, stored, "{:?}", t.backend());
     }
 }

@@ -5,7 +5,7 @@
 use crate::support;
 
 use gamemaster::core::ids::*;
-use gamemaster::core::perf::{CallKind, PerfRecord};
+use gamemaster::core::models::perf::{CallKind, PerfRecord};
 use gamemaster::core::stats::{StatsQuery, StatsScope, summarize};
 use gamemaster::core::store::*;
 use gamemaster::storage::Db;
@@ -46,7 +46,7 @@ async fn rollup_calls(db: &Db) -> i64 {
 async fn an_existing_database_is_rolled_up_from_scratch_in_batches() {
     for t in engines().await {
         let db = &t.db;
-        let engine = t.engine().name();
+        let engine = t.backend().name();
         let now = Timestamp::now().0;
         for i in 0..500 {
             db.record_call(&call(i, now)).await.unwrap();
@@ -98,7 +98,7 @@ async fn an_existing_database_is_rolled_up_from_scratch_in_batches() {
 #[tokio::test]
 async fn two_processes_refreshing_at_once_roll_each_row_up_once() {
     for t in engines().await {
-        let engine = t.engine().name();
+        let engine = t.backend().name();
         // A second handle with its own pool, as a second bot process has.
         let other = Db::connect(&t.url).await.unwrap();
         let now = Timestamp::now().0;
@@ -135,7 +135,7 @@ async fn a_damaged_rollup_is_reported_not_misread() {
         assert!(
             matches!(&err, StoreError::Corrupt(m) if m.contains("latency_hist")),
             "{}: {err:?}",
-            t.engine().name()
+            t.backend().name()
         );
     }
 }

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use gamemaster::config::{Config, Purpose};
+use gamemaster::core::game::session::Session;
+use gamemaster::core::game::transcript::{self, MessageRole};
 use gamemaster::core::ids::ChannelId;
-use gamemaster::core::session::Session;
 use gamemaster::core::store::{MessageStore, SessionStore};
-use gamemaster::core::transcript::{self, MessageRole};
 use gamemaster::storage::Db;
 use serde_json::{Value, json};
 

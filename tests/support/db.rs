@@ -4,8 +4,8 @@
 //! other's rows. When `TEST_DATABASE_URL` is set and the server cannot be reached, the test
 //! fails: asking for PostgreSQL and silently testing only SQLite would hide a broken engine.
 
-use gamemaster::config::DatabaseUrl;
-use gamemaster::storage::{Db, Engine};
+use gamemaster::storage::DatabaseUrl;
+use gamemaster::storage::{Backend, Db};
 
 pub struct TestDb {
     pub db: Db,
@@ -15,8 +15,8 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    pub fn engine(&self) -> Engine {
-        self.db.engine()
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
     }
 }
 

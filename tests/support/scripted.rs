@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use gamemaster::core::engine::{ModelSource, Notice, PresentError, Presenter};
 use gamemaster::core::ids::{ChannelId, DiscordMessageId, MessageId};
-use gamemaster::core::llm::{
+use gamemaster::core::models::chat::{
     ChatModel, ChatRequest, ChatStream, Completion, ErrorKind, FinishReason, LlmError, ModelId,
     StreamEvent, Usage,
 };

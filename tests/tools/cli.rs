@@ -138,7 +138,7 @@ fn a_database_from_a_newer_version_is_refused() {
     let db = dir.path().join("data/gamemaster.db");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let url = gamemaster::config::DatabaseUrl::parse(&format!("sqlite://{}", db.display())).unwrap();
+        let url = gamemaster::storage::DatabaseUrl::parse(&format!("sqlite://{}", db.display())).unwrap();
         let conn = gamemaster::storage::Db::connect(&url).await.unwrap();
         sqlx::query(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use gamemaster::config::DatabaseUrl;
+use gamemaster::storage::DatabaseUrl;
 use gamemaster::storage::Db;
 use gamemaster::tools::compare::{RESULT_COLUMNS, SUMMARY_COLUMNS};
 use support::fake_llm::{FakeLlm, Reply};

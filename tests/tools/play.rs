@@ -8,10 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use gamemaster::config::DatabaseUrl;
+use gamemaster::core::game::transcript::MessageRole;
 use gamemaster::core::ids::ChannelId;
 use gamemaster::core::store::{CampaignStore, MessageStore, SessionStore};
-use gamemaster::core::transcript::MessageRole;
+use gamemaster::storage::DatabaseUrl;
 use gamemaster::storage::Db;
 use gamemaster::tools::play::{TERMINAL_CHANNEL, TERMINAL_GUILD};
 use support::fake_llm::{FakeLlm, Reply};

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use gamemaster::core::language::Language;
+use gamemaster::core::game::language::Language;
 use gamemaster::tools::scenario::{Scenario, ScenarioError};
 use proptest::prelude::*;
 use support::hostile::hostile_strings;

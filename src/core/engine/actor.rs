@@ -17,16 +17,17 @@ use super::narrate::{self, NarrationOutcome, NarrationTarget};
 use super::outage::Outage;
 use super::table::TableCache;
 use super::{EngineError, Notice, PlayerInput, Shared};
-use crate::core::budget::{BudgetState, budget_state, month_start};
-use crate::core::campaign::Campaign;
-use crate::core::guild::GuildSettings;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::guild::GuildSettings;
+use crate::core::game::prompt::PromptSet;
+use crate::core::game::roll_tag::scan_roll_tags;
+use crate::core::game::session::{Session, SessionStatus};
+use crate::core::game::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
 use crate::core::ids::{ChannelId, MessageId, SessionId, Timestamp, UserId};
-use crate::core::llm::{Completion, LlmError, ModelId};
-use crate::core::perf::{CallKind, PerfRecord};
-use crate::core::prompt_template::PromptSet;
-use crate::core::roll_tag::scan_roll_tags;
-use crate::core::session::{Session, SessionStatus};
-use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+use crate::core::models::budget::{BudgetState, budget_state};
+use crate::core::models::chat::{Completion, LlmError, ModelId};
+use crate::core::models::perf::{CallKind, PerfRecord};
+use crate::core::time::month_start;
 
 pub enum ActorCommand {
     /// Narrate the opening scene of a new session.
@@ -670,7 +671,7 @@ impl Actor {
         session: &Session,
         folded: &[StoredMessage],
         cast: &Cast<'_>,
-        model: &dyn crate::core::llm::ChatModel,
+        model: &dyn crate::core::models::chat::ChatModel,
         record: &Recorder<'_>,
     ) {
         let Some(through) = folded.last().map(|m| m.id) else {

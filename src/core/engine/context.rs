@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use crate::core::campaign::Campaign;
-use crate::core::character::Character;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::character::Character;
+use crate::core::game::prompt::{PromptSet, TemplateError, render};
+use crate::core::game::session::Session;
+use crate::core::game::transcript::{MessageRole, StoredMessage};
 use crate::core::ids::{CharacterId, MessageId, UserId};
-use crate::core::llm::{ChatMessage, ChatRequest, Role};
-use crate::core::prompt_template::{PromptSet, TemplateError, render};
-use crate::core::session::Session;
-use crate::core::tokens;
-use crate::core::transcript::{MessageRole, StoredMessage};
+use crate::core::models::chat::{ChatMessage, ChatRequest, Role};
+use crate::core::models::tokens;
 
 /// What the context builder knows about the people in the story.
 pub struct Cast<'a> {
@@ -278,8 +278,8 @@ mod tests {
     }
 
     fn story(n: i64) -> Vec<StoredMessage> {
+        use crate::core::game::transcript::{MessageRole, MessageStatus};
         use crate::core::ids::{CampaignId, SessionId, Timestamp};
-        use crate::core::transcript::{MessageRole, MessageStatus};
         (1..=n)
             .map(|id| StoredMessage {
                 id: MessageId(id),

@@ -7,6 +7,7 @@ pub mod arena;
 pub mod context;
 mod narrate;
 mod outage;
+pub mod shards;
 mod table;
 
 use std::sync::Arc;
@@ -17,15 +18,15 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-use crate::core::campaign::Campaign;
+use crate::core::engine::shards::ShardSet;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::session::Session;
+use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::BattleId;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
-use crate::core::llm::{ChatModel, LlmError, ModelId, Usage};
-use crate::core::session::Session;
-use crate::core::shards::ShardSet;
+use crate::core::models::chat::{ChatModel, LlmError, ModelId, Usage};
 use crate::core::store::{Store, StoreError};
 use crate::core::streaming::StreamPolicy;
-use crate::core::vote::ArenaChoice;
 
 pub use actor::ActorCommand;
 pub use arena::{ArenaReveal, ArenaSide, ArenaVoteReceipt};
@@ -427,7 +428,7 @@ impl Engine {
             .await?
             .into_iter()
             .rev()
-            .find(|m| m.role == crate::core::transcript::MessageRole::Assistant);
+            .find(|m| m.role == crate::core::game::transcript::MessageRole::Assistant);
         let mut recap = String::new();
         if !session.summary.trim().is_empty() {
             recap.push_str(session.summary.trim());

@@ -13,11 +13,13 @@ use tokio::time::sleep_until;
 
 use super::outage::{Outage, Unreachable};
 use super::{EngineError, Presenter};
+use crate::core::game::transcript::{MessageStatus, NewMessage, StoredMessage};
 use crate::core::ids::{ChannelId, DiscordMessageId};
-use crate::core::llm::{ChatModel, ChatRequest, Completion, LlmError, ModelId, StreamEvent};
+use crate::core::models::chat::{
+    ChatModel, ChatRequest, Completion, LlmError, ModelId, StreamEvent,
+};
 use crate::core::store::Store;
 use crate::core::streaming::{Op, StreamPlanner, StreamPolicy};
-use crate::core::transcript::{MessageStatus, NewMessage, StoredMessage};
 
 /// Where a narration belongs.
 pub struct NarrationTarget<'a> {
@@ -220,7 +222,7 @@ pub(super) async fn narrate(
             Some(Err(error)) => break Err(error),
             None => {
                 break Err(LlmError::new(
-                    crate::core::llm::ErrorKind::Interrupted,
+                    crate::core::models::chat::ErrorKind::Interrupted,
                     "the stream ended early",
                 ));
             }
@@ -234,7 +236,7 @@ pub(super) async fn narrate(
     if ttft_ms.is_none() {
         let error = end.err().unwrap_or_else(|| {
             LlmError::new(
-                crate::core::llm::ErrorKind::Malformed,
+                crate::core::models::chat::ErrorKind::Malformed,
                 "the model returned an empty answer",
             )
         });
@@ -385,7 +387,7 @@ pub async fn collect(
             }
         }
         Err(LlmError::new(
-            crate::core::llm::ErrorKind::Interrupted,
+            crate::core::models::chat::ErrorKind::Interrupted,
             "the stream ended early",
         ))
     }

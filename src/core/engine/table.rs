@@ -6,11 +6,11 @@
 use std::sync::{Arc, Mutex};
 
 use super::EngineError;
-use crate::core::campaign::Campaign;
-use crate::core::character::Character;
-use crate::core::guild::GuildSettings;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::character::Character;
+use crate::core::game::guild::GuildSettings;
+use crate::core::game::session::Session;
 use crate::core::ids::SessionId;
-use crate::core::session::Session;
 use crate::core::store::Store;
 
 pub(super) struct Table {

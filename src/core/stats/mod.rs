@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod bradley_terry;
+pub mod chart;
 pub mod leaderboard;
 pub mod query;
 pub mod report;

@@ -1,7 +1,7 @@
 //! What `/stats` asks storage for: whose calls, since when, and which kinds of call.
 
 use crate::core::ids::{CampaignId, GuildId, Timestamp, UserId};
-use crate::core::perf::CallKind;
+use crate::core::models::perf::CallKind;
 
 /// Whose data a report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

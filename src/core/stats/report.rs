@@ -9,7 +9,7 @@ use super::aggregate::{ModelStats, ThumbVotes, model_stats_from_summaries};
 use super::bradley_terry::{ArenaConfig, ArenaRating, Battle, fit_arena};
 use super::leaderboard::{LeaderboardRow, Metric, leaderboard};
 use super::summary::CallSummary;
-use crate::core::chart::{Chart, CostBar, LatencyBar, RatingInterval, TokenBar, ValueBar};
+use crate::core::stats::chart::{Chart, CostBar, LatencyBar, RatingInterval, TokenBar, ValueBar};
 
 /// What storage returned for one `StatsQuery`.
 #[derive(Debug, Clone, Default, PartialEq)]

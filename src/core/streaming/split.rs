@@ -94,37 +94,6 @@ pub fn split_message(text: &str, limit: usize) -> Vec<String> {
         .collect()
 }
 
-/// Shortens `text` to at most `max` characters, ending with `…` when something was cut.
-/// Cuts between grapheme clusters where it can, so an emoji or accent is not torn apart.
-pub fn truncate_chars(text: &str, max: usize) -> String {
-    use unicode_segmentation::UnicodeSegmentation;
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let budget = max - 1;
-    let mut out = String::new();
-    let mut used = 0;
-    for g in text.graphemes(true) {
-        let n = g.chars().count();
-        if used + n > budget {
-            break;
-        }
-        out.push_str(g);
-        used += n;
-    }
-    if used == 0 {
-        // A single oversized cluster (zalgo text): fall back to characters.
-        out = text.chars().take(budget).collect();
-    }
-    let kept = out.trim_end().len();
-    out.truncate(kept);
-    out.push('…');
-    out
-}
-
 /// Whether `rest`, starting in state `carry`, is too long to be the last message.
 pub(crate) fn overflows(rest: &str, carry: &Carry, limit: usize) -> bool {
     let room = room(carry, limit);

@@ -16,8 +16,8 @@ use serenity::all::{
     EditInteractionResponse, ModalInteraction, ModalInteractionCollector,
 };
 
+use crate::core::accounts::personal_data::{self, Adoption, Erasure};
 use crate::core::ids::{GuildId, UserId};
-use crate::core::personal_data::{self, Adoption, Erasure};
 use crate::discord::commands::{guild, private};
 use crate::discord::error::{BotError, BotResult, user};
 use crate::discord::{Context, Data};
@@ -364,7 +364,7 @@ pub fn adoption_text(a: &Adoption) -> Option<String> {
             "\n**{old}** is called **{new}** here: the server already had a campaign of that name."
         ));
     }
-    Some(crate::core::streaming::truncate_chars(&text, 1900))
+    Some(crate::core::text::truncate_chars(&text, 1900))
 }
 
 fn erasure_text(e: &Erasure) -> String {

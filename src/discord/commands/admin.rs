@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use serenity::all::CreateAttachment;
 
-use crate::core::activity::{Activity, WINDOW_MS};
-use crate::core::budget::month_start;
-use crate::core::chart;
-use crate::core::guild::parse_monthly_budget;
+use crate::core::game::guild::parse_monthly_budget;
 use crate::core::ids::{GuildId, Timestamp};
-use crate::core::llm::ModelId;
+use crate::core::models::activity::{Activity, WINDOW_MS};
+use crate::core::models::chat::ModelId;
+use crate::core::stats::chart;
+use crate::core::time::month_start;
 use crate::discord::commands::campaign::autocomplete_model;
 use crate::discord::commands::{guild, is_manager, reply};
+use crate::discord::embeds::{BLUE, Embed};
 use crate::discord::error::{BotResult, user};
-use crate::discord::render::{BLUE, Embed};
 use crate::discord::{Context, Data};
 use crate::ops::report::{DatabaseInfo, ProviderLine, SystemReport};
 

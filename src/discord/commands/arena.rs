@@ -1,6 +1,6 @@
 //! `/arena on | off [campaign]`: blind A/B narration with votes, per campaign.
 
-use crate::core::campaign::Campaign;
+use crate::core::game::campaign::Campaign;
 use crate::discord::commands::campaign::ensure_can_manage;
 use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply};
 use crate::discord::error::{BotResult, user};

@@ -5,16 +5,16 @@ use serenity::all::{
     AutocompleteChoice, ButtonStyle, CreateActionRow, CreateAutocompleteResponse, CreateButton,
 };
 
-use crate::core::campaign::{CampaignName, NewCampaign, Themes, Tone};
-use crate::core::language::Language;
-use crate::core::llm::ModelId;
+use crate::core::game::campaign::{CampaignName, NewCampaign, Themes, Tone};
+use crate::core::game::language::Language;
+use crate::core::models::chat::ModelId;
 use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
 use crate::discord::commands::{
     self, CHOICES_MAX, autocomplete_campaign, campaign_option, guild, is_manager, private, reply,
 };
 use crate::discord::error::{BotResult, user};
 use crate::discord::portraits::{self, Picture};
-use crate::discord::{Context, render};
+use crate::discord::{Context, embeds};
 
 /// The four languages with bundled game-master prompts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ChoiceParameter)]
@@ -150,7 +150,7 @@ pub async fn create(
             "Campaign **{}** is ready. Start playing with `/session start`.",
             created.name.as_str()
         ),
-        render::campaign(&created, &[], false),
+        embeds::campaign(&created, &[], false),
     )
     .await
 }
@@ -171,7 +171,7 @@ pub async fn list(ctx: Context<'_>) -> BotResult {
         .guild()
         .map(|g| g.name.clone())
         .unwrap_or_else(|| "this server".into());
-    let embed = render::campaign_list(&guild_name, &campaigns).build();
+    let embed = embeds::campaign_list(&guild_name, &campaigns).build();
     ctx.send(reply().embed(embed)).await?;
     if let Some(text) = commands::account::adoption_text(&adoption) {
         ctx.send(private(text)).await?;
@@ -211,7 +211,7 @@ pub async fn info(
     };
     let characters = data.store.campaign_characters(found.id).await?;
     let here = session.is_some_and(|s| s.campaign_id == found.id);
-    let embed = render::campaign(&found, &characters, here).build();
+    let embed = embeds::campaign(&found, &characters, here).build();
     let owner = PortraitOwner::Campaign(found.id);
     let picture = portraits::stored_or_stand_in(ctx, owner, &Subject::game_master(&found)).await?;
     ctx.send(portraits::with_thumbnail(
@@ -228,7 +228,7 @@ pub async fn info(
 
 pub(crate) async fn ensure_can_manage(
     ctx: Context<'_>,
-    c: &crate::core::campaign::Campaign,
+    c: &crate::core::game::campaign::Campaign,
     what: &str,
 ) -> BotResult {
     if c.owner_id == Some(commands::author(ctx)) || is_manager(ctx).await {
@@ -314,7 +314,7 @@ pub async fn portrait(
             "A new portrait of the game master of **{}**.",
             found.name.as_str()
         ),
-        render::campaign(&found, &characters, here),
+        embeds::campaign(&found, &characters, here),
     )
     .await
 }

@@ -2,18 +2,18 @@
 
 use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse};
 
-use crate::core::character::{
+use crate::core::game::character::{
     CharacterClass, CharacterName, Description, Gender, NewCharacter, Race,
 };
+use crate::core::game::srd;
 use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
-use crate::core::srd;
 use crate::discord::commands::{
     self, CHOICES_MAX, autocomplete_campaign, autocomplete_character, campaign_option,
     character_option, guild, reply,
 };
 use crate::discord::error::{BotResult, user};
 use crate::discord::portraits::{self, Picture};
-use crate::discord::{Context, render};
+use crate::discord::{Context, embeds};
 
 /// Your characters in this server
 #[poise::command(
@@ -122,7 +122,7 @@ pub async fn create(
         &subject,
         None,
         &format!("**{}** joins the story.", created.name.as_str()),
-        render::character(&created, campaign.as_ref()),
+        embeds::character(&created, campaign.as_ref()),
     )
     .await
 }
@@ -150,7 +150,7 @@ pub async fn list(
     } else {
         "Your characters"
     };
-    ctx.send(reply().embed(render::character_list(title, &characters).build()))
+    ctx.send(reply().embed(embeds::character_list(title, &characters).build()))
         .await?;
     Ok(())
 }
@@ -178,7 +178,7 @@ pub async fn show(
     let owner = PortraitOwner::Character(found.id);
     let subject = Subject::character(&found, campaign.as_ref().map(|c| c.themes.as_str()));
     let picture = portraits::stored_or_stand_in(ctx, owner, &subject).await?;
-    let embed = render::character(&found, campaign.as_ref()).build();
+    let embed = embeds::character(&found, campaign.as_ref()).build();
     ctx.send(portraits::with_thumbnail(
         reply(),
         embed,
@@ -230,7 +230,7 @@ pub async fn portrait(
         &subject,
         style.as_ref(),
         &format!("A new portrait of **{}**.", found.name.as_str()),
-        render::character(&found, campaign.as_ref()),
+        embeds::character(&found, campaign.as_ref()),
     )
     .await
 }

@@ -16,8 +16,8 @@ use serenity::all::{
     AutocompleteChoice, CreateAllowedMentions, CreateAutocompleteResponse, Permissions,
 };
 
-use crate::core::campaign::Campaign;
-use crate::core::character::Character;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::character::Character;
 use crate::core::ids::{CampaignId, ChannelId, CharacterId, GuildId, UserId};
 use crate::discord::error::{BotError, BotResult, user};
 use crate::discord::{Context, Data};
@@ -187,7 +187,7 @@ pub async fn autocomplete_character(ctx: Context<'_>, partial: &str) -> CreateAu
                 c.class.as_str()
             );
             AutocompleteChoice::new(
-                crate::core::streaming::truncate_chars(&label, 100),
+                crate::core::text::truncate_chars(&label, 100),
                 c.id.0.to_string(),
             )
         })

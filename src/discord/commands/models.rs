@@ -2,7 +2,7 @@
 
 use crate::discord::commands::reply;
 use crate::discord::error::BotResult;
-use crate::discord::{Context, render};
+use crate::discord::{Context, embeds};
 
 /// The models this bot can narrate with
 #[poise::command(
@@ -22,7 +22,7 @@ pub async fn models(ctx: Context<'_>) -> BotResult {
             default = Some(m.to_string());
         }
     }
-    let embed = render::models(&data.registry.available_models(), default.as_deref()).build();
+    let embed = embeds::models(&data.registry.available_models(), default.as_deref()).build();
     ctx.send(reply().embed(embed)).await?;
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! `/roll expression [reason]`: Avrae-compatible dice, rolled by the bot.
 
-use crate::core::dice::DiceExpr;
-use crate::core::streaming::truncate_chars;
+use crate::core::game::dice::DiceExpr;
+use crate::core::text::truncate_chars;
 use crate::discord::commands::reply;
 use crate::discord::error::BotResult;
-use crate::discord::{Context, render};
+use crate::discord::{Context, embeds};
 
 /// Roll dice, e.g. 1d20+5, 4d6kh3, 2d20kl1 (works in DMs too)
 #[poise::command(
@@ -37,7 +37,7 @@ pub async fn roll(
     let reason = reason
         .map(|r| truncate_chars(r.trim(), 200))
         .filter(|r| !r.is_empty());
-    let embed = render::roll(expression.trim(), reason.as_deref(), &result, &who).build();
+    let embed = embeds::roll(expression.trim(), reason.as_deref(), &result, &who).build();
     ctx.send(reply().embed(embed)).await?;
     Ok(())
 }

@@ -3,7 +3,8 @@
 use serenity::all::{ChannelType, CreateThread};
 
 use crate::core::ids::{ChannelId, DiscordMessageId, GuildId};
-use crate::core::streaming::{split_message, truncate_chars};
+use crate::core::streaming::split_message;
+use crate::core::text::truncate_chars;
 use crate::discord::Context;
 use crate::discord::commands::{
     self, autocomplete_campaign, autocomplete_character, campaign_option, character_option, guild,

@@ -5,13 +5,13 @@ use anyhow::Context as _;
 use poise::ChoiceParameter;
 use serenity::all::CreateAttachment;
 
-use crate::core::chart::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, truncate_label};
 use crate::core::ids::Timestamp;
+use crate::core::stats::chart::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, truncate_label};
 use crate::core::stats::{MAX_DAYS, Metric, StatsQuery, StatsReport, StatsScope, window_phrase};
 use crate::core::store::stats_report;
 use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply};
+use crate::discord::embeds::{BLUE, DESCRIPTION_MAX, Embed};
 use crate::discord::error::{BotResult, user};
-use crate::discord::render::{BLUE, DESCRIPTION_MAX, Embed};
 use crate::discord::{Context, Data};
 
 /// The chart's file name, referenced by the embed as `attachment://stats.png`.

@@ -27,14 +27,14 @@ use super::actor::{Actor, Recorder};
 use super::context::{self, Budget, Cast};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
 use super::{EngineError, Notice, Presenter, Shared};
-use crate::core::campaign::Campaign;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::session::{Session, SessionStatus};
+use crate::core::game::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::{BattleId, DiscordMessageId, GuildId, UserId};
-use crate::core::llm::{ChatModel, LlmError, ModelId};
-use crate::core::perf::CallKind;
-use crate::core::session::{Session, SessionStatus};
+use crate::core::models::chat::{ChatModel, LlmError, ModelId};
+use crate::core::models::perf::CallKind;
 use crate::core::store::StoreError;
-use crate::core::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
-use crate::core::vote::ArenaChoice;
 
 /// The battles whose vote is open, each with the signal that wakes its turn on a new vote.
 #[derive(Default)]

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use super::ArenaSide;
 use crate::core::engine::{Notice, PresentError, Presenter};
 use crate::core::ids::{ChannelId, DiscordMessageId, MessageId};
-use crate::core::llm::{ChatModel, ChatRequest, ChatStream, LlmError, ModelId};
+use crate::core::models::chat::{ChatModel, ChatRequest, ChatStream, LlmError, ModelId};
 
 /// Holds Narrator B back while A streams, then shows it from its start (heading first) and
 /// lets it stream on live, so the two narrations never interleave in the channel while both

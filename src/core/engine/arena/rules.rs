@@ -4,9 +4,9 @@
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
+use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::{BattleId, DiscordMessageId};
-use crate::core::llm::ModelId;
-use crate::core::vote::ArenaChoice;
+use crate::core::models::chat::ModelId;
 
 /// What the ballot says (the Discord presenter adds the buttons).
 pub const BALLOT_TEXT: &str = "⚔️ Which narrator told it better? Vote **A**, **B**, **Tie** or \

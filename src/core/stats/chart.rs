@@ -16,6 +16,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::core::stats::ModelStats;
+use crate::core::time::month_day;
 
 pub const DEFAULT_WIDTH: u32 = 800;
 pub const DEFAULT_HEIGHT: u32 = 500;
@@ -42,7 +43,7 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(255, 140, 140),
 ];
 
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 const FONT: &str = "sans-serif";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -820,38 +821,9 @@ fn draw_latency_over_time(area: &Area<'_>, series: &[DailyLatency]) -> Result<()
     draw_legend(&mut chart)
 }
 
-/// `MM-DD` of a day counted from 1970-01-01 (proleptic Gregorian, Hinnant's algorithm).
-fn month_day(days_since_epoch: i32) -> String {
-    let (_, month, day) = civil_from_days(days_since_epoch);
-    format!("{month:02}-{day:02}")
-}
-
-/// `(year, month, day)` of a day counted from 1970-01-01.
-pub fn civil_from_days(days_since_epoch: i32) -> (i32, u32, u32) {
-    let z = i64::from(days_since_epoch) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        // 2024-02-29 is day 19782.
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(month_day(19_783), "03-01");
-    }
 
     #[test]
     fn labels_are_truncated_by_characters() {

@@ -8,8 +8,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use tokio::sync::Semaphore;
 
-use crate::core::account::{Account, CredentialError, Email, Password};
+use crate::core::accounts::account::{Account, CredentialError, Email, Password};
 use crate::core::ids::{Timestamp, UserId};
 use crate::core::store::{AccountStore, StoreError};
 
@@ -68,11 +69,21 @@ impl From<StoreError> for AuthError {
 pub struct Accounts {
     store: Arc<dyn AccountStore>,
     cost: HashCost,
+    slots: Arc<Semaphore>,
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn AccountStore>, cost: HashCost) -> Accounts {
-        Accounts { store, cost }
+    /// `hashing_slots` is how many hashes may run at once. The bot gives one per core but one,
+    /// so a core stays free for the async threads (the gateway, commands, narration) however
+    /// many people log in. Each hash takes `memory_kib` of memory and a core for tens of
+    /// milliseconds: more at once would only queue inside the OS, take the cores from the
+    /// async threads, and let a flood of logins exhaust memory; the rest wait here, asleep.
+    pub fn new(store: Arc<dyn AccountStore>, cost: HashCost, hashing_slots: usize) -> Accounts {
+        Accounts {
+            store,
+            cost,
+            slots: Arc::new(Semaphore::new(hashing_slots.max(1))),
+        }
     }
 
     /// Creates an account and links the Discord user to it.
@@ -85,7 +96,7 @@ impl Accounts {
     ) -> Result<Account, AuthError> {
         let email = Email::parse(email)?;
         let password = Password::new_for(password, confirm, &email)?;
-        let hash = hash(self.cost, password).await?;
+        let hash = hash(&self.slots, self.cost, password).await?;
         let account = self
             .store
             .create_account(email.as_str(), &hash)
@@ -116,7 +127,7 @@ impl Accounts {
             Err(_) => None,
         };
         let stored = account.as_ref().map(|a| a.password_hash.clone());
-        let verdict = verify(self.cost, password.clone(), stored).await?;
+        let verdict = verify(&self.slots, self.cost, password.clone(), stored).await?;
         let locked = account
             .as_ref()
             .is_some_and(|a| a.locked_until.is_some_and(|until| until > now));
@@ -124,7 +135,7 @@ impl Accounts {
             (Some(account), Verdict::Match { upgrade }, false) => {
                 if upgrade {
                     // Legacy bcrypt hashes become argon2id at the first successful link.
-                    let fresh = hash(self.cost, password).await?;
+                    let fresh = hash(&self.slots, self.cost, password).await?;
                     self.store.set_password_hash(account.id, &fresh).await?;
                 }
                 account
@@ -166,33 +177,19 @@ fn argon2(cost: HashCost) -> Result<Argon2<'static>, AuthError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// How many hashes run at once: one per core but one, so a core stays free for the async
-/// threads (the gateway, commands, narration) however many people log in. Each hash takes
-/// `memory_kib` of memory and a core for tens of milliseconds: more at once would only queue
-/// inside the OS, take the cores from the async threads, and let a flood of logins exhaust
-/// memory; the rest wait here, asleep.
-fn hashing_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| {
-        tokio::sync::Semaphore::new(crate::runtime::cores().saturating_sub(1).max(1))
-    })
-}
-
 /// Runs password work on a blocking thread once a hashing slot is free.
 async fn off_the_runtime<T: Send + 'static>(
+    slots: &Semaphore,
     work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
 ) -> Result<T, AuthError> {
-    let _slot = hashing_slots()
-        .acquire()
-        .await
-        .map_err(|_| AuthError::Hashing)?;
+    let _slot = slots.acquire().await.map_err(|_| AuthError::Hashing)?;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| AuthError::Hashing)?
 }
 
-async fn hash(cost: HashCost, password: Password) -> Result<String, AuthError> {
-    off_the_runtime(move || {
+async fn hash(slots: &Semaphore, cost: HashCost, password: Password) -> Result<String, AuthError> {
+    off_the_runtime(slots, move || {
         argon2(cost)?
             .hash_password(password.expose().as_bytes())
             .map(|h| h.to_string())
@@ -220,11 +217,12 @@ fn dummy_hash(cost: HashCost) -> String {
 }
 
 async fn verify(
+    slots: &Semaphore,
     cost: HashCost,
     password: Password,
     stored: Option<String>,
 ) -> Result<Verdict, AuthError> {
-    off_the_runtime(move || {
+    off_the_runtime(slots, move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash(cost));
         let (ok, upgrade) = if hash.starts_with("$2") {

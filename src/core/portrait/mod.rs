@@ -2,22 +2,27 @@
 //! user's daily allowance and the server's budget allow, a local placeholder otherwise, with
 //! one line saying why. Bytes are stored once (by hash) and served from storage afterwards.
 
+pub mod icon;
+pub mod image;
+pub mod placeholder;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::core::budget::{BudgetState, budget_state, month_start};
-use crate::core::campaign::Campaign;
-use crate::core::character::Character;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::character::Character;
 use crate::core::ids::{CampaignId, CharacterId, GuildId, ImageId, Timestamp, UserId};
-use crate::core::image::{ImageKind, NewImage};
-use crate::core::llm::{ErrorKind, ImageModel, ImageRequest, ModelId};
-use crate::core::perf::{CallKind, PerfRecord};
-use crate::core::portrait_placeholder::render_placeholder;
-use crate::core::pricing::PriceTable;
+use crate::core::models::budget::{BudgetState, budget_state};
+use crate::core::models::chat::{ErrorKind, ImageModel, ImageRequest, ModelId};
+use crate::core::models::perf::{CallKind, PerfRecord};
+use crate::core::models::pricing::PriceTable;
+use crate::core::portrait::image::{ImageKind, NewImage};
+use crate::core::portrait::placeholder::render_placeholder;
 use crate::core::store::{Store, StoreError};
 use crate::core::text::{self, TextError};
+use crate::core::time::month_start;
 
 pub const PORTRAIT_SIZE: &str = "1024x1024";
 
@@ -235,7 +240,7 @@ impl Painted {
 /// A provider's error message as one short line.
 fn one_line(text: &str) -> String {
     let first = text.lines().next().unwrap_or_default().trim();
-    crate::core::streaming::truncate_chars(first, 200)
+    crate::core::text::truncate_chars(first, 200)
 }
 
 fn sentence(text: &str) -> String {

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::chart::{Chart, ValueBar};
 use crate::core::ids::Timestamp;
+use crate::core::stats::chart::{Chart, ValueBar};
 
 /// One model call, as much of it as the activity view needs.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::core::chart::{ChartError, fnv1a, render_png, text_style, truncate_label};
+use crate::core::stats::chart::{ChartError, fnv1a, render_png, text_style, truncate_label};
 
 /// Side of the square placeholder, in pixels.
 pub const PORTRAIT_SIDE: u32 = 512;

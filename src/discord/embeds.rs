@@ -1,13 +1,13 @@
 //! Embeds, always within Discord's limits: title 256, description 4096, 25 fields of
 //! 256 + 1024, footer 2048, 6000 characters in all. Text is cut on grapheme boundaries with
-//! `core::streaming::truncate_chars`, never by a request Discord would refuse.
+//! `core::text::truncate_chars`, never by a request Discord would refuse.
 
 use serenity::all::{Colour, CreateEmbed, CreateEmbedFooter};
 
-use crate::core::campaign::Campaign;
-use crate::core::character::Character;
-use crate::core::dice::RollResult;
-use crate::core::streaming::truncate_chars;
+use crate::core::game::campaign::Campaign;
+use crate::core::game::character::Character;
+use crate::core::game::dice::RollResult;
+use crate::core::text::truncate_chars;
 use crate::llm::ModelInfo;
 
 pub const TITLE_MAX: usize = 256;

@@ -1,7 +1,7 @@
 //! Per-server settings an admin controls.
 
 use crate::core::ids::GuildId;
-use crate::core::llm::ModelId;
+use crate::core::models::chat::ModelId;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GuildSettings {

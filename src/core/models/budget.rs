@@ -1,18 +1,5 @@
 //! Monthly spending limits per server.
 
-use crate::core::chart::civil_from_days;
-use crate::core::ids::Timestamp;
-use crate::core::legacy::timestamp_ms;
-
-/// The first instant of `now`'s calendar month (UTC), and its `YYYY-MM` label.
-pub fn month_start(now: Timestamp) -> (Timestamp, String) {
-    let days = now.0.div_euclid(86_400_000) as i32;
-    let (year, month, _) = civil_from_days(days);
-    let label = format!("{year:04}-{month:02}");
-    let start = timestamp_ms(&format!("{label}-01 00:00:00")).unwrap_or(now.0);
-    (Timestamp(start), label)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BudgetState {
     /// No budget set, or under 80% of it.
@@ -34,18 +21,6 @@ pub fn budget_state(spent: f64, budget: Option<f64>) -> BudgetState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn months_start_at_midnight_on_the_first() {
-        let (start, label) = month_start(Timestamp(1_709_296_205_000)); // 2024-03-01 12:30:05
-        assert_eq!(label, "2024-03");
-        assert_eq!(start, Timestamp(1_709_251_200_000));
-        let (start, label) = month_start(Timestamp(1_706_745_599_000)); // 2024-01-31 23:59:59
-        assert_eq!(
-            (label.as_str(), start),
-            ("2024-01", Timestamp(1_704_067_200_000))
-        );
-    }
 
     #[test]
     fn thresholds() {

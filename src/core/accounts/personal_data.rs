@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::core::account::DiscordLink;
+use crate::core::accounts::account::DiscordLink;
 use crate::core::ids::{AccountId, GuildId, Timestamp, UserId};
 use crate::core::store::{AccountStore, PersonalDataStore, StoreError};
 
@@ -255,7 +255,7 @@ pub fn adopted_name(name: &str, taken: impl Fn(&str) -> bool) -> String {
     if !taken(name) {
         return name.to_string();
     }
-    let max = crate::core::campaign::CampaignName::MAX;
+    let max = crate::core::game::campaign::CampaignName::MAX;
     for n in 1.. {
         let suffix = if n == 1 {
             " (imported)".to_string()

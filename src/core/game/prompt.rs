@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-use crate::core::language::Language;
+use crate::core::game::language::Language;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum TemplateError {
@@ -84,9 +84,9 @@ pub const SUMMARIZE_VARS: [&str; 2] = ["previous_summary", "transcript"];
 macro_rules! prompt_set {
     ($lang:literal) => {
         PromptSet {
-            system: include_str!(concat!("../../prompts/", $lang, "/system.md")),
-            opening: include_str!(concat!("../../prompts/", $lang, "/opening.md")),
-            summarize: include_str!(concat!("../../prompts/", $lang, "/summarize.md")),
+            system: include_str!(concat!("../../../prompts/", $lang, "/system.md")),
+            opening: include_str!(concat!("../../../prompts/", $lang, "/opening.md")),
+            summarize: include_str!(concat!("../../../prompts/", $lang, "/summarize.md")),
         }
     };
 }

@@ -7,16 +7,16 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::core::llm::{ModelId, Provider, Usage};
+use crate::core::models::chat::{ModelId, Provider, Usage};
 
-const EMBEDDED: &str = include_str!("../../assets/models.toml");
+const EMBEDDED: &str = include_str!("../../../assets/models.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum PriceTableError {
     #[error("price table is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
     #[error("price table has a bad model id: {0}")]
-    ModelId(#[from] crate::core::llm::ModelIdError),
+    ModelId(#[from] crate::core::models::chat::ModelIdError),
     #[error("price table lists `{0}` twice")]
     Duplicate(String),
     #[error("image model `{model}` has no price for its default quality `{quality}`")]

@@ -1,8 +1,8 @@
 //! Campaigns: a named story in one Discord server, narrated by one model.
 
+use crate::core::game::language::Language;
 use crate::core::ids::{AccountId, CampaignId, GuildId, ImageId, Timestamp, UserId};
-use crate::core::language::Language;
-use crate::core::llm::ModelId;
+use crate::core::models::chat::ModelId;
 use crate::core::text::{self, TextError};
 
 /// A campaign name: one line, 1 to 80 characters, unique per server (ignoring case).

@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use crate::core::dice::{DiceError, DiceExpr, RollResult};
+use crate::core::game::dice::{DiceError, DiceExpr, RollResult};
 
 /// Most roll tags honoured in one text.
 pub const MAX_ROLL_TAGS: usize = 5;
