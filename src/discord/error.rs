@@ -1,10 +1,10 @@
 //! Errors of the Discord adapter: what users may see, and what only the logs see.
 
+use crate::core::engine::EngineError;
 use crate::core::game::dice::DiceError;
 use crate::core::models::chat::{LlmError, ModelIdError};
 use crate::core::store::StoreError;
 use crate::core::text::TextError;
-use crate::discord::engine::EngineError;
 
 /// A command failed. `User` messages are shown as they are (ephemeral); `Internal` errors are
 /// logged and the user sees a short apology without details.

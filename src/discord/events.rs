@@ -8,13 +8,13 @@ use serenity::all::{
     FullEvent, Interaction, Message, MessageType, Permissions,
 };
 
+use crate::core::engine::{EngineError, PlayerInput};
 use crate::core::game::transcript::MessageRole;
 use crate::core::game::vote::{ArenaChoice, Rating};
 use crate::core::ids::{
     BattleId, CampaignId, ChannelId, DiscordMessageId, GuildId, MessageId, UserId,
 };
 use crate::discord::Data;
-use crate::discord::engine::{EngineError, PlayerInput};
 use crate::discord::error::{BotError, BotResult, INTERNAL_MESSAGE};
 
 pub async fn handle(

@@ -24,7 +24,6 @@ use crate::core::store::Store;
 use crate::llm::Registry;
 use crate::ops::{Gateway, Ops, ShardState};
 
-pub(crate) use crate::core::engine;
 pub use crate::core::engine::{
     Engine, EngineDeps, EngineSettings, ModelSource, Notice, PresentError, Presenter,
 };

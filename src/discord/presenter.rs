@@ -11,6 +11,7 @@ use serenity::all::{
     MessageId as SMessageId,
 };
 
+use crate::core::engine::{ArenaReveal, ArenaSide, Notice, PresentError, Presenter};
 use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, ImageId, MessageId};
 use crate::core::models::chat::ModelId;
@@ -18,7 +19,6 @@ use crate::core::portrait::PortraitOwner;
 use crate::core::store::Store;
 use crate::core::text::truncate_chars;
 use crate::discord::embeds::{Embed, GOLD, RED};
-use crate::discord::engine::{ArenaReveal, ArenaSide, Notice, PresentError, Presenter};
 use crate::ops::Metrics;
 
 /// Discord's limit for message content.
@@ -381,7 +381,7 @@ impl Presenter for DiscordPresenter {
         battle: BattleId,
     ) -> Result<DiscordMessageId, PresentError> {
         let message = CreateMessage::new()
-            .content(crate::discord::engine::arena::BALLOT_TEXT)
+            .content(crate::core::engine::arena::BALLOT_TEXT)
             .components(vec![arena_buttons(battle)])
             .allowed_mentions(quiet());
         let sent = channel(c)

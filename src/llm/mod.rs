@@ -74,16 +74,10 @@ impl PromptText {
     }
 }
 
-/// Token count of `text` with the o200k tokenizer (bundled with `tiktoken-rs`, no network).
-/// Exact for current OpenAI models, an estimate for everyone else.
+/// Token count of `text` with the o200k tokenizer (bundled with `tiktoken-rs`, no network),
+/// the same instance the context budget uses.
 pub fn estimate_tokens(text: &str) -> u32 {
-    if text.is_empty() {
-        return 0;
-    }
-    let n = tiktoken_rs::o200k_base_singleton()
-        .encode_ordinary(text)
-        .len();
-    u32::try_from(n).unwrap_or(u32::MAX)
+    crate::core::models::tokens::count_plain(text)
 }
 
 /// Largest piece handed to the SSE parser at once. `eventsource-stream` copies the rest of

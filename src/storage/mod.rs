@@ -10,6 +10,7 @@ mod guilds;
 mod images;
 pub mod legacy_import;
 mod messages;
+pub mod migrations;
 mod ops;
 mod perf;
 mod personal_data;
@@ -28,13 +29,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Executor};
 
 use crate::core::store::StoreError;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -166,10 +164,7 @@ impl Db {
     }
 
     pub async fn migrate(&self, url: &DatabaseUrl) -> Result<(), DbError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
+        let migrator = migrations::for_backend(self.backend);
         migrator.run(&self.pool).await.map_err(|e| match e {
             MigrateError::VersionMissing(version) => DbError::NewerSchema {
                 url: url.redacted(),

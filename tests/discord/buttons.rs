@@ -5,11 +5,12 @@ use crate::support;
 
 use std::sync::Arc;
 
+use gamemaster::core::engine::Presenter;
 use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage};
 use gamemaster::core::ids::{ChannelId, MessageId};
 use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::store::{MessageStore, VoteStore};
-use gamemaster::discord::{DiscordPresenter, Presenter};
+use gamemaster::discord::DiscordPresenter;
 use serde_json::json;
 use serenity::all::HttpBuilder;
 use support::bot::{ALICE, BOB, NARRATOR, TestBot, spawn_bot};

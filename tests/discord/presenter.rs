@@ -4,9 +4,10 @@ use crate::support;
 
 use std::sync::Arc;
 
+use gamemaster::core::engine::{Notice, Presenter};
 use gamemaster::core::ids::{ChannelId, MessageId};
 use gamemaster::core::models::chat::ModelId;
-use gamemaster::discord::{DiscordPresenter, Notice, Presenter};
+use gamemaster::discord::DiscordPresenter;
 use serde_json::json;
 use serenity::all::HttpBuilder;
 use support::fake_discord::{FakeConfig, FakeDiscord};

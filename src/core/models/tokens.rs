@@ -1,24 +1,22 @@
 //! Token counts for context budgets, with the o200k BPE (bundled; no network).
 
-use std::sync::OnceLock;
-
-use tiktoken_rs::CoreBPE;
-
-fn bpe() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
+/// Tokens in `text` alone, with the process's one o200k tokenizer (exact for current OpenAI
+/// models, an estimate for everyone else).
+pub fn count_plain(text: &str) -> u32 {
+    if text.is_empty() {
+        return 0;
+    }
+    let n = tiktoken_rs::o200k_base_singleton()
+        .encode_ordinary(text)
+        .len();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Tokens in `text`, plus a few for the message framing every chat format adds.
 /// Other providers' tokenizers differ by a few percent; the answer reserve absorbs that.
 pub fn count(text: &str) -> u32 {
     const FRAMING: u32 = 4;
-    let body = match bpe() {
-        Some(bpe) => bpe.encode_ordinary(text).len() as u32,
-        // Unreachable with the bundled ranks; a safe over-estimate keeps budgets honest.
-        None => (text.len() as u32).div_ceil(3),
-    };
-    body + FRAMING
+    count_plain(text).saturating_add(FRAMING)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use serenity::all::{ChannelType, CreateThread};
 
+use crate::core::engine::PlayerInput;
 use crate::core::ids::{ChannelId, DiscordMessageId, GuildId};
 use crate::core::streaming::split_message;
 use crate::core::text::truncate_chars;
@@ -10,7 +11,6 @@ use crate::discord::commands::{
     self, autocomplete_campaign, autocomplete_character, campaign_option, character_option, guild,
     reply,
 };
-use crate::discord::engine::PlayerInput;
 use crate::discord::error::{BotResult, user};
 
 /// Longest player action (Discord's message limit).
