@@ -5,11 +5,13 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::core::accounts::auth::{Accounts, HashCost};
 use crate::core::engine::shards::ShardSet;
+use crate::core::engine::{Engine, EngineDeps, EngineSettings, ModelSource};
 use crate::core::portrait::{ImageProvider, Portraits};
 use crate::core::store::Store;
 use crate::core::streaming::StreamPolicy;
-use crate::discord::{EngineSettings, Services};
+use crate::discord::{Data, DiscordPresenter, DiscordSettings};
 use crate::llm::{ProviderSettings, Registry, RetryPolicy};
 use crate::ops::Ops;
 use crate::ops::instrument::InstrumentedModels;
@@ -206,20 +208,20 @@ pub async fn run_until(
         }
         None => None,
     };
-    let services = Services {
+    let models = Arc::new(InstrumentedModels::new(
+        registry.clone(),
+        ops.metrics.clone(),
+    ));
+    let parts = BotParts {
         portraits: Arc::new(portraits(&config, &registry, store.clone())),
-        models: Arc::new(InstrumentedModels::new(
-            registry.clone(),
-            ops.metrics.clone(),
-        )),
+        models,
         store,
         registry,
-        engine_settings: engine_settings(&config),
         ops,
     };
     // Rolls up existing calls in the background (an upgraded database), then new ones.
     let rollups = db.spawn_rollup_refresher();
-    let result = crate::discord::run(&config, services, shutdown).await;
+    let result = serve_discord(&config, parts, shutdown).await;
     let _ = http_stop.send(());
     if let Some(listener) = listener {
         let _ = listener.await;
@@ -229,11 +231,124 @@ pub async fn run_until(
     result
 }
 
+/// The parts the bot is built from, opened by [`run_until`].
+struct BotParts {
+    store: Arc<dyn Store>,
+    registry: Arc<Registry>,
+    models: Arc<dyn ModelSource>,
+    portraits: Arc<Portraits>,
+    ops: Arc<Ops>,
+}
+
+/// Where the bot connects, from the configuration.
+pub fn discord_settings(config: &Config) -> anyhow::Result<DiscordSettings> {
+    Ok(DiscordSettings {
+        token: config
+            .discord_token
+            .clone()
+            .context("DISCORD_TOKEN is required to run the bot")?,
+        api_base_url: config.discord_api_base_url.clone(),
+        guild_id: config.discord_guild_id,
+        shard_count: config.shard_count,
+        shard_ids: config.shard_ids.clone(),
+    })
+}
+
+/// Account hashing with the configured argon2 cost, sharing the process's hashing slots.
+pub fn accounts(config: &Config, store: Arc<dyn Store>) -> Accounts {
+    let cost = HashCost {
+        memory_kib: config.argon2.memory_kib,
+        iterations: config.argon2.iterations,
+        parallelism: config.argon2.parallelism,
+    };
+    Accounts::new(store, cost, crate::runtime::hashing_slots())
+}
+
+/// Connects to Discord, builds the engine on the connection's HTTP handle (one rate limiter
+/// for commands and narrations), resumes the sessions that were running and serves until
+/// `shutdown`, which drains the narrations in progress before the shards disconnect.
+async fn serve_discord(
+    config: &Config,
+    parts: BotParts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let connection = crate::discord::connect(discord_settings(config)?).await?;
+    parts.ops.set_gateway(connection.gateway());
+    let presenter = Arc::new(
+        DiscordPresenter::new(connection.http())
+            .with_store(parts.store.clone())
+            .with_metrics(parts.ops.metrics.clone()),
+    );
+    let engine = Engine::new(EngineDeps {
+        store: parts.store.clone(),
+        models: parts.models,
+        presenter,
+        settings: engine_settings(config),
+    });
+    resume_sessions(&engine).await;
+    parts.ops.set_engine(engine.clone());
+    let data = Data {
+        accounts: accounts(config, parts.store.clone()),
+        forms: Default::default(),
+        store: parts.store,
+        registry: parts.registry,
+        engine: engine.clone(),
+        default_model: config.default_model.clone(),
+        portraits: parts.portraits,
+        stats_global: config.stats_global,
+        ops: parts.ops,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(drain_then_stop(
+        shutdown,
+        engine,
+        config.shutdown_timeout,
+        stop_tx,
+    ));
+    crate::discord::run(connection, data, stop_rx).await
+}
+
+async fn resume_sessions(engine: &Engine) {
+    match engine.resume().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "resumed the sessions that were running"),
+        Err(e) => {
+            tracing::error!(error = %e, "resuming sessions failed; they resume on the next message")
+        }
+    }
+}
+
+/// After `shutdown`, lets the narrations in progress finish (within `grace`), then tells the
+/// gateway to stop. The gateway stays up meanwhile, so players' messages are still stored
+/// (and told to wait for the restart).
+async fn drain_then_stop(
+    shutdown: impl Future<Output = ()>,
+    engine: Engine,
+    grace: std::time::Duration,
+    stop: tokio::sync::watch::Sender<bool>,
+) {
+    shutdown.await;
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "shutting down: finishing the narrations in progress"
+    );
+    let report = engine.drain(grace).await;
+    if report.finished {
+        tracing::info!("every narration finished");
+    } else {
+        tracing::warn!(
+            cut = report.cut,
+            "narrations still running at the end of the grace period were stopped and marked interrupted"
+        );
+    }
+    tracing::info!("shutting down: disconnecting from Discord");
+    let _ = stop.send(true);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::models::chat::{ModelId, Usage};
-    use crate::discord::ModelSource;
     use crate::llm::registry::DEFAULT_CONTEXT_WINDOW;
 
     #[test]

@@ -200,6 +200,111 @@ impl Reader<'_> {
             ModelId::parse(raw).map(Some).map_err(|e| e.to_string())
         })
     }
+
+    fn discord_token(&mut self, purpose: Purpose) -> Option<Secret> {
+        let token = self.secret("DISCORD_TOKEN");
+        if purpose == Purpose::Bot && token.is_none() {
+            self.problem(
+                "DISCORD_TOKEN",
+                "is required to run the bot (the token from the Discord developer portal, Bot tab)",
+                "DISCORD_TOKEN=MTIz...",
+            );
+        }
+        token
+    }
+
+    /// The providers' keys and URLs; the bot needs at least one, a local server its models.
+    fn providers(&mut self, purpose: Purpose) -> ProviderKeys {
+        let providers = ProviderKeys {
+            openai_api_key: self.secret("OPENAI_API_KEY"),
+            openai_base_url: self.base_url("OPENAI_BASE_URL"),
+            anthropic_api_key: self.secret("ANTHROPIC_API_KEY"),
+            anthropic_base_url: self.base_url("ANTHROPIC_BASE_URL"),
+            deepseek_api_key: self.secret("DEEPSEEK_API_KEY"),
+            deepseek_base_url: self.base_url("DEEPSEEK_BASE_URL"),
+            openrouter_api_key: self.secret("OPENROUTER_API_KEY"),
+            openrouter_base_url: self.base_url("OPENROUTER_BASE_URL"),
+            local_base_url: self.base_url("LOCAL_LLM_BASE_URL"),
+            local_models: self.list("LOCAL_LLM_MODELS"),
+        };
+        if purpose == Purpose::Bot && !providers.any_enabled() {
+            self.problem(
+                "OPENAI_API_KEY",
+                "no model provider is configured: set at least one of OPENAI_API_KEY, \
+                 ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENROUTER_API_KEY or LOCAL_LLM_BASE_URL",
+                "OPENAI_API_KEY=sk-...",
+            );
+        }
+        if providers.local_base_url.is_some() && providers.local_models.is_empty() {
+            self.problem(
+                "LOCAL_LLM_MODELS",
+                "LOCAL_LLM_BASE_URL is set but no local model names are listed",
+                "LOCAL_LLM_MODELS=gemma-3-270m,llama3.1:8b",
+            );
+        }
+        providers
+    }
+
+    /// A comma-separated list; empty when unset.
+    fn list(&mut self, name: &'static str) -> Vec<String> {
+        self.get(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `IMAGE_MODEL`, an OpenAI image model (DALL-E 3 unless set).
+    fn image_model(&mut self) -> Option<ModelId> {
+        let image_model = self
+            .model("IMAGE_MODEL", "openai:dall-e-3")
+            .or_else(|| ModelId::parse("openai:dall-e-3").ok());
+        if let Some(id) = &image_model
+            && id.provider() != crate::core::models::chat::Provider::OpenAi
+        {
+            self.problem(
+                "IMAGE_MODEL",
+                format!("`{id}` is not an OpenAI image model"),
+                "IMAGE_MODEL=openai:gpt-image-1",
+            );
+        }
+        image_model
+    }
+
+    fn log_format(&mut self) -> LogFormat {
+        self.parsed("LOG_FORMAT", "text", LogFormat::Text, |raw| {
+            match raw.to_ascii_lowercase().as_str() {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err(format!("`{raw}` is neither text nor json")),
+            }
+        })
+    }
+
+    /// `SHARD_COUNT`, and the `SHARD_IDS` this process runs (within the count).
+    fn shards(&mut self) -> (u32, Option<RangeInclusive<u32>>) {
+        let shard_count = self.number("SHARD_COUNT", "2", 1u32, 1..=1024);
+        let shard_ids = self.parsed("SHARD_IDS", "0-3", None, |raw| {
+            parse_shard_range(raw).map(Some)
+        });
+        if let Some(range) = &shard_ids
+            && *range.end() >= shard_count
+        {
+            self.problem(
+                "SHARD_IDS",
+                format!(
+                    "shard {} does not exist when SHARD_COUNT is {shard_count}",
+                    range.end()
+                ),
+                "SHARD_COUNT=4 with SHARD_IDS=0-1",
+            );
+        }
+        (shard_count, shard_ids)
+    }
 }
 
 impl Config {
@@ -217,14 +322,7 @@ impl Config {
             problems: Vec::new(),
         };
 
-        let discord_token = r.secret("DISCORD_TOKEN");
-        if purpose == Purpose::Bot && discord_token.is_none() {
-            r.problem(
-                "DISCORD_TOKEN",
-                "is required to run the bot (the token from the Discord developer portal, Bot tab)",
-                "DISCORD_TOKEN=MTIz...",
-            );
-        }
+        let discord_token = r.discord_token(purpose);
         let discord_guild_id = r.parsed("DISCORD_GUILD_ID", "123456789012345678", None, |raw| {
             raw.parse::<u64>()
                 .ok()
@@ -239,88 +337,19 @@ impl Config {
             DatabaseUrl::default(),
             DatabaseUrl::parse,
         );
-
-        let providers = ProviderKeys {
-            openai_api_key: r.secret("OPENAI_API_KEY"),
-            openai_base_url: r.base_url("OPENAI_BASE_URL"),
-            anthropic_api_key: r.secret("ANTHROPIC_API_KEY"),
-            anthropic_base_url: r.base_url("ANTHROPIC_BASE_URL"),
-            deepseek_api_key: r.secret("DEEPSEEK_API_KEY"),
-            deepseek_base_url: r.base_url("DEEPSEEK_BASE_URL"),
-            openrouter_api_key: r.secret("OPENROUTER_API_KEY"),
-            openrouter_base_url: r.base_url("OPENROUTER_BASE_URL"),
-            local_base_url: r.base_url("LOCAL_LLM_BASE_URL"),
-            local_models: r
-                .get("LOCAL_LLM_MODELS")
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|m| !m.is_empty())
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
-        if purpose == Purpose::Bot && !providers.any_enabled() {
-            r.problem(
-                "OPENAI_API_KEY",
-                "no model provider is configured: set at least one of OPENAI_API_KEY, \
-                 ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENROUTER_API_KEY or LOCAL_LLM_BASE_URL",
-                "OPENAI_API_KEY=sk-...",
-            );
-        }
-        if providers.local_base_url.is_some() && providers.local_models.is_empty() {
-            r.problem(
-                "LOCAL_LLM_MODELS",
-                "LOCAL_LLM_BASE_URL is set but no local model names are listed",
-                "LOCAL_LLM_MODELS=gemma-3-270m,llama3.1:8b",
-            );
-        }
-
+        let providers = r.providers(purpose);
         let default_model = r.model("DEFAULT_MODEL", "openai:gpt-4o-mini");
-        let image_model = r
-            .model("IMAGE_MODEL", "openai:dall-e-3")
-            .or_else(|| ModelId::parse("openai:dall-e-3").ok());
-        if let Some(id) = &image_model
-            && id.provider() != crate::core::models::chat::Provider::OpenAi
-        {
-            r.problem(
-                "IMAGE_MODEL",
-                format!("`{id}` is not an OpenAI image model"),
-                "IMAGE_MODEL=openai:gpt-image-1",
-            );
-        }
+        let image_model = r.image_model();
         let turn_window_ms = r.number("TURN_WINDOW_MS", "3000", 3000u64, 0..=60_000);
         let edit_interval_ms = r.number("EDIT_INTERVAL_MS", "1000", 1000u64, 250..=10_000);
         let stats_global = r.flag("STATS_GLOBAL", false);
-        let log_format = r.parsed("LOG_FORMAT", "text", LogFormat::Text, |raw| {
-            match raw.to_ascii_lowercase().as_str() {
-                "text" => Ok(LogFormat::Text),
-                "json" => Ok(LogFormat::Json),
-                _ => Err(format!("`{raw}` is neither text nor json")),
-            }
-        });
+        let log_format = r.log_format();
         let metrics_addr = r.parsed("METRICS_ADDR", "127.0.0.1:9100", None, |raw| {
             raw.parse::<SocketAddr>()
                 .map(Some)
                 .map_err(|_| format!("`{raw}` is not an address with a port"))
         });
-        let shard_count = r.number("SHARD_COUNT", "2", 1u32, 1..=1024);
-        let shard_ids = r.parsed("SHARD_IDS", "0-3", None, |raw| {
-            parse_shard_range(raw).map(Some)
-        });
-        if let Some(range) = &shard_ids
-            && *range.end() >= shard_count
-        {
-            r.problem(
-                "SHARD_IDS",
-                format!(
-                    "shard {} does not exist when SHARD_COUNT is {shard_count}",
-                    range.end()
-                ),
-                "SHARD_COUNT=4 with SHARD_IDS=0-1",
-            );
-        }
+        let (shard_count, shard_ids) = r.shards();
         let argon2 = Argon2Params {
             memory_kib: r.number("ARGON2_MEMORY_KIB", "19456", 19_456u32, 8..=4_194_304),
             iterations: r.number("ARGON2_ITERATIONS", "2", 2u32, 1..=100),

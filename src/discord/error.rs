@@ -71,6 +71,12 @@ impl From<crate::core::portrait::PortraitError> for BotError {
     }
 }
 
+impl From<crate::core::game::member::NotAllowed> for BotError {
+    fn from(e: crate::core::game::member::NotAllowed) -> Self {
+        BotError::User(e.to_string())
+    }
+}
+
 impl From<TextError> for BotError {
     fn from(e: TextError) -> Self {
         BotError::User(format!("{e}."))

@@ -9,13 +9,15 @@ use serenity::all::{
 };
 
 use crate::core::engine::{EngineError, PlayerInput};
-use crate::core::game::transcript::MessageRole;
+use crate::core::game::member::Member;
 use crate::core::game::vote::{ArenaChoice, Rating};
 use crate::core::ids::{
     BattleId, CampaignId, ChannelId, DiscordMessageId, GuildId, MessageId, UserId,
 };
 use crate::discord::Data;
-use crate::discord::error::{BotError, BotResult, INTERNAL_MESSAGE};
+use crate::discord::buttons::{ButtonId, UnknownButton};
+use crate::discord::commands::account;
+use crate::discord::error::{BotError, BotResult, INTERNAL_MESSAGE, user};
 
 pub async fn handle(
     framework: FrameworkContext<'_, Data, BotError>,
@@ -123,159 +125,167 @@ fn ephemeral(text: impl Into<String>) -> CreateInteractionResponse {
     )
 }
 
+/// Parses the button once, then hands it to its handler.
 async fn component_clicked(
     ctx: &serenity::all::Context,
     data: &Data,
     c: &ComponentInteraction,
 ) -> BotResult {
-    // Account buttons also work in direct messages.
-    if crate::discord::commands::account::delete_button(ctx, data, c).await? {
-        return Ok(());
+    let button: ButtonId = c
+        .data
+        .custom_id
+        .parse()
+        .map_err(|e: UnknownButton| user(e.to_string()))?;
+    match button {
+        // Account buttons also work in direct messages.
+        ButtonId::DeleteAccount(owner) => account::delete_clicked(ctx, data, c, owner).await,
+        ButtonId::KeepAccount | ButtonId::KeepCampaign => nothing_deleted(ctx, c).await,
+        ButtonId::Regenerate(narration) => regenerate(ctx, data, c, narration).await,
+        ButtonId::Rate(rating, narration) => rate(ctx, data, c, rating, narration).await,
+        ButtonId::ArenaVote(battle, choice) => arena_vote(ctx, data, c, battle, choice).await,
+        ButtonId::DeleteCampaign(campaign) => delete_campaign(ctx, data, c, campaign).await,
     }
-    let id = c.data.custom_id.as_str();
-    let user = UserId(c.user.id.get());
-    let Some(guild) = c.guild_id.map(|g| GuildId(g.get())) else {
-        return Err(crate::discord::error::user(
-            "Buttons work in server channels only.",
-        ));
-    };
+}
+
+fn guild_of(c: &ComponentInteraction) -> BotResult<GuildId> {
+    c.guild_id
+        .map(|g| GuildId(g.get()))
+        .ok_or_else(|| user("Buttons work in server channels only."))
+}
+
+/// Who clicked, as the game's rules see them.
+fn clicker(c: &ComponentInteraction) -> Member {
+    let is_manager = c
+        .member
+        .as_ref()
+        .and_then(|m| m.permissions)
+        .is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator());
+    Member {
+        user: UserId(c.user.id.get()),
+        is_manager,
+    }
+}
+
+async fn regenerate(
+    ctx: &serenity::all::Context,
+    data: &Data,
+    c: &ComponentInteraction,
+    narration: MessageId,
+) -> BotResult {
+    guild_of(c)?;
     let channel = ChannelId(c.channel_id.get());
-    if let Some(rest) = id.strip_prefix("regen:") {
-        let narration = parse_id(rest)?;
-        // Acknowledge first: the engine may take a moment to accept the request.
-        c.create_response(ctx, CreateInteractionResponse::Acknowledge)
-            .await?;
-        match data
-            .engine
-            .regenerate(channel, MessageId(narration), user)
-            .await
-        {
-            Ok(()) => {
-                // The old narration is superseded: its buttons go away.
-                c.edit_response(ctx, EditInteractionResponse::new().components(vec![]))
-                    .await?;
-            }
-            Err(e) => {
-                let text = BotError::from(e).user_message();
-                c.create_followup(
-                    ctx,
-                    CreateInteractionResponseFollowup::new()
-                        .content(text)
-                        .ephemeral(true)
-                        .allowed_mentions(CreateAllowedMentions::new()),
-                )
-                .await?;
-            }
-        }
-        return Ok(());
-    }
-    if let Some(rest) = id.strip_prefix("rate:") {
-        let (dir, n) = rest
-            .split_once(':')
-            .ok_or_else(|| crate::discord::error::user("That button is out of date."))?;
-        let rating = match dir {
-            "up" => Rating::Up,
-            "down" => Rating::Down,
-            _ => return Err(crate::discord::error::user("That button is out of date.")),
-        };
-        let narration = MessageId(parse_id(n)?);
-        let Some(stored) = data.store.message(narration).await? else {
-            return Err(crate::discord::error::user(
-                "That narration no longer exists.",
-            ));
-        };
-        let in_guild = match data.store.session(stored.session_id).await? {
-            Some(s) => s.guild_id == Some(guild),
-            None => false,
-        };
-        if stored.role != MessageRole::Assistant || !in_guild {
-            return Err(crate::discord::error::user(
-                "That narration no longer exists.",
-            ));
-        }
-        data.store.set_rating(narration, user, rating).await?;
-        let (up, down) = data.store.rating_counts(narration).await?;
-        let thanks = match rating {
-            Rating::Up => "👍 Thanks, noted.",
-            Rating::Down => "👎 Thanks, noted.",
-        };
-        c.create_response(
-            ctx,
-            ephemeral(format!(
-                "{thanks} This narration has {up} 👍 and {down} 👎."
-            )),
-        )
+    // Acknowledge first: the engine may take a moment to accept the request.
+    c.create_response(ctx, CreateInteractionResponse::Acknowledge)
         .await?;
-        return Ok(());
-    }
-    if let Some(rest) = id.strip_prefix("arena:") {
-        let out_of_date = || crate::discord::error::user("That button is out of date.");
-        let (battle, choice) = rest.split_once(':').ok_or_else(out_of_date)?;
-        let battle = BattleId(parse_id(battle)?);
-        let choice = ArenaChoice::parse(choice).ok_or_else(out_of_date)?;
-        let receipt = data.engine.arena_vote(guild, battle, user, choice).await?;
-        let text = match receipt.previous {
-            Some(previous) if previous != choice => format!(
-                "🗳️ Vote changed from {} to {}. You can change it until everyone has voted.",
-                arena_label(previous),
-                arena_label(choice)
-            ),
-            Some(_) => format!("🗳️ Your vote is already {}.", arena_label(choice)),
-            None => format!(
-                "🗳️ Your vote: {}. You can change it until everyone has voted.",
-                arena_label(choice)
-            ),
-        };
-        c.create_response(ctx, ephemeral(text)).await?;
-        return Ok(());
-    }
-    if let Some(rest) = id.strip_prefix("campaign-delete:") {
-        let campaign = CampaignId(parse_id(rest)? as i64);
-        let Some(found) = data.store.campaign_in_guild(guild, campaign).await? else {
-            return Err(crate::discord::error::user(
-                "That campaign doesn't exist in this server any more.",
-            ));
-        };
-        let manager = c
-            .member
-            .as_ref()
-            .and_then(|m| m.permissions)
-            .is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator());
-        if found.owner_id != Some(user) && !manager {
-            return Err(crate::discord::error::user(
-                "Only the campaign's owner or members with Manage Server can delete it.",
-            ));
+    match data
+        .engine
+        .regenerate(channel, narration, clicker(c).user)
+        .await
+    {
+        Ok(()) => {
+            // The old narration is superseded: its buttons go away.
+            c.edit_response(ctx, EditInteractionResponse::new().components(vec![]))
+                .await?;
         }
-        // Sessions still playing this campaign (in any channel or thread) stop first.
-        for session in data.store.active_sessions().await? {
-            if session.campaign_id == campaign
-                && let Err(e) = data.engine.end_session(session.channel_id).await
-            {
-                tracing::warn!(channel = %session.channel_id, error = %e, "ending a session of a deleted campaign");
-            }
+        Err(e) => {
+            let text = BotError::from(e).user_message();
+            c.create_followup(
+                ctx,
+                CreateInteractionResponseFollowup::new()
+                    .content(text)
+                    .ephemeral(true)
+                    .allowed_mentions(CreateAllowedMentions::new()),
+            )
+            .await?;
         }
-        data.store.delete_campaign(campaign).await?;
-        tracing::info!(campaign = %campaign, guild = %guild, by = %user, "campaign deleted");
-        let update = CreateInteractionResponseMessage::new()
-            .content(format!(
-                "🗑️ Campaign **{}** is deleted, with its sessions and story.",
-                found.name.as_str()
-            ))
-            .components(vec![])
-            .allowed_mentions(CreateAllowedMentions::new());
-        c.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
-            .await?;
-        return Ok(());
     }
-    if id == "campaign-delete-cancel" {
-        let update = CreateInteractionResponseMessage::new()
-            .content("Nothing was deleted.")
-            .components(vec![]);
-        c.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
-            .await?;
-        return Ok(());
-    }
-    // Buttons of commands that collect their own clicks are not ours to answer.
+    Ok(())
+}
+
+async fn rate(
+    ctx: &serenity::all::Context,
+    data: &Data,
+    c: &ComponentInteraction,
+    rating: Rating,
+    narration: MessageId,
+) -> BotResult {
+    let counts = data
+        .engine
+        .rate_narration(guild_of(c)?, narration, clicker(c).user, rating)
+        .await?;
+    let thanks = match rating {
+        Rating::Up => "👍 Thanks, noted.",
+        Rating::Down => "👎 Thanks, noted.",
+    };
+    let text = format!(
+        "{thanks} This narration has {} 👍 and {} 👎.",
+        counts.up, counts.down
+    );
+    c.create_response(ctx, ephemeral(text)).await?;
+    Ok(())
+}
+
+async fn arena_vote(
+    ctx: &serenity::all::Context,
+    data: &Data,
+    c: &ComponentInteraction,
+    battle: BattleId,
+    choice: ArenaChoice,
+) -> BotResult {
+    let receipt = data
+        .engine
+        .arena_vote(guild_of(c)?, battle, clicker(c).user, choice)
+        .await?;
+    let text = match receipt.previous {
+        Some(previous) if previous != choice => format!(
+            "🗳️ Vote changed from {} to {}. You can change it until everyone has voted.",
+            arena_label(previous),
+            arena_label(choice)
+        ),
+        Some(_) => format!("🗳️ Your vote is already {}.", arena_label(choice)),
+        None => format!(
+            "🗳️ Your vote: {}. You can change it until everyone has voted.",
+            arena_label(choice)
+        ),
+    };
+    c.create_response(ctx, ephemeral(text)).await?;
+    Ok(())
+}
+
+async fn delete_campaign(
+    ctx: &serenity::all::Context,
+    data: &Data,
+    c: &ComponentInteraction,
+    campaign: CampaignId,
+) -> BotResult {
+    let deleted = match data
+        .engine
+        .delete_campaign(guild_of(c)?, campaign, clicker(c))
+        .await
+    {
+        Err(EngineError::UnknownCampaign) => {
+            return Err(user("That campaign doesn't exist in this server any more."));
+        }
+        other => other?,
+    };
+    let update = CreateInteractionResponseMessage::new()
+        .content(format!(
+            "🗑️ Campaign **{}** is deleted, with its sessions and story.",
+            deleted.name.as_str()
+        ))
+        .components(vec![])
+        .allowed_mentions(CreateAllowedMentions::new());
+    c.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
+    Ok(())
+}
+
+async fn nothing_deleted(ctx: &serenity::all::Context, c: &ComponentInteraction) -> BotResult {
+    let update = CreateInteractionResponseMessage::new()
+        .content("Nothing was deleted.")
+        .components(vec![]);
+    c.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
     Ok(())
 }
 
@@ -286,9 +296,4 @@ fn arena_label(choice: ArenaChoice) -> &'static str {
         ArenaChoice::Tie => "**tie**",
         ArenaChoice::BothBad => "**both bad**",
     }
-}
-
-fn parse_id(raw: &str) -> BotResult<i64> {
-    raw.parse::<i64>()
-        .map_err(|_| crate::discord::error::user("That button is out of date."))
 }

@@ -1,6 +1,10 @@
 //! The Discord adapter: the only place that knows serenity and poise. Commands are thin: they
 //! parse options into core types, call one store or engine function, and render the result.
+//!
+//! [`connect`] builds the client, [`run`] serves it with a ready [`Data`]; everything in
+//! between (engine, presenter, accounts) is wired by `app.rs`.
 
+pub mod buttons;
 pub mod commands;
 pub mod embeds;
 pub mod error;
@@ -9,24 +13,23 @@ mod framework;
 pub mod portraits;
 pub mod presenter;
 
+use std::ops::RangeInclusive;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use serenity::all::{
-    Client, ClientBuilder, CreateAllowedMentions, GatewayError, GatewayIntents, HttpBuilder,
+    Client, ClientBuilder, CreateAllowedMentions, GatewayError, GatewayIntents, Http, HttpBuilder,
 };
 
-use crate::config::Config;
-use crate::core::accounts::auth::{Accounts, HashCost};
+use crate::core::accounts::auth::Accounts;
+use crate::core::engine::Engine;
 use crate::core::models::chat::ModelId;
 use crate::core::portrait::Portraits;
 use crate::core::store::Store;
 use crate::llm::Registry;
 use crate::ops::{Gateway, Ops, ShardState};
+use crate::secret::Secret;
 
-pub use crate::core::engine::{
-    Engine, EngineDeps, EngineSettings, ModelSource, Notice, PresentError, Presenter,
-};
 pub use error::{BotError, BotResult};
 pub use presenter::DiscordPresenter;
 
@@ -51,14 +54,17 @@ pub struct Data {
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
 
-/// The parts of the application the bot is built from.
-pub struct Services {
-    pub store: Arc<dyn Store>,
-    pub registry: Arc<Registry>,
-    pub models: Arc<dyn ModelSource>,
-    pub engine_settings: EngineSettings,
-    pub portraits: Arc<Portraits>,
-    pub ops: Arc<Ops>,
+/// How to reach Discord and which shards this process runs.
+#[derive(Clone, Debug)]
+pub struct DiscordSettings {
+    pub token: Secret,
+    /// `DISCORD_API_BASE_URL`: a stand-in Discord (the tests' fake) instead of discord.com.
+    pub api_base_url: Option<String>,
+    /// Registers the commands in this server only (instant), instead of globally.
+    pub guild_id: Option<u64>,
+    pub shard_count: u32,
+    /// The shards this process runs; `None` runs all of them.
+    pub shard_ids: Option<RangeInclusive<u32>>,
 }
 
 /// The intents the bot needs: guild events, guild messages and their content (plain messages
@@ -67,100 +73,81 @@ pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
 }
 
-/// Connects to Discord (or to `DISCORD_API_BASE_URL`), resumes the sessions that were running
-/// and serves until `shutdown` completes (then every shard disconnects) or the gateway stops.
-pub async fn run(
-    config: &Config,
-    services: Services,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let token = config
-        .discord_token
-        .as_ref()
-        .context("DISCORD_TOKEN is required to run the bot")?;
-    let http = || {
-        let mut http =
-            HttpBuilder::new(token.expose()).default_allowed_mentions(CreateAllowedMentions::new());
-        if let Some(base) = &config.discord_api_base_url {
-            http = http.proxy(base.clone()).ratelimiter_disabled(true);
-        }
-        http.build()
-    };
-    if let Some(base) = &config.discord_api_base_url {
+/// A Discord client that is built but not started: its HTTP handle can already post (the
+/// engine's presenter shares it, and with it the rate limiter), its handlers wait for
+/// [`Data`].
+pub struct Connection {
+    settings: DiscordSettings,
+    intents: GatewayIntents,
+    data: Arc<OnceLock<Data>>,
+    client: Client,
+}
+
+impl Connection {
+    /// The REST client every post and edit goes through.
+    pub fn http(&self) -> Arc<Http> {
+        self.client.http.clone()
+    }
+
+    /// The shards' status, for `/system` and `/healthz`.
+    pub fn gateway(&self) -> Arc<dyn Gateway> {
+        Arc::new(Shards(self.client.shard_manager.clone()))
+    }
+}
+
+/// Builds the client for `settings` (to Discord, or to `DISCORD_API_BASE_URL`).
+pub async fn connect(settings: DiscordSettings) -> anyhow::Result<Connection> {
+    if let Some(base) = &settings.api_base_url {
         tracing::info!(base = %base, "Discord traffic goes to DISCORD_API_BASE_URL");
     }
-    let mut intents = intents();
-    let (data_cell, mut client) = connect(config, http(), intents).await?;
-    services
-        .ops
-        .set_gateway(Arc::new(Shards(client.shard_manager.clone())));
+    let intents = intents();
+    let data = Arc::new(OnceLock::new());
+    let client = client(&settings, intents, data.clone()).await?;
+    Ok(Connection {
+        settings,
+        intents,
+        data,
+        client,
+    })
+}
 
-    // The engine posts through the client's HTTP handle (one rate limiter for both).
-    let presenter = Arc::new(
-        DiscordPresenter::new(client.http.clone())
-            .with_store(services.store.clone())
-            .with_metrics(services.ops.metrics.clone()),
-    );
-    let engine = Engine::new(EngineDeps {
-        store: services.store.clone(),
-        models: services.models,
-        presenter,
-        settings: services.engine_settings,
-    });
-    match engine.resume().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(sessions = n, "resumed the sessions that were running"),
-        Err(e) => {
-            tracing::error!(error = %e, "resuming sessions failed; they resume on the next message")
-        }
+fn http(settings: &DiscordSettings) -> Http {
+    let mut http = HttpBuilder::new(settings.token.expose())
+        .default_allowed_mentions(CreateAllowedMentions::new());
+    if let Some(base) = &settings.api_base_url {
+        http = http.proxy(base.clone()).ratelimiter_disabled(true);
     }
-    services.ops.set_engine(engine.clone());
-    let cost = HashCost {
-        memory_kib: config.argon2.memory_kib,
-        iterations: config.argon2.iterations,
-        parallelism: config.argon2.parallelism,
-    };
-    let data = Data {
-        accounts: Accounts::new(
-            services.store.clone(),
-            cost,
-            crate::runtime::hashing_slots(),
-        ),
-        forms: Default::default(),
-        store: services.store,
-        registry: services.registry,
-        engine: engine.clone(),
-        default_model: config.default_model.clone(),
-        portraits: services.portraits,
-        stats_global: config.stats_global,
-        ops: services.ops.clone(),
-    };
-    let _ = data_cell.set(data.clone());
+    http.build()
+}
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let grace = config.shutdown_timeout;
-    tokio::spawn(async move {
-        shutdown.await;
-        // The gateway stays up while narrations finish, so players' messages are still
-        // stored (and told to wait for the restart).
-        tracing::info!(
-            grace_secs = grace.as_secs(),
-            "shutting down: finishing the narrations in progress"
-        );
-        let report = engine.drain(grace).await;
-        if report.finished {
-            tracing::info!("every narration finished");
-        } else {
-            tracing::warn!(
-                cut = report.cut,
-                "narrations still running at the end of the grace period were stopped and marked interrupted"
-            );
-        }
-        tracing::info!("shutting down: disconnecting from Discord");
-        let _ = stop_tx.send(true);
-    });
+async fn client(
+    settings: &DiscordSettings,
+    intents: GatewayIntents,
+    data: Arc<OnceLock<Data>>,
+) -> anyhow::Result<Client> {
+    let framework = framework::build(data, settings.guild_id);
+    ClientBuilder::new_with_http(http(settings), intents)
+        .framework(framework)
+        .await
+        .context("building the Discord client")
+}
+
+/// Serves `connection` with `data` until `stop` turns true (then every shard disconnects) or
+/// the gateway stops. Without the Message Content intent it reconnects once without it.
+pub async fn run(
+    connection: Connection,
+    data: Data,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let Connection {
+        settings,
+        mut intents,
+        data: cell,
+        mut client,
+    } = connection;
+    let _ = cell.set(data.clone());
     loop {
-        match serve(config, &mut client, stop_rx.clone()).await {
+        match serve(&settings, &mut client, stop.clone()).await {
             Err(serenity::Error::Gateway(GatewayError::DisallowedGatewayIntents))
                 if intents.contains(GatewayIntents::MESSAGE_CONTENT) =>
             {
@@ -170,35 +157,20 @@ pub async fn run(
                      let them simply write)"
                 );
                 intents.remove(GatewayIntents::MESSAGE_CONTENT);
-                let (cell, next) = connect(config, http(), intents).await?;
+                let cell = Arc::new(OnceLock::new());
                 let _ = cell.set(data.clone());
+                client = self::client(&settings, intents, cell).await?;
                 data.ops
-                    .set_gateway(Arc::new(Shards(next.shard_manager.clone())));
-                client = next;
+                    .set_gateway(Arc::new(Shards(client.shard_manager.clone())));
             }
             other => return other.context("the Discord gateway connection stopped"),
         }
     }
 }
 
-/// A client with the framework; its data is set by the caller before it starts.
-async fn connect(
-    config: &Config,
-    http: serenity::all::Http,
-    intents: GatewayIntents,
-) -> anyhow::Result<(Arc<OnceLock<Data>>, Client)> {
-    let data_cell: Arc<OnceLock<Data>> = Arc::new(OnceLock::new());
-    let framework = framework::build(data_cell.clone(), config.discord_guild_id);
-    let client = ClientBuilder::new_with_http(http, intents)
-        .framework(framework)
-        .await
-        .context("building the Discord client")?;
-    Ok((data_cell, client))
-}
-
 /// Runs the configured shards until they stop or `stop` turns true.
 async fn serve(
-    config: &Config,
+    settings: &DiscordSettings,
     client: &mut Client,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> serenity::Result<()> {
@@ -208,8 +180,8 @@ async fn serve(
             shards.shutdown_all().await;
         }
     });
-    let count = config.shard_count;
-    let result = match &config.shard_ids {
+    let count = settings.shard_count;
+    let result = match &settings.shard_ids {
         Some(range) => {
             tracing::info!(
                 first = range.start(),

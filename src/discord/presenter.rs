@@ -12,12 +12,13 @@ use serenity::all::{
 };
 
 use crate::core::engine::{ArenaReveal, ArenaSide, Notice, PresentError, Presenter};
-use crate::core::game::vote::ArenaChoice;
+use crate::core::game::vote::{ArenaChoice, Rating};
 use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, ImageId, MessageId};
 use crate::core::models::chat::ModelId;
 use crate::core::portrait::PortraitOwner;
 use crate::core::store::Store;
 use crate::core::text::truncate_chars;
+use crate::discord::buttons::ButtonId;
 use crate::discord::embeds::{Embed, GOLD, RED};
 use crate::ops::Metrics;
 
@@ -161,23 +162,23 @@ fn failed(e: serenity::Error) -> PresentError {
 /// The buttons under a finished narration.
 pub fn narration_buttons(narration: MessageId) -> CreateActionRow {
     CreateActionRow::Buttons(vec![
-        CreateButton::new(format!("regen:{narration}"))
+        CreateButton::new(ButtonId::Regenerate(narration).to_string())
             .label("Regenerate")
             .emoji('🔄')
             .style(ButtonStyle::Secondary),
-        CreateButton::new(format!("rate:up:{narration}"))
+        CreateButton::new(ButtonId::Rate(Rating::Up, narration).to_string())
             .emoji('👍')
             .style(ButtonStyle::Secondary),
-        CreateButton::new(format!("rate:down:{narration}"))
+        CreateButton::new(ButtonId::Rate(Rating::Down, narration).to_string())
             .emoji('👎')
             .style(ButtonStyle::Secondary),
     ])
 }
 
-/// The ballot's buttons: `arena:<battle>:<choice>`.
+/// The ballot's buttons.
 pub fn arena_buttons(battle: BattleId) -> CreateActionRow {
     let button = |choice: ArenaChoice, label: &str, style: ButtonStyle| {
-        CreateButton::new(format!("arena:{battle}:{}", choice.as_str()))
+        CreateButton::new(ButtonId::ArenaVote(battle, choice).to_string())
             .label(label)
             .style(style)
     };

@@ -77,6 +77,203 @@ impl Db {
             .await
             .map_err(store_error)
     }
+
+    /// The rows of `sql`, each decoded by `decode`.
+    async fn decoded<T>(
+        &self,
+        sql: String,
+        params: Params,
+        decode: impl Fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.fetch(sql, params).await?.iter().map(decode).collect()
+    }
+
+    async fn exported_account(&self, person: &Person) -> StoreResult<Option<ExportedAccount>> {
+        Ok(match person.account {
+            Some(id) => {
+                let mut p = Params::new();
+                let sql = format!(
+                    "SELECT id, email, created_at, last_login_at, failed_logins, locked_until, legacy_user_id \
+                 FROM accounts WHERE id = {}",
+                    p.one(id.0)
+                );
+                let rows = self.fetch(sql, p).await?;
+                rows.first()
+                    .map(|row| -> StoreResult<ExportedAccount> {
+                        Ok(ExportedAccount {
+                            id: rows::int(row, "id")?,
+                            email: rows::text(row, "email")?,
+                            created_at: Timestamp(rows::int(row, "created_at")?),
+                            last_login_at: rows::opt_int(row, "last_login_at")?.map(Timestamp),
+                            failed_logins: rows::int(row, "failed_logins")?,
+                            locked_until: rows::opt_int(row, "locked_until")?.map(Timestamp),
+                            legacy_user_id: rows::opt_int(row, "legacy_user_id")?,
+                        })
+                    })
+                    .transpose()?
+            }
+            None => None,
+        })
+    }
+
+    async fn exported_links(&self, person: &Person) -> StoreResult<Vec<ExportedLink>> {
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "discord_user_id");
+        let sql = format!(
+            "SELECT discord_user_id, account_id, linked_at FROM discord_links WHERE {owned} ORDER BY linked_at"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedLink::from(&DiscordLink {
+                discord_user_id: UserId::from_i64(rows::int(row, "discord_user_id")?),
+                account_id: AccountId(rows::int(row, "account_id")?),
+                linked_at: Timestamp(rows::int(row, "linked_at")?),
+            }))
+        })
+        .await
+    }
+
+    async fn exported_characters(&self, person: &Person) -> StoreResult<Vec<ExportedCharacter>> {
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql = format!(
+            "SELECT id, guild_id, campaign_id, owner_id, name, class, race, gender, level, description, created_at \
+             FROM characters WHERE {owned} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedCharacter {
+                id: rows::int(row, "id")?,
+                guild_id: guild(row, "guild_id")?,
+                campaign_id: rows::opt_int(row, "campaign_id")?,
+                owner_id: snowflake(row, "owner_id")?,
+                name: rows::text(row, "name")?,
+                class: rows::text(row, "class")?,
+                race: rows::text(row, "race")?,
+                gender: rows::opt_text(row, "gender")?,
+                level: rows::int(row, "level")?,
+                description: rows::opt_text(row, "description")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+
+    async fn exported_campaigns(&self, person: &Person) -> StoreResult<Vec<ExportedCampaign>> {
+        let mut p = Params::new();
+        let owned = p.owned(person, "account_id", "owner_id");
+        let sql = format!(
+            "SELECT id, guild_id, owner_id, name, themes, language, tone, model, created_at \
+             FROM campaigns WHERE {owned} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedCampaign {
+                id: rows::int(row, "id")?,
+                guild_id: guild(row, "guild_id")?,
+                owner_id: snowflake(row, "owner_id")?,
+                name: rows::text(row, "name")?,
+                themes: rows::text(row, "themes")?,
+                language: rows::text(row, "language")?,
+                tone: rows::opt_text(row, "tone")?,
+                model: rows::text(row, "model")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+
+    async fn exported_messages(&self, person: &Person) -> StoreResult<Vec<ExportedMessage>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let theirs = characters_of(&mut p, person);
+        let sql = format!(
+            "SELECT id, session_id, campaign_id, character_id, role, content, created_at FROM messages \
+             WHERE role = 'user' AND (author_id IN {users} OR character_id IN ({theirs})) ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedMessage {
+                id: rows::int(row, "id")?,
+                session_id: rows::int(row, "session_id")?,
+                campaign_id: rows::int(row, "campaign_id")?,
+                character_id: rows::opt_int(row, "character_id")?,
+                role: rows::text(row, "role")?,
+                content: rows::text(row, "content")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+
+    async fn exported_ratings(&self, person: &Person) -> StoreResult<Vec<ExportedRating>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT message_id, value, created_at FROM ratings WHERE voter_id IN {users} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedRating {
+                message_id: rows::int(row, "message_id")?,
+                value: rows::int(row, "value")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+
+    async fn exported_arena_votes(&self, person: &Person) -> StoreResult<Vec<ExportedArenaVote>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT battle_id, choice, created_at FROM arena_votes WHERE voter_id IN {users} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedArenaVote {
+                battle_id: rows::int(row, "battle_id")?,
+                choice: rows::text(row, "choice")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+
+    async fn exported_login_attempts(
+        &self,
+        person: &Person,
+    ) -> StoreResult<Vec<ExportedLoginAttempt>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT discord_user_id, ok, created_at FROM login_attempts WHERE discord_user_id IN {users} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedLoginAttempt {
+                discord_user_id: exported_id(UserId::from_i64(rows::int(row, "discord_user_id")?)),
+                ok: rows::boolean(row, "ok")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+
+    async fn exported_calls(&self, person: &Person) -> StoreResult<Vec<ExportedCall>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT model, kind, latency_ms, tokens_in, tokens_out, cost_usd, ok, created_at \
+             FROM performance_logs WHERE user_id IN {users} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedCall {
+                model: rows::text(row, "model")?,
+                kind: rows::text(row, "kind")?,
+                latency_ms: rows::int(row, "latency_ms")?,
+                tokens_in: rows::opt_int(row, "tokens_in")?,
+                tokens_out: rows::opt_int(row, "tokens_out")?,
+                cost_usd: rows::opt_float(row, "cost_usd")?,
+                ok: rows::boolean(row, "ok")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -101,220 +298,19 @@ impl PersonalDataStore for Db {
     }
 
     async fn personal_data(&self, person: &Person) -> StoreResult<PersonalData> {
-        let account = match person.account {
-            Some(id) => {
-                let mut p = Params::new();
-                let sql = format!(
-                    "SELECT id, email, created_at, last_login_at, failed_logins, locked_until, legacy_user_id \
-                     FROM accounts WHERE id = {}",
-                    p.one(id.0)
-                );
-                let rows = self.fetch(sql, p).await?;
-                rows.first()
-                    .map(|row| -> StoreResult<ExportedAccount> {
-                        Ok(ExportedAccount {
-                            id: rows::int(row, "id")?,
-                            email: rows::text(row, "email")?,
-                            created_at: Timestamp(rows::int(row, "created_at")?),
-                            last_login_at: rows::opt_int(row, "last_login_at")?.map(Timestamp),
-                            failed_logins: rows::int(row, "failed_logins")?,
-                            locked_until: rows::opt_int(row, "locked_until")?.map(Timestamp),
-                            legacy_user_id: rows::opt_int(row, "legacy_user_id")?,
-                        })
-                    })
-                    .transpose()?
-            }
-            None => None,
-        };
-
-        let mut p = Params::new();
-        let owned = p.owned(person, "account_id", "discord_user_id");
-        let sql = format!(
-            "SELECT discord_user_id, account_id, linked_at FROM discord_links WHERE {owned} ORDER BY linked_at"
-        );
-        let discord_links = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedLink::from(&DiscordLink {
-                    discord_user_id: UserId::from_i64(rows::int(row, "discord_user_id")?),
-                    account_id: AccountId(rows::int(row, "account_id")?),
-                    linked_at: Timestamp(rows::int(row, "linked_at")?),
-                }))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let mut p = Params::new();
-        let owned = p.owned(person, "account_id", "owner_id");
-        let sql = format!(
-            "SELECT id, guild_id, campaign_id, owner_id, name, class, race, gender, level, description, created_at \
-             FROM characters WHERE {owned} ORDER BY id"
-        );
-        let characters = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedCharacter {
-                    id: rows::int(row, "id")?,
-                    guild_id: guild(row, "guild_id")?,
-                    campaign_id: rows::opt_int(row, "campaign_id")?,
-                    owner_id: snowflake(row, "owner_id")?,
-                    name: rows::text(row, "name")?,
-                    class: rows::text(row, "class")?,
-                    race: rows::text(row, "race")?,
-                    gender: rows::opt_text(row, "gender")?,
-                    level: rows::int(row, "level")?,
-                    description: rows::opt_text(row, "description")?,
-                    created_at: Timestamp(rows::int(row, "created_at")?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let mut p = Params::new();
-        let owned = p.owned(person, "account_id", "owner_id");
-        let sql = format!(
-            "SELECT id, guild_id, owner_id, name, themes, language, tone, model, created_at \
-             FROM campaigns WHERE {owned} ORDER BY id"
-        );
-        let campaigns = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedCampaign {
-                    id: rows::int(row, "id")?,
-                    guild_id: guild(row, "guild_id")?,
-                    owner_id: snowflake(row, "owner_id")?,
-                    name: rows::text(row, "name")?,
-                    themes: rows::text(row, "themes")?,
-                    language: rows::text(row, "language")?,
-                    tone: rows::opt_text(row, "tone")?,
-                    model: rows::text(row, "model")?,
-                    created_at: Timestamp(rows::int(row, "created_at")?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let mut p = Params::new();
-        let users = p.users(&person.users);
-        let theirs = characters_of(&mut p, person);
-        let sql = format!(
-            "SELECT id, session_id, campaign_id, character_id, role, content, created_at FROM messages \
-             WHERE role = 'user' AND (author_id IN {users} OR character_id IN ({theirs})) ORDER BY id"
-        );
-        let messages = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedMessage {
-                    id: rows::int(row, "id")?,
-                    session_id: rows::int(row, "session_id")?,
-                    campaign_id: rows::int(row, "campaign_id")?,
-                    character_id: rows::opt_int(row, "character_id")?,
-                    role: rows::text(row, "role")?,
-                    content: rows::text(row, "content")?,
-                    created_at: Timestamp(rows::int(row, "created_at")?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let mut p = Params::new();
-        let users = p.users(&person.users);
-        let sql = format!(
-            "SELECT message_id, value, created_at FROM ratings WHERE voter_id IN {users} ORDER BY id"
-        );
-        let ratings = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedRating {
-                    message_id: rows::int(row, "message_id")?,
-                    value: rows::int(row, "value")?,
-                    created_at: Timestamp(rows::int(row, "created_at")?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let mut p = Params::new();
-        let users = p.users(&person.users);
-        let sql = format!(
-            "SELECT battle_id, choice, created_at FROM arena_votes WHERE voter_id IN {users} ORDER BY id"
-        );
-        let arena_votes = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedArenaVote {
-                    battle_id: rows::int(row, "battle_id")?,
-                    choice: rows::text(row, "choice")?,
-                    created_at: Timestamp(rows::int(row, "created_at")?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let mut p = Params::new();
-        let users = p.users(&person.users);
-        let sql = format!(
-            "SELECT discord_user_id, ok, created_at FROM login_attempts WHERE discord_user_id IN {users} ORDER BY id"
-        );
-        let login_attempts = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedLoginAttempt {
-                    discord_user_id: exported_id(UserId::from_i64(rows::int(
-                        row,
-                        "discord_user_id",
-                    )?)),
-                    ok: rows::boolean(row, "ok")?,
-                    created_at: Timestamp(rows::int(row, "created_at")?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        let mut p = Params::new();
-        let users = p.users(&person.users);
-        let sql = format!(
-            "SELECT model, kind, latency_ms, tokens_in, tokens_out, cost_usd, ok, created_at \
-             FROM performance_logs WHERE user_id IN {users} ORDER BY id"
-        );
-        let model_calls = self
-            .fetch(sql, p)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(ExportedCall {
-                    model: rows::text(row, "model")?,
-                    kind: rows::text(row, "kind")?,
-                    latency_ms: rows::int(row, "latency_ms")?,
-                    tokens_in: rows::opt_int(row, "tokens_in")?,
-                    tokens_out: rows::opt_int(row, "tokens_out")?,
-                    cost_usd: rows::opt_float(row, "cost_usd")?,
-                    ok: rows::boolean(row, "ok")?,
-                    created_at: Timestamp(rows::int(row, "created_at")?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
         Ok(PersonalData {
             format: PersonalData::FORMAT,
             exported_at: Timestamp::now(),
             discord_user_id: exported_id(person.user),
-            account,
-            discord_links,
-            characters,
-            campaigns,
-            messages,
-            ratings,
-            arena_votes,
-            login_attempts,
-            model_calls,
+            account: self.exported_account(person).await?,
+            discord_links: self.exported_links(person).await?,
+            characters: self.exported_characters(person).await?,
+            campaigns: self.exported_campaigns(person).await?,
+            messages: self.exported_messages(person).await?,
+            ratings: self.exported_ratings(person).await?,
+            arena_votes: self.exported_arena_votes(person).await?,
+            login_attempts: self.exported_login_attempts(person).await?,
+            model_calls: self.exported_calls(person).await?,
         })
     }
 

@@ -151,148 +151,10 @@ impl Scenario {
                 .join(" ");
             ScenarioError::Syntax(one_line)
         })?;
-
-        let c = raw.campaign;
-        let campaign = ScenarioCampaign {
-            name: CampaignName::parse(&c.name).map_err(|e| field("campaign.name", e))?,
-            themes: Themes::parse(&c.themes).map_err(|e| field("campaign.themes", e))?,
-            language: match c.language {
-                None => Language::En,
-                Some(l) => Language::parse(&l).map_err(|_| {
-                    field(
-                        "campaign.language",
-                        format!("`{l}` is not a supported language (use en, fr, es or de)"),
-                    )
-                })?,
-            },
-            tone: c
-                .tone
-                .map(|t| Tone::parse(&t).map_err(|e| field("campaign.tone", e)))
-                .transpose()?,
-        };
-
-        let max_answer_tokens = match raw.settings.max_answer_tokens {
-            None => 700,
-            Some(n) if (16..=8192).contains(&n) => n as u32,
-            Some(n) => {
-                return Err(field(
-                    "settings.max_answer_tokens",
-                    format!("{n} is out of range 16..=8192"),
-                ));
-            }
-        };
-        let dice_seed = match raw.settings.dice_seed {
-            None => 1,
-            Some(n) if n >= 0 => n as u64,
-            Some(n) => return Err(field("settings.dice_seed", format!("{n} is negative"))),
-        };
-
-        if raw.characters.len() > MAX_CHARACTERS {
-            return Err(field(
-                "characters",
-                format!(
-                    "{} characters; at most {MAX_CHARACTERS}",
-                    raw.characters.len()
-                ),
-            ));
-        }
-        let mut characters = Vec::with_capacity(raw.characters.len());
-        let mut seen = HashSet::new();
-        for (i, ch) in raw.characters.into_iter().enumerate() {
-            let at = |name: &str| format!("characters[{i}].{name}");
-            let name = CharacterName::parse(&ch.name).map_err(|e| field(at("name"), e))?;
-            if !seen.insert(name.as_str().to_lowercase()) {
-                return Err(field(
-                    at("name"),
-                    format!("`{}` is already in the party", name.as_str()),
-                ));
-            }
-            characters.push(ScenarioCharacter {
-                name,
-                class: CharacterClass::parse(&ch.class).map_err(|e| field(at("class"), e))?,
-                race: Race::parse(&ch.race).map_err(|e| field(at("race"), e))?,
-                gender: ch
-                    .gender
-                    .map(|g| Gender::parse(&g).map_err(|e| field(at("gender"), e)))
-                    .transpose()?,
-                description: ch
-                    .description
-                    .map(|d| Description::parse(&d).map_err(|e| field(at("description"), e)))
-                    .transpose()?,
-            });
-        }
-
-        if raw.turns.is_empty() {
-            return Err(field(
-                "turns",
-                "the scenario has no player turns; add at least one [[turns]] with a `text`",
-            ));
-        }
-        if raw.turns.len() > MAX_TURNS {
-            return Err(field(
-                "turns",
-                format!("{} turns; at most {MAX_TURNS}", raw.turns.len()),
-            ));
-        }
-        let names = || {
-            characters
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut turns = Vec::with_capacity(raw.turns.len());
-        for (i, turn) in raw.turns.into_iter().enumerate() {
-            let text = turn.text.trim().to_string();
-            if text.is_empty() {
-                return Err(field(format!("turns[{i}].text"), "can't be empty"));
-            }
-            let len = text.chars().count();
-            if len > MAX_PLAYER_MESSAGE {
-                return Err(field(
-                    format!("turns[{i}].text"),
-                    format!("is too long ({len} characters; at most {MAX_PLAYER_MESSAGE})"),
-                ));
-            }
-            let character = match (turn.character, characters.len()) {
-                (None, 0) => None,
-                (None, 1) => Some(0),
-                (None, _) => {
-                    return Err(field(
-                        format!("turns[{i}].character"),
-                        format!(
-                            "the party has several characters; say which one acts ({})",
-                            names()
-                        ),
-                    ));
-                }
-                (Some(name), _) => {
-                    let wanted = name.trim().to_lowercase();
-                    let found = characters
-                        .iter()
-                        .position(|c| c.name.as_str().to_lowercase() == wanted);
-                    match found {
-                        Some(index) => Some(index),
-                        None if characters.is_empty() => {
-                            return Err(field(
-                                format!("turns[{i}].character"),
-                                format!(
-                                    "`{name}` is not in the party: the scenario has no [[characters]]"
-                                ),
-                            ));
-                        }
-                        None => {
-                            return Err(field(
-                                format!("turns[{i}].character"),
-                                format!("`{name}` is not in the party ({})", names()),
-                            ));
-                        }
-                    }
-                }
-            };
-            turns.push(ScenarioTurn { character, text });
-        }
-
+        let campaign = campaign(raw.campaign)?;
+        let (max_answer_tokens, dice_seed) = settings(&raw.settings)?;
+        let characters = characters(raw.characters)?;
+        let turns = turns(raw.turns, &characters)?;
         Ok(Scenario {
             campaign,
             characters,
@@ -300,5 +162,148 @@ impl Scenario {
             max_answer_tokens,
             dice_seed,
         })
+    }
+}
+
+fn campaign(c: RawCampaign) -> Result<ScenarioCampaign, ScenarioError> {
+    Ok(ScenarioCampaign {
+        name: CampaignName::parse(&c.name).map_err(|e| field("campaign.name", e))?,
+        themes: Themes::parse(&c.themes).map_err(|e| field("campaign.themes", e))?,
+        language: match c.language {
+            None => Language::En,
+            Some(l) => Language::parse(&l).map_err(|_| {
+                field(
+                    "campaign.language",
+                    format!("`{l}` is not a supported language (use en, fr, es or de)"),
+                )
+            })?,
+        },
+        tone: c
+            .tone
+            .map(|t| Tone::parse(&t).map_err(|e| field("campaign.tone", e)))
+            .transpose()?,
+    })
+}
+
+/// `(max_answer_tokens, dice_seed)`, defaults 700 and 1.
+fn settings(raw: &RawSettings) -> Result<(u32, u64), ScenarioError> {
+    let max_answer_tokens = match raw.max_answer_tokens {
+        None => 700,
+        Some(n) if (16..=8192).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(field(
+                "settings.max_answer_tokens",
+                format!("{n} is out of range 16..=8192"),
+            ));
+        }
+    };
+    let dice_seed = match raw.dice_seed {
+        None => 1,
+        Some(n) if n >= 0 => n as u64,
+        Some(n) => return Err(field("settings.dice_seed", format!("{n} is negative"))),
+    };
+    Ok((max_answer_tokens, dice_seed))
+}
+
+fn characters(raw: Vec<RawCharacter>) -> Result<Vec<ScenarioCharacter>, ScenarioError> {
+    if raw.len() > MAX_CHARACTERS {
+        return Err(field(
+            "characters",
+            format!("{} characters; at most {MAX_CHARACTERS}", raw.len()),
+        ));
+    }
+    let mut characters = Vec::with_capacity(raw.len());
+    let mut seen = HashSet::new();
+    for (i, ch) in raw.into_iter().enumerate() {
+        let at = |name: &str| format!("characters[{i}].{name}");
+        let name = CharacterName::parse(&ch.name).map_err(|e| field(at("name"), e))?;
+        if !seen.insert(name.as_str().to_lowercase()) {
+            return Err(field(
+                at("name"),
+                format!("`{}` is already in the party", name.as_str()),
+            ));
+        }
+        characters.push(ScenarioCharacter {
+            name,
+            class: CharacterClass::parse(&ch.class).map_err(|e| field(at("class"), e))?,
+            race: Race::parse(&ch.race).map_err(|e| field(at("race"), e))?,
+            gender: ch
+                .gender
+                .map(|g| Gender::parse(&g).map_err(|e| field(at("gender"), e)))
+                .transpose()?,
+            description: ch
+                .description
+                .map(|d| Description::parse(&d).map_err(|e| field(at("description"), e)))
+                .transpose()?,
+        });
+    }
+    Ok(characters)
+}
+
+fn turns(
+    raw: Vec<RawTurn>,
+    characters: &[ScenarioCharacter],
+) -> Result<Vec<ScenarioTurn>, ScenarioError> {
+    if raw.is_empty() {
+        return Err(field(
+            "turns",
+            "the scenario has no player turns; add at least one [[turns]] with a `text`",
+        ));
+    }
+    if raw.len() > MAX_TURNS {
+        return Err(field(
+            "turns",
+            format!("{} turns; at most {MAX_TURNS}", raw.len()),
+        ));
+    }
+    let mut turns = Vec::with_capacity(raw.len());
+    for (i, turn) in raw.into_iter().enumerate() {
+        let text = turn.text.trim().to_string();
+        if text.is_empty() {
+            return Err(field(format!("turns[{i}].text"), "can't be empty"));
+        }
+        let len = text.chars().count();
+        if len > MAX_PLAYER_MESSAGE {
+            return Err(field(
+                format!("turns[{i}].text"),
+                format!("is too long ({len} characters; at most {MAX_PLAYER_MESSAGE})"),
+            ));
+        }
+        let character = actor(turn.character, characters)
+            .map_err(|problem| field(format!("turns[{i}].character"), problem))?;
+        turns.push(ScenarioTurn { character, text });
+    }
+    Ok(turns)
+}
+
+/// Which character a turn is played by: the one named, or the only one.
+fn actor(named: Option<String>, characters: &[ScenarioCharacter]) -> Result<Option<usize>, String> {
+    let names = || {
+        characters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (named, characters.len()) {
+        (None, 0) => Ok(None),
+        (None, 1) => Ok(Some(0)),
+        (None, _) => Err(format!(
+            "the party has several characters; say which one acts ({})",
+            names()
+        )),
+        (Some(name), _) => {
+            let wanted = name.trim().to_lowercase();
+            let found = characters
+                .iter()
+                .position(|c| c.name.as_str().to_lowercase() == wanted);
+            match found {
+                Some(index) => Ok(Some(index)),
+                None if characters.is_empty() => Err(format!(
+                    "`{name}` is not in the party: the scenario has no [[characters]]"
+                )),
+                None => Err(format!("`{name}` is not in the party ({})", names())),
+            }
+        }
     }
 }

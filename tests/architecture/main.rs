@@ -68,6 +68,20 @@ fn code_only(source: &str) -> String {
                     }
                 }
             }
+            b'r' if source[i..].starts_with("r#\"")
+                && !source[..i].chars().next_back().is_some_and(is_ident) =>
+            {
+                // A raw string may hold quotes: it ends at the first `"#`.
+                let end = source[i + 3..]
+                    .find("\"#")
+                    .map_or(bytes.len(), |e| i + 3 + e + 2);
+                out.push_str("\"\"");
+                i = end;
+            }
+            b'\'' if char_literal_len(&source[i..]).is_some() => {
+                out.push_str("' '");
+                i += char_literal_len(&source[i..]).expect("checked");
+            }
             b'"' => {
                 out.push('"');
                 i += 1;
@@ -89,6 +103,20 @@ fn code_only(source: &str) -> String {
         }
     }
     out
+}
+
+/// The length of the char literal (`'x'`, `'\n'`, `'\u{7f}'`) at the start of `s`, if it is
+/// one rather than a lifetime.
+fn char_literal_len(s: &str) -> Option<usize> {
+    let mut chars = s.char_indices().skip(1);
+    let (_, first) = chars.next()?;
+    if first == '\\' {
+        // Skip the escaped character itself, which may be a quote (`'\''`).
+        let close = s.get(3..)?.find('\'')?;
+        return (close <= 10).then_some(3 + close + 1);
+    }
+    let (at, second) = chars.next()?;
+    (second == '\'').then_some(at + 1)
 }
 
 fn is_ident(c: char) -> bool {
@@ -177,6 +205,116 @@ fn storage_does_not_reach_back_into_the_wiring() {
         found.is_empty(),
         "src/storage reaches back:\n{}",
         found.join("\n")
+    );
+}
+
+#[test]
+fn discord_commands_do_not_reach_into_the_wiring() {
+    // The bot is built by `app.rs`; the Discord room gets its settings and a ready `Data`.
+    let found = violations(
+        "src/discord",
+        &["sqlx"],
+        &["config", "app", "runtime", "cli"],
+    );
+    assert!(
+        found.is_empty(),
+        "src/discord reaches back:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The longest a function may be, signature to closing brace.
+const MAX_FUNCTION_LINES: usize = 120;
+
+/// Every `fn` in `code` with its name, first line and length in lines.
+fn functions(code: &str) -> Vec<(String, usize, usize)> {
+    let bytes = code.as_bytes();
+    let mut found = Vec::new();
+    for at in mentions(code, "fn") {
+        let rest = &code[at + 2..];
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| is_ident(*c))
+            .collect();
+        if name.is_empty() {
+            continue; // `fn(..)` pointer types
+        }
+        // The body starts at the first `{` outside the signature's brackets; a `;` first
+        // means a declaration without a body.
+        let mut depth = 0i32;
+        let mut open = None;
+        for (i, b) in bytes.iter().enumerate().skip(at) {
+            match b {
+                b'(' | b'[' | b'<' => depth += 1,
+                b')' | b']' => depth -= 1,
+                b'>' if bytes[i - 1] != b'-' && bytes[i - 1] != b'=' => depth -= 1,
+                b';' if depth <= 0 => break,
+                b'{' if depth <= 0 => {
+                    open = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(open) = open else { continue };
+        let mut braces = 0i32;
+        let mut close = bytes.len() - 1;
+        for (i, b) in bytes.iter().enumerate().skip(open) {
+            match b {
+                b'{' => braces += 1,
+                b'}' => {
+                    braces -= 1;
+                    if braces == 0 {
+                        close = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let first = line_of(code, at);
+        found.push((name, first, line_of(code, close) - first + 1));
+    }
+    found
+}
+
+/// The product's code: a scenario test or a benchmark reads top to bottom as one story.
+#[test]
+fn no_function_is_longer_than_a_screenful_or_two() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut long = Vec::new();
+    for dir in ["src"] {
+        for file in rust_files(&root.join(dir)) {
+            let code = code_only(&std::fs::read_to_string(&file).expect("readable source"));
+            let name = file
+                .strip_prefix(root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            for (function, line, len) in functions(&code) {
+                if len > MAX_FUNCTION_LINES {
+                    long.push(format!("{name}:{line} `{function}` is {len} lines"));
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them into named steps):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_length_check_measures_bodies() {
+    let code = code_only(
+        "fn short() -> Vec<u8> {\n    let c = '{';\n    vec![]\n}\ntrait T { fn decl(&self); }\nfn two<F: Fn() -> u8>(f: F) where F: Copy {\n    let s = r#\"}\"#;\n}\n",
+    );
+    let found = functions(&code);
+    assert_eq!(
+        found,
+        vec![("short".to_string(), 1, 4), ("two".to_string(), 6, 3),]
     );
 }
 

@@ -7,6 +7,7 @@ pub mod arena;
 pub mod context;
 mod narrate;
 mod outage;
+mod requests;
 pub mod shards;
 mod table;
 
@@ -30,6 +31,7 @@ use crate::core::streaming::StreamPolicy;
 
 pub use actor::ActorCommand;
 pub use arena::{ArenaReveal, ArenaSide, ArenaVoteReceipt};
+pub use requests::RatingCounts;
 
 /// Where models come from: the provider registry in production, scripted models in tests.
 pub trait ModelSource: Send + Sync {
@@ -194,6 +196,10 @@ pub enum EngineError {
     UnknownBattle,
     #[error("This vote is closed.")]
     VoteClosed,
+    #[error("That narration no longer exists.")]
+    UnknownNarration,
+    #[error(transparent)]
+    NotAllowed(#[from] crate::core::game::member::NotAllowed),
 }
 
 /// A player's action, from a plain channel message or `/act`.

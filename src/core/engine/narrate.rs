@@ -16,7 +16,7 @@ use super::{EngineError, Presenter};
 use crate::core::game::transcript::{MessageStatus, NewMessage, StoredMessage};
 use crate::core::ids::{ChannelId, DiscordMessageId};
 use crate::core::models::chat::{
-    ChatModel, ChatRequest, Completion, LlmError, ModelId, StreamEvent,
+    ChatModel, ChatRequest, ChatStream, Completion, LlmError, ModelId, StreamEvent,
 };
 use crate::core::store::Store;
 use crate::core::streaming::{Op, StreamPlanner, StreamPolicy};
@@ -164,70 +164,35 @@ pub(super) async fn narrate(
         }
     };
 
-    let mut planner = StreamPlanner::new(policy.clone());
-    let mut shown = Shown {
-        presenter,
-        channel: target.channel,
-        messages: Vec::new(),
-        unsettled: BTreeMap::new(),
-    };
-    let mut row = Row {
-        store,
+    let mut streaming = Streaming {
+        planner: StreamPlanner::new(policy.clone()),
+        shown: Shown {
+            presenter,
+            channel: target.channel,
+            messages: Vec::new(),
+            unsettled: BTreeMap::new(),
+        },
+        row: Row {
+            store,
+            outage,
+            template: target.template,
+            model_id,
+            stored: None,
+            saved_len: 0,
+            hold: None,
+        },
         outage,
-        template: target.template,
-        model_id,
-        stored: None,
-        saved_len: 0,
-        hold: None,
+        ttft_ms: None,
+        started,
     };
-    let mut ttft_ms = None;
-    let end = loop {
-        let next = match planner.next_deadline() {
-            Some(deadline) => tokio::select! {
-                item = stream.next() => Some(item),
-                () = sleep_until(deadline.into()) => None,
-            },
-            None => Some(stream.next().await),
-        };
-        let item = match next {
-            None => {
-                let ops = planner.poll(Instant::now());
-                if !ops.is_empty() {
-                    row.save(planner.text()).await?;
-                    let done = shown.apply(ops).await;
-                    confirm(&mut planner, done);
-                }
-                continue;
-            }
-            Some(item) => item,
-        };
-        match item {
-            Some(Ok(StreamEvent::Delta(text))) => {
-                if ttft_ms.is_none() {
-                    ttft_ms = Some(elapsed_ms(Instant::now()));
-                    outage.output_started();
-                }
-                let ops = planner.push(&text, Instant::now());
-                // The row is stored (as `streaming`) with the text the first send shows,
-                // before it is shown: one write instead of an insert and an update.
-                if !ops.is_empty() || row.stored.is_none() {
-                    row.save(planner.text()).await?;
-                }
-                if !ops.is_empty() {
-                    let done = shown.apply(ops).await;
-                    confirm(&mut planner, done);
-                }
-            }
-            Some(Ok(StreamEvent::Done(completion))) => break Ok(completion),
-            Some(Err(error)) => break Err(error),
-            None => {
-                break Err(LlmError::new(
-                    crate::core::models::chat::ErrorKind::Interrupted,
-                    "the stream ended early",
-                ));
-            }
-        }
-    };
+    let end = streaming.read(&mut stream).await?;
+    let Streaming {
+        planner,
+        mut shown,
+        row,
+        ttft_ms,
+        ..
+    } = streaming;
     let text = planner.text().to_string();
     shown.apply(planner.finish(Instant::now())).await;
     shown.settle().await;
@@ -261,6 +226,77 @@ pub(super) async fn narrate(
             last_message: shown.last(),
         },
     })
+}
+
+/// A narration on its way to the channel: the planner decides the sends and edits, `shown`
+/// makes them, and `row` keeps the database ahead of the screen.
+struct Streaming<'a> {
+    planner: StreamPlanner,
+    shown: Shown<'a>,
+    row: Row<'a>,
+    outage: &'a Outage,
+    ttft_ms: Option<i64>,
+    started: Instant,
+}
+
+impl Streaming<'_> {
+    /// Reads the model's stream to its end: the completion, or the model's error when the
+    /// stream broke off.
+    async fn read(
+        &mut self,
+        stream: &mut ChatStream,
+    ) -> Result<Result<Completion, LlmError>, EngineError> {
+        loop {
+            let next = match self.planner.next_deadline() {
+                Some(deadline) => tokio::select! {
+                    item = stream.next() => Some(item),
+                    () = sleep_until(deadline.into()) => None,
+                },
+                None => Some(stream.next().await),
+            };
+            match next {
+                None => self.edit_due().await?,
+                Some(Some(Ok(StreamEvent::Delta(text)))) => self.delta(&text).await?,
+                Some(Some(Ok(StreamEvent::Done(completion)))) => return Ok(Ok(completion)),
+                Some(Some(Err(error))) => return Ok(Err(error)),
+                Some(None) => {
+                    return Ok(Err(LlmError::new(
+                        crate::core::models::chat::ErrorKind::Interrupted,
+                        "the stream ended early",
+                    )));
+                }
+            }
+        }
+    }
+
+    /// A throttled edit whose time has come.
+    async fn edit_due(&mut self) -> Result<(), EngineError> {
+        let ops = self.planner.poll(Instant::now());
+        if !ops.is_empty() {
+            self.row.save(self.planner.text()).await?;
+            let done = self.shown.apply(ops).await;
+            confirm(&mut self.planner, done);
+        }
+        Ok(())
+    }
+
+    async fn delta(&mut self, text: &str) -> Result<(), EngineError> {
+        if self.ttft_ms.is_none() {
+            self.ttft_ms = Some(Instant::now().duration_since(self.started).as_millis() as i64);
+            self.outage.output_started();
+        }
+        let ops = self.planner.push(text, Instant::now());
+        // The row is stored (as `streaming`) with the text the first send shows, before it
+        // is shown: one write instead of an insert and an update.
+        if !ops.is_empty() || self.row.stored.is_none() {
+            self.row.save(self.planner.text()).await?;
+        }
+        if !ops.is_empty() {
+            let done = self.shown.apply(ops).await;
+            confirm(&mut self.planner, done);
+        }
+        Ok(())
+    }
 }
 
 /// The narration's row, kept as current as the screen. A save that finds the database

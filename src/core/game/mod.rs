@@ -6,6 +6,7 @@ pub mod character;
 pub mod dice;
 pub mod guild;
 pub mod language;
+pub mod member;
 pub mod prompt;
 pub mod roll_tag;
 pub mod session;

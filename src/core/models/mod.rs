@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod budget;
 pub mod chat;
+pub mod choice;
 pub mod perf;
 pub mod pricing;
 pub mod tokens;

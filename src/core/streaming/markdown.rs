@@ -133,147 +133,220 @@ fn closes_sentence(c: char) -> bool {
 
 /// Scans `window`, which starts in the markdown state `carry`.
 pub(crate) fn scan(window: &str, carry: &Carry) -> Scan {
+    let mut scanner = Scanner::new(window, carry);
     let chars: Vec<(usize, char)> = window.char_indices().collect();
     let graphemes = grapheme_starts(window, &chars);
-
-    let mut langs = Vec::new();
-    let mut fence: Option<usize> = None;
-    let mut header_start: Option<usize> = None; // Some while in a fence's opening line
-    if let Some(lang) = &carry.fence {
-        langs.push(lang.clone());
-        fence = Some(0);
-    }
-    let mut body_chars = 0usize; // characters of the current fence's content seen so far
-    let mut inline_code = false;
-    let mut stack: Vec<Marker> = Vec::new();
-
-    let mut skip = 0usize;
-    let mut token_state = (false, false, false, None::<usize>);
-    let mut nonblank = false;
-    let mut ws_newlines = 0u32; // line feeds in the current whitespace run
-    let mut last_significant: Option<char> = None; // last non-space char that is not a closer
-
     let mut positions = Vec::with_capacity(chars.len());
     for (i, &(byte, c)) in chars.iter().enumerate() {
         let prev = i.checked_sub(1).map(|p| chars[p].1);
+        let next = chars.get(i + 1).map(|&(_, n)| n);
+        let mut position = scanner.position(byte, c, prev, graphemes[i]);
+        if scanner.skip > 0 {
+            scanner.skip -= 1;
+        } else {
+            position.opener = scanner.token(&chars, i, prev, next);
+        }
+        scanner.whitespace(c, prev);
+        positions.push(position);
+    }
+    Scan {
+        positions,
+        langs: scanner.langs,
+        ends_in_fence: scanner.fence.is_some(),
+    }
+}
+
+/// What a position inside a token reports: the state where the token started.
+#[derive(Clone, Copy)]
+struct TokenState {
+    in_fence: bool,
+    in_header: bool,
+    markers_open: bool,
+    fence: Option<usize>,
+}
+
+/// The markdown state while scanning, one character at a time.
+struct Scanner<'w> {
+    window: &'w str,
+    langs: Vec<String>,
+    /// Index into `langs` of the fence we are in.
+    fence: Option<usize>,
+    /// Some while in a fence's opening line: where the line starts.
+    header_start: Option<usize>,
+    /// Characters of the current fence's content seen so far.
+    body_chars: usize,
+    inline_code: bool,
+    stack: Vec<Marker>,
+    /// Characters left of the current multi-character token.
+    skip: usize,
+    token_state: TokenState,
+    nonblank: bool,
+    /// Line feeds in the current whitespace run.
+    ws_newlines: u32,
+    /// The last non-space character that is not a closer.
+    last_significant: Option<char>,
+}
+
+impl<'w> Scanner<'w> {
+    fn new(window: &'w str, carry: &Carry) -> Self {
+        let mut langs = Vec::new();
+        let mut fence = None;
+        if let Some(lang) = &carry.fence {
+            langs.push(lang.clone());
+            fence = Some(0);
+        }
+        let mut scanner = Scanner {
+            window,
+            langs,
+            fence,
+            header_start: None,
+            body_chars: 0,
+            inline_code: false,
+            stack: Vec::new(),
+            skip: 0,
+            token_state: TokenState {
+                in_fence: false,
+                in_header: false,
+                markers_open: false,
+                fence: None,
+            },
+            nonblank: false,
+            ws_newlines: 0,
+            last_significant: None,
+        };
+        scanner.token_state = scanner.state();
+        scanner
+    }
+
+    fn state(&self) -> TokenState {
+        TokenState {
+            in_fence: self.fence.is_some(),
+            in_header: self.header_start.is_some(),
+            markers_open: self.inline_code || !self.stack.is_empty(),
+            fence: self.fence,
+        }
+    }
+
+    /// The position just before `c`, at `byte`.
+    fn position(&self, byte: usize, c: char, prev: Option<char>, grapheme: bool) -> Position {
+        let state = if self.skip > 0 {
+            self.token_state
+        } else {
+            self.state()
+        };
+        Position {
+            byte,
+            in_token: self.skip > 0,
+            in_fence: state.in_fence,
+            in_fence_header: state.in_header,
+            fence: state.fence,
+            markers_open: state.markers_open,
+            opener: false,
+            grapheme,
+            after_backtick: prev == Some('`'),
+            fence_edge: self.fence.is_some()
+                && self.header_start.is_none()
+                && (self.body_chars == 0 || self.window[byte..].starts_with("```")),
+            after_newline: prev == Some('\n'),
+            nonblank: self.nonblank,
+            boundary: self.boundary(c, prev),
+        }
+    }
+
+    fn boundary(&self, c: char, prev: Option<char>) -> Option<Boundary> {
         let prev_ws = prev.is_some_and(char::is_whitespace);
-        let boundary = if fence.is_some() {
-            (header_start.is_none() && prev == Some('\n')).then_some(Boundary::Line)
+        if self.fence.is_some() {
+            (self.header_start.is_none() && prev == Some('\n')).then_some(Boundary::Line)
         } else if prev_ws && !c.is_whitespace() {
-            Some(match ws_newlines {
-                0 if last_significant.is_some_and(ends_sentence) => Boundary::Sentence,
+            Some(match self.ws_newlines {
+                0 if self.last_significant.is_some_and(ends_sentence) => Boundary::Sentence,
                 0 => Boundary::Word,
                 1 => Boundary::Line,
                 _ => Boundary::Paragraph,
             })
         } else {
             None
-        };
-        let (in_fence, in_header, markers_open, fence_idx) = if skip > 0 {
-            token_state
-        } else {
-            (
-                fence.is_some(),
-                header_start.is_some(),
-                inline_code || !stack.is_empty(),
-                fence,
-            )
-        };
-        positions.push(Position {
-            byte,
-            in_token: skip > 0,
-            in_fence,
-            in_fence_header: in_header,
-            fence: fence_idx,
-            markers_open,
-            opener: false,
-            grapheme: graphemes[i],
-            after_backtick: prev == Some('`'),
-            fence_edge: fence.is_some()
-                && header_start.is_none()
-                && (body_chars == 0 || window[byte..].starts_with("```")),
-            after_newline: prev == Some('\n'),
-            nonblank,
-            boundary,
-        });
-
-        if skip > 0 {
-            skip -= 1;
-        } else {
-            token_state = (
-                fence.is_some(),
-                header_start.is_some(),
-                inline_code || !stack.is_empty(),
-                fence,
-            );
-            let rest = &window[byte..];
-            if fence.is_some() && header_start.is_none() {
-                body_chars += 1;
-            }
-            if let Some(idx) = fence {
-                if rest.starts_with("```") {
-                    if let Some(h) = header_start.take() {
-                        langs[idx] = fence_lang(&window[h..byte]);
-                    }
-                    fence = None;
-                    skip = 2;
-                } else if c == '\n'
-                    && let Some(h) = header_start.take()
-                {
-                    langs[idx] = fence_lang(&window[h..byte]);
-                    body_chars = 0;
-                }
-            } else if inline_code {
-                if c == '`' {
-                    inline_code = false;
-                }
-            } else if c == '\\'
-                && chars
-                    .get(i + 1)
-                    .is_some_and(|&(_, n)| n.is_ascii_punctuation())
-            {
-                skip = 1;
-            } else if rest.starts_with("```") {
-                positions[i].opener = true;
-                langs.push(String::new());
-                fence = Some(langs.len() - 1);
-                body_chars = 0;
-                header_start = Some(byte + 3);
-                skip = 2;
-            } else if c == '`' {
-                positions[i].opener = true;
-                inline_code = true;
-            } else if let Some((marker, len)) = Marker::at(rest) {
-                skip = len - 1;
-                let after = chars.get(i + len).map(|&(_, n)| n);
-                if let Some(open_at) = stack.iter().rposition(|m| *m == marker) {
-                    stack.truncate(open_at);
-                } else if can_open(marker, prev, after) {
-                    stack.push(marker);
-                    positions[i].opener = true;
-                }
-            }
-        }
-
-        if c.is_whitespace() {
-            if !prev_ws {
-                ws_newlines = 0;
-            }
-            if c == '\n' {
-                ws_newlines += 1;
-            }
-        } else {
-            nonblank = true;
-            if !closes_sentence(c) {
-                last_significant = Some(c);
-            }
         }
     }
 
-    Scan {
-        positions,
-        langs,
-        ends_in_fence: fence.is_some(),
+    /// Reads the token starting at character `i`; true when it opens a fence, a code span or
+    /// an emphasis.
+    fn token(
+        &mut self,
+        chars: &[(usize, char)],
+        i: usize,
+        prev: Option<char>,
+        next: Option<char>,
+    ) -> bool {
+        self.token_state = self.state();
+        let (byte, c) = chars[i];
+        let rest = &self.window[byte..];
+        if self.fence.is_some() && self.header_start.is_none() {
+            self.body_chars += 1;
+        }
+        if let Some(idx) = self.fence {
+            if rest.starts_with("```") {
+                if let Some(h) = self.header_start.take() {
+                    self.langs[idx] = fence_lang(&self.window[h..byte]);
+                }
+                self.fence = None;
+                self.skip = 2;
+            } else if c == '\n'
+                && let Some(h) = self.header_start.take()
+            {
+                self.langs[idx] = fence_lang(&self.window[h..byte]);
+                self.body_chars = 0;
+            }
+            false
+        } else if self.inline_code {
+            if c == '`' {
+                self.inline_code = false;
+            }
+            false
+        } else if c == '\\' && next.is_some_and(|n| n.is_ascii_punctuation()) {
+            self.skip = 1;
+            false
+        } else if rest.starts_with("```") {
+            self.langs.push(String::new());
+            self.fence = Some(self.langs.len() - 1);
+            self.body_chars = 0;
+            self.header_start = Some(byte + 3);
+            self.skip = 2;
+            true
+        } else if c == '`' {
+            self.inline_code = true;
+            true
+        } else if let Some((marker, len)) = Marker::at(rest) {
+            self.skip = len - 1;
+            let after = chars.get(i + len).map(|&(_, n)| n);
+            if let Some(open_at) = self.stack.iter().rposition(|m| *m == marker) {
+                self.stack.truncate(open_at);
+                false
+            } else if can_open(marker, prev, after) {
+                self.stack.push(marker);
+                true
+            } else {
+                false
+            }
+        } else {
+            false
+        }
+    }
+
+    fn whitespace(&mut self, c: char, prev: Option<char>) {
+        if c.is_whitespace() {
+            if !prev.is_some_and(char::is_whitespace) {
+                self.ws_newlines = 0;
+            }
+            if c == '\n' {
+                self.ws_newlines += 1;
+            }
+        } else {
+            self.nonblank = true;
+            if !closes_sentence(c) {
+                self.last_significant = Some(c);
+            }
+        }
     }
 }
 

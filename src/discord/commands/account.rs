@@ -18,6 +18,7 @@ use serenity::all::{
 
 use crate::core::accounts::personal_data::{self, Adoption, Erasure};
 use crate::core::ids::{GuildId, UserId};
+use crate::discord::buttons::ButtonId;
 use crate::discord::commands::{guild, private};
 use crate::discord::error::{BotError, BotResult, user};
 use crate::discord::{Context, Data};
@@ -77,10 +78,6 @@ pub async fn expired_form(
         .await?;
     Ok(true)
 }
-
-/// Custom id prefix of the delete confirmation button; the user id follows.
-pub const DELETE_BUTTON: &str = "account-delete:";
-pub const DELETE_CANCEL: &str = "account-delete-cancel";
 
 /// Your account: link it to Discord, export or delete your data
 #[poise::command(
@@ -295,10 +292,10 @@ pub async fn export(ctx: Context<'_>) -> BotResult {
 )]
 pub async fn delete(ctx: Context<'_>) -> BotResult {
     let buttons = CreateActionRow::Buttons(vec![
-        CreateButton::new(format!("{DELETE_BUTTON}{}", me(ctx)))
+        CreateButton::new(ButtonId::DeleteAccount(me(ctx)).to_string())
             .label("Delete my data")
             .style(ButtonStyle::Danger),
-        CreateButton::new(DELETE_CANCEL)
+        CreateButton::new(ButtonId::KeepAccount.to_string())
             .label("Cancel")
             .style(ButtonStyle::Secondary),
     ]);
@@ -398,26 +395,15 @@ fn erasure_text(e: &Erasure) -> String {
     text
 }
 
-/// The delete and cancel buttons of `/account delete`. Returns false for other buttons.
-pub async fn delete_button(
+/// The confirmation button of `/account delete`, which works for the user who asked only.
+pub async fn delete_clicked(
     ctx: &serenity::all::Context,
     data: &Data,
     c: &ComponentInteraction,
-) -> BotResult<bool> {
-    let id = c.data.custom_id.as_str();
-    if id == DELETE_CANCEL {
-        let update = CreateInteractionResponseMessage::new()
-            .content("Nothing was deleted.")
-            .components(vec![]);
-        c.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
-            .await?;
-        return Ok(true);
-    }
-    let Some(rest) = id.strip_prefix(DELETE_BUTTON) else {
-        return Ok(false);
-    };
+    owner: UserId,
+) -> BotResult {
     let clicker = UserId(c.user.id.get());
-    if rest.parse::<u64>().ok() != Some(clicker.0) {
+    if owner != clicker {
         return Err(user(
             "This button belongs to someone else's `/account delete`.",
         ));
@@ -445,5 +431,5 @@ pub async fn delete_button(
             .allowed_mentions(CreateAllowedMentions::new()),
     )
     .await?;
-    Ok(true)
+    Ok(())
 }

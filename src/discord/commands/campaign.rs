@@ -8,9 +8,11 @@ use serenity::all::{
 use crate::core::game::campaign::{CampaignName, NewCampaign, Themes, Tone};
 use crate::core::game::language::Language;
 use crate::core::models::chat::ModelId;
+use crate::core::models::choice::new_campaign_model;
 use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
+use crate::discord::buttons::ButtonId;
 use crate::discord::commands::{
-    self, CHOICES_MAX, autocomplete_campaign, campaign_option, guild, is_manager, private, reply,
+    self, CHOICES_MAX, autocomplete_campaign, campaign_option, guild, private, reply,
 };
 use crate::discord::error::{BotResult, user};
 use crate::discord::portraits::{self, Picture};
@@ -68,26 +70,22 @@ pub async fn autocomplete_model(ctx: Context<'_>, partial: &str) -> CreateAutoco
     CreateAutocompleteResponse::new().set_choices(choices)
 }
 
-/// The model a new campaign gets: the option, else the server's default, else
-/// `DEFAULT_MODEL`, else the first available one; always one the registry can serve.
-async fn choose_model(ctx: Context<'_>, explicit: Option<&str>) -> BotResult<ModelId> {
+/// The model a new campaign gets (see [`new_campaign_model`]), always one the registry can
+/// serve.
+async fn choose_model(ctx: Context<'_>, asked: Option<&str>) -> BotResult<ModelId> {
     let data = ctx.data();
-    let id = match explicit {
-        Some(raw) => ModelId::parse(raw)?,
-        None => {
-            let settings = data.store.guild_settings(guild(ctx)?).await?;
-            match settings.default_model.or_else(|| data.default_model.clone()) {
-                Some(id) => id,
-                None => data
-                    .registry
-                    .available_models()
-                    .into_iter()
-                    .next()
-                    .map(|m| m.id)
-                    .ok_or_else(|| user("No model is configured on this bot; ask its admin to set a provider key."))?,
-            }
-        }
-    };
+    let asked = asked.map(ModelId::parse).transpose()?;
+    let settings = data.store.guild_settings(guild(ctx)?).await?;
+    let available: Vec<ModelId> = data
+        .registry
+        .available_models()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let id = new_campaign_model(asked, &settings, data.default_model.as_ref(), &available)
+        .ok_or_else(|| {
+            user("No model is configured on this bot; ask its admin to set a provider key.")
+        })?;
     data.registry.chat_model(&id)?;
     Ok(id)
 }
@@ -229,15 +227,9 @@ pub async fn info(
 pub(crate) async fn ensure_can_manage(
     ctx: Context<'_>,
     c: &crate::core::game::campaign::Campaign,
-    what: &str,
+    what: &'static str,
 ) -> BotResult {
-    if c.owner_id == Some(commands::author(ctx)) || is_manager(ctx).await {
-        Ok(())
-    } else {
-        Err(user(format!(
-            "Only the campaign's owner or members with Manage Server can {what}."
-        )))
-    }
+    Ok(commands::member(ctx).await.ensure_manages(c, what)?)
 }
 
 /// Switch the model that narrates a campaign
@@ -337,10 +329,10 @@ pub async fn delete(
     let found = campaign_option(ctx, &campaign).await?;
     ensure_can_manage(ctx, &found, "delete it").await?;
     let buttons = CreateActionRow::Buttons(vec![
-        CreateButton::new(format!("campaign-delete:{}", found.id))
+        CreateButton::new(ButtonId::DeleteCampaign(found.id).to_string())
             .label("Delete for good")
             .style(ButtonStyle::Danger),
-        CreateButton::new("campaign-delete-cancel")
+        CreateButton::new(ButtonId::KeepCampaign.to_string())
             .label("Cancel")
             .style(ButtonStyle::Secondary),
     ]);

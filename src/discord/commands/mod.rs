@@ -18,6 +18,7 @@ use serenity::all::{
 
 use crate::core::game::campaign::Campaign;
 use crate::core::game::character::Character;
+use crate::core::game::member::Member;
 use crate::core::ids::{CampaignId, ChannelId, CharacterId, GuildId, UserId};
 use crate::discord::error::{BotError, BotResult, user};
 use crate::discord::{Context, Data};
@@ -68,6 +69,14 @@ pub async fn display_name(ctx: Context<'_>) -> String {
 }
 
 /// Members with Manage Server (or Administrator) may manage every campaign of the server.
+/// The author as the game's rules see them.
+pub async fn member(ctx: Context<'_>) -> Member {
+    Member {
+        user: author(ctx),
+        is_manager: is_manager(ctx).await,
+    }
+}
+
 pub async fn is_manager(ctx: Context<'_>) -> bool {
     ctx.author_member()
         .await

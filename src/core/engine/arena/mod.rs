@@ -23,18 +23,17 @@ pub use rules::{
     ArenaReveal, ArenaSide, ArenaVoteReceipt, BALLOT_TEXT, Pair, VoteCounts, canon_side, pick_pair,
 };
 
-use super::actor::{Actor, Recorder};
-use super::context::{self, Budget, Cast};
-use super::narrate::{self, NarrationOutcome, NarrationTarget};
+use super::actor::Actor;
+use super::actor::record::Recorder;
+use super::actor::turn::{Scene, Told};
+use super::narrate::NarrationOutcome;
 use super::{EngineError, Notice, Presenter, Shared};
-use crate::core::game::campaign::Campaign;
 use crate::core::game::session::{Session, SessionStatus};
-use crate::core::game::transcript::{MessageRole, MessageStatus, NewMessage, StoredMessage};
+use crate::core::game::transcript::{MessageStatus, StoredMessage};
 use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::{BattleId, DiscordMessageId, GuildId, UserId};
 use crate::core::models::chat::{ChatModel, LlmError, ModelId};
 use crate::core::models::perf::CallKind;
-use crate::core::store::StoreError;
 
 /// The battles whose vote is open, each with the signal that wakes its turn on a new vote.
 #[derive(Default)]
@@ -89,14 +88,9 @@ pub(super) async fn vote(
     Ok(ArenaVoteReceipt { choice, previous })
 }
 
-/// What an arena turn narrates.
+/// What an arena turn narrates, and the two models that narrate it.
 pub(super) struct ArenaTurn<'a> {
-    pub campaign: &'a Campaign,
-    pub session: &'a Session,
-    pub cast: &'a Cast<'a>,
-    pub tail: &'a [StoredMessage],
-    pub instruction: Option<&'static str>,
-    pub requested_by: Option<UserId>,
+    pub scene: &'a Scene<'a>,
     pub pair: Pair,
 }
 
@@ -120,53 +114,7 @@ impl Actor {
     /// Narrates the turn as an arena battle. `Ok(false)` when neither side could narrate: the
     /// turn is then narrated the usual way.
     pub(super) async fn arena_turn(&self, turn: ArenaTurn<'_>) -> Result<bool, EngineError> {
-        let deps = &self.shared.deps;
-        let store = &*deps.store;
-        let relay = Relay::new(&*deps.presenter, self.channel, ArenaSide::B);
-        let (answered, a_answered) = oneshot::channel();
-        let a_side = async {
-            let heading = match deps
-                .presenter
-                .arena_heading(self.channel, ArenaSide::A)
-                .await
-            {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    tracing::warn!(channel = %self.channel, error = %e, "could not post an arena heading");
-                    None
-                }
-            };
-            let a = self
-                .narrate_side(&turn, ArenaSide::A, &*deps.presenter, Some(answered))
-                .await;
-            relay.go_live().await;
-            a.map(|outcome| {
-                outcome.map(|mut n| {
-                    n.heading = heading;
-                    n
-                })
-            })
-        };
-        let b_side = async {
-            // Dropped unsent when A could not even be called: B starts anyway.
-            let _ = a_answered.await;
-            self.narrate_side(&turn, ArenaSide::B, &relay, None).await
-        };
-        let (a, b) = tokio::join!(a_side, b_side);
-        let a = a?;
-        let b = match b? {
-            Ok(mut b) => {
-                // B was numbered locally while held back: store and use its real ids.
-                b.heading = relay.heading().await;
-                b.last_message = relay.real(b.last_message).await;
-                if let Some(first) = relay.real(b.narration.discord_message_id).await {
-                    store.set_discord_message_id(b.narration.id, first).await?;
-                    b.narration.discord_message_id = Some(first);
-                }
-                Ok(b)
-            }
-            Err(failed) => Err(failed),
-        };
+        let (a, b) = self.narrate_both(&turn).await?;
         let (a, b) = match (a, b) {
             (Ok(a), Ok(b)) => (a, b),
             (Ok(a), Err(b)) => {
@@ -194,10 +142,80 @@ impl Actor {
                 return Ok(false);
             }
         };
+        self.hold_vote(&turn, a, b).await?;
+        Ok(true)
+    }
+
+    /// Both sides narrate at once: A live, B held back until A's model has answered (then
+    /// relayed), so the channel reads A first.
+    async fn narrate_both(
+        &self,
+        turn: &ArenaTurn<'_>,
+    ) -> Result<(Result<Narrated, Failed>, Result<Narrated, Failed>), EngineError> {
+        let deps = &self.shared.deps;
+        let store = &*deps.store;
+        let relay = Relay::new(&*deps.presenter, self.channel, ArenaSide::B);
+        let (answered, a_answered) = oneshot::channel();
+        let a_side = async {
+            let heading = match deps
+                .presenter
+                .arena_heading(self.channel, ArenaSide::A)
+                .await
+            {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::warn!(channel = %self.channel, error = %e, "could not post an arena heading");
+                    None
+                }
+            };
+            let a = self
+                .narrate_side(turn, ArenaSide::A, &*deps.presenter, Some(answered))
+                .await;
+            relay.go_live().await;
+            a.map(|outcome| {
+                outcome.map(|mut n| {
+                    n.heading = heading;
+                    n
+                })
+            })
+        };
+        let b_side = async {
+            // Dropped unsent when A could not even be called: B starts anyway.
+            let _ = a_answered.await;
+            self.narrate_side(turn, ArenaSide::B, &relay, None).await
+        };
+        let (a, b) = tokio::join!(a_side, b_side);
+        let a = a?;
+        let b = match b? {
+            Ok(mut b) => {
+                // B was numbered locally while held back: store and use its real ids.
+                b.heading = relay.heading().await;
+                b.last_message = relay.real(b.last_message).await;
+                if let Some(first) = relay.real(b.narration.discord_message_id).await {
+                    store.set_discord_message_id(b.narration.id, first).await?;
+                    b.narration.discord_message_id = Some(first);
+                }
+                Ok(b)
+            }
+            Err(failed) => Err(failed),
+        };
+        Ok((a, b))
+    }
+
+    /// Opens the vote on two finished narrations, waits for it, keeps the winner as canon and
+    /// reveals the names.
+    async fn hold_vote(
+        &self,
+        turn: &ArenaTurn<'_>,
+        a: Narrated,
+        b: Narrated,
+    ) -> Result<(), EngineError> {
+        let deps = &self.shared.deps;
+        let store = &*deps.store;
         let battle = store
             .create_battle(
-                turn.session.id,
-                turn.session.guild_id,
+                turn.scene.session.id,
+                turn.scene.session.guild_id,
                 &turn.pair.a.to_string(),
                 &turn.pair.b.to_string(),
                 a.narration.id,
@@ -220,7 +238,7 @@ impl Actor {
                 None
             }
         };
-        self.await_votes(battle.id, &ballot.votes, turn.session)
+        self.await_votes(battle.id, &ballot.votes, turn.scene.session)
             .await?;
         drop(ballot);
 
@@ -272,8 +290,7 @@ impl Actor {
         if let Err(e) = deps.presenter.arena_reveal(self.channel, &reveal).await {
             tracing::warn!(channel = %self.channel, error = %e, "could not reveal the arena names");
         }
-        self.finish_canon(&turn, kept).await?;
-        Ok(true)
+        self.finish_canon(turn, kept).await
     }
 
     /// Narrates one side through `presenter`; records the call either way. `answered` is
@@ -294,57 +311,21 @@ impl Actor {
         };
         let record = Recorder {
             actor: self,
-            session: turn.session,
-            user: turn.requested_by,
+            session: turn.scene.session,
+            user: turn.scene.requested_by,
             model: model_id,
         };
         let model = match deps.models.chat_model(model_id) {
             Ok(model) => model,
             Err(error) => return Ok(Err(failed(error))),
         };
-        let system = context::system_prompt(turn.campaign, turn.session, turn.cast)
-            .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))?;
-        let budget = Budget {
-            context_window: deps.models.context_window(model_id),
-            max_answer_tokens: deps.settings.max_answer_tokens,
-        };
-        let context = {
-            let mut cache = self.cache.lock().unwrap();
-            context::build(
-                system,
-                turn.tail,
-                turn.instruction,
-                turn.cast,
-                &budget,
-                &mut cache,
-            )
-        };
-        let template = NewMessage::by_bot(
-            turn.session.id,
-            turn.campaign.id,
-            MessageRole::Assistant,
-            String::new(),
-            MessageStatus::Streaming,
-        );
-        let target = NarrationTarget {
-            channel: self.channel,
-            template: &template,
-        };
         let called: Arc<dyn ChatModel> = match answered {
             Some(tx) => Arc::new(AnsweredSignal::new(Arc::clone(&model), tx)),
             None => Arc::clone(&model),
         };
-        let outcome = narrate::narrate(
-            store,
-            &self.outage,
-            presenter,
-            &deps.settings.stream_policy,
-            &*called,
-            model_id,
-            context.request,
-            target,
-        )
-        .await?;
+        let Told { outcome, overflow } = self
+            .narrate_scene(turn.scene, model_id, &*called, presenter)
+            .await?;
         match outcome {
             NarrationOutcome::Done {
                 narration,
@@ -357,7 +338,7 @@ impl Actor {
                     narration,
                     heading: None,
                     last_message,
-                    overflow: context.overflow,
+                    overflow,
                     model,
                 }))
             }
@@ -442,35 +423,19 @@ impl Actor {
         turn: &ArenaTurn<'_>,
         canon: &Narrated,
     ) -> Result<(), EngineError> {
-        let deps = &self.shared.deps;
         let model_id = turn.pair.model(canon.side);
-        if let Some(last) = canon.last_message
-            && let Err(e) = deps
-                .presenter
-                .narration_finished(self.channel, last, canon.narration.id, model_id)
-                .await
-        {
-            tracing::warn!(channel = %self.channel, error = %e, "could not add narration buttons");
-        }
-        self.roll_requested_dice(turn.session, &canon.narration)
-            .await?;
-        if !canon.overflow.is_empty() {
-            let record = Recorder {
-                actor: self,
-                session: turn.session,
-                user: turn.requested_by,
-                model: model_id,
-            };
-            self.summarise(
-                turn.campaign,
-                turn.session,
-                &canon.overflow,
-                turn.cast,
-                &*canon.model,
-                &record,
-            )
+        self.add_buttons(canon.last_message, &canon.narration, model_id)
             .await;
-        }
+        self.roll_requested_dice(turn.scene.session, &canon.narration)
+            .await?;
+        let record = Recorder {
+            actor: self,
+            session: turn.scene.session,
+            user: turn.scene.requested_by,
+            model: model_id,
+        };
+        self.summarise_overflow(turn.scene, &canon.overflow, &*canon.model, &record)
+            .await;
         Ok(())
     }
 }
