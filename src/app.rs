@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::core::accounts::auth::{Accounts, HashCost};
+use crate::core::engine::observed::ObservedModels;
 use crate::core::engine::shards::ShardSet;
 use crate::core::engine::{Engine, EngineDeps, EngineSettings, ModelSource};
 use crate::core::portrait::{ImageProvider, Portraits};
@@ -14,7 +15,6 @@ use crate::core::streaming::StreamPolicy;
 use crate::discord::{Data, DiscordPresenter, DiscordSettings};
 use crate::llm::{ProviderSettings, Registry, RetryPolicy};
 use crate::ops::Ops;
-use crate::ops::instrument::InstrumentedModels;
 use crate::storage::Db;
 
 /// `gamemaster migrate`: bring the schema up to date and say where.
@@ -208,10 +208,7 @@ pub async fn run_until(
         }
         None => None,
     };
-    let models = Arc::new(InstrumentedModels::new(
-        registry.clone(),
-        ops.metrics.clone(),
-    ));
+    let models = Arc::new(ObservedModels::new(registry.clone(), ops.metrics.clone()));
     let parts = BotParts {
         portraits: Arc::new(portraits(&config, &registry, store.clone())),
         models,

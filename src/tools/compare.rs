@@ -10,25 +10,24 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use futures::StreamExt;
 
 use crate::cli::CompareArgs;
 use crate::config::Config;
+use crate::core::engine::observed::{CallEnd, CallObserver, CallReport, ObservedModels};
 use crate::core::engine::{
     Engine, EngineDeps, ModelSource, Notice, PlayerInput, PresentError, Presenter,
 };
 use crate::core::game::campaign::NewCampaign;
 use crate::core::game::character::NewCharacter;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
-use crate::core::models::chat::{
-    ChatModel, ChatRequest, ChatStream, ErrorKind, LlmError, ModelId, StreamEvent, Usage,
-};
+use crate::core::models::chat::{ErrorKind, LlmError, ModelId, Usage};
 use crate::core::models::perf::{CallKind, PerfRecord};
 use crate::core::stats::chart::{self, Chart, CostBar, LatencyBar, TokenBar};
+use crate::core::stats::csv;
 use crate::core::stats::{CallSample, ModelStats, model_stats};
 use crate::core::store::{CampaignStore, CharacterStore, PerfStore};
 use crate::storage::DatabaseUrl;
@@ -116,144 +115,43 @@ impl TurnRow {
     }
 }
 
-type Calls = Arc<Mutex<Vec<CallOutcome>>>;
+/// The calls of one model's run, in order, as `compare` counts them.
+#[derive(Default)]
+struct Calls(Mutex<Vec<CallOutcome>>);
 
-/// A model source whose models report every call they make.
-struct Measured {
-    inner: Arc<dyn ModelSource>,
-    calls: Calls,
-}
-
-impl ModelSource for Measured {
-    fn chat_model(&self, id: &ModelId) -> Result<Arc<dyn ChatModel>, LlmError> {
-        match self.inner.chat_model(id) {
-            Ok(inner) => Ok(Arc::new(MeasuredModel {
-                inner,
-                calls: Arc::clone(&self.calls),
-            })),
-            Err(error) => {
-                self.calls.lock().unwrap().push(CallOutcome {
-                    latency_ms: 0,
-                    ttft_ms: None,
-                    usage: None,
-                    output_chars: 0,
-                    error: Some(error.clone()),
-                });
-                Err(error)
-            }
-        }
-    }
-
-    fn context_window(&self, id: &ModelId) -> u32 {
-        self.inner.context_window(id)
-    }
-
-    fn arena_models(&self) -> Vec<ModelId> {
-        self.inner.arena_models()
-    }
-
-    fn cost(&self, id: &ModelId, usage: &Usage) -> Option<f64> {
-        self.inner.cost(id, usage)
-    }
-}
-
-struct MeasuredModel {
-    inner: Arc<dyn ChatModel>,
-    calls: Calls,
-}
-
-/// Watches one stream; records the call when it ends (or is dropped before its end).
-struct Probe {
-    calls: Calls,
-    started: Instant,
-    ttft_ms: Option<i64>,
-    chars: usize,
-    recorded: bool,
-}
-
-impl Probe {
-    fn elapsed_ms(&self) -> i64 {
-        self.started.elapsed().as_millis() as i64
-    }
-
-    fn observe(&mut self, item: &Result<StreamEvent, LlmError>) {
-        if self.recorded {
-            return;
-        }
-        match item {
-            Ok(StreamEvent::Delta(text)) => {
-                if self.ttft_ms.is_none() {
-                    self.ttft_ms = Some(self.elapsed_ms());
-                }
-                self.chars += text.chars().count();
-            }
-            Ok(StreamEvent::Done(completion)) => {
+impl CallObserver for Calls {
+    fn call_ended(&self, call: &CallReport<'_>) {
+        let ms = |d: Duration| d.as_millis() as i64;
+        let outcome = match call.end {
+            CallEnd::Done { completion, .. } => CallOutcome {
+                latency_ms: ms(completion.latency),
+                ttft_ms: completion.ttft.or(call.first_text).map(ms),
+                usage: Some(completion.usage),
+                output_chars: call.output_chars,
                 // An answer without text is a failed narration for the engine too.
-                let error = (self.chars == 0).then(|| {
+                error: (call.output_chars == 0).then(|| {
                     LlmError::new(ErrorKind::Malformed, "the model returned an empty answer")
-                });
-                self.record(CallOutcome {
-                    latency_ms: completion.latency.as_millis() as i64,
-                    ttft_ms: completion
-                        .ttft
-                        .map(|d| d.as_millis() as i64)
-                        .or(self.ttft_ms),
-                    usage: Some(completion.usage),
-                    output_chars: self.chars,
-                    error,
-                });
-            }
-            Err(error) => self.fail(error.clone()),
-        }
-    }
-
-    fn fail(&mut self, error: LlmError) {
-        self.record(CallOutcome {
-            latency_ms: self.elapsed_ms(),
-            ttft_ms: self.ttft_ms,
-            usage: None,
-            output_chars: self.chars,
-            error: Some(error),
-        });
-    }
-
-    fn record(&mut self, outcome: CallOutcome) {
-        self.recorded = true;
-        self.calls.lock().unwrap().push(outcome);
-    }
-}
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        if !self.recorded {
-            self.fail(LlmError::new(
-                ErrorKind::Interrupted,
-                "the stream was dropped before it ended",
-            ));
-        }
-    }
-}
-
-#[async_trait]
-impl ChatModel for MeasuredModel {
-    async fn stream_chat(&self, request: ChatRequest) -> Result<ChatStream, LlmError> {
-        let mut probe = Probe {
-            calls: Arc::clone(&self.calls),
-            started: Instant::now(),
-            ttft_ms: None,
-            chars: 0,
-            recorded: false,
+                }),
+            },
+            CallEnd::Failed { error, after } => CallOutcome {
+                latency_ms: ms(after),
+                ttft_ms: call.first_text.map(ms),
+                usage: None,
+                output_chars: call.output_chars,
+                error: Some(error.clone()),
+            },
         };
-        match self.inner.stream_chat(request).await {
-            Ok(stream) => Ok(Box::pin(stream.map(move |item| {
-                probe.observe(&item);
-                item
-            }))),
-            Err(error) => {
-                probe.fail(error.clone());
-                Err(error)
-            }
-        }
+        self.0.lock().unwrap().push(outcome);
+    }
+
+    fn model_unavailable(&self, _model: &ModelId, error: &LlmError) {
+        self.0.lock().unwrap().push(CallOutcome {
+            latency_ms: 0,
+            ttft_ms: None,
+            usage: None,
+            output_chars: 0,
+            error: Some(error.clone()),
+        });
     }
 }
 
@@ -485,7 +383,7 @@ async fn play_on(
         characters.push(created.id);
     }
 
-    let calls: Calls = Arc::default();
+    let calls = Arc::new(Calls::default());
     let settings = crate::core::engine::EngineSettings {
         max_answer_tokens: scenario.max_answer_tokens,
         dice_seed: Some(scenario.dice_seed),
@@ -496,10 +394,7 @@ async fn play_on(
     };
     let engine = Engine::new(EngineDeps {
         store: Arc::new(db.clone()),
-        models: Arc::new(Measured {
-            inner: Arc::clone(&source),
-            calls: Arc::clone(&calls),
-        }),
+        models: Arc::new(ObservedModels::new(Arc::clone(&source), calls.clone())),
         presenter: Arc::new(Silent::default()),
         settings,
     });
@@ -565,7 +460,7 @@ async fn finish_turn(
     source: &dyn ModelSource,
 ) -> TurnRow {
     let cost = |model: &ModelId, usage: &Usage| source.cost(model, usage);
-    let calls = std::mem::take(&mut *calls.lock().unwrap());
+    let calls = std::mem::take(&mut *calls.0.lock().unwrap());
     if let Some(store) = record {
         for call in &calls {
             let perf = PerfRecord {
@@ -653,42 +548,18 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or(String::new(), |v| v.to_string())
 }
 
-fn float(v: Option<f64>) -> String {
-    v.filter(|v| v.is_finite())
-        .map_or(String::new(), |v| format!("{v}"))
-}
-
-/// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
-}
-
-fn csv_line(fields: &[String]) -> String {
-    let mut line = fields
-        .iter()
-        .map(|f| csv_field(f))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push('\n');
-    line
-}
-
 /// `results.csv`: one row per model and turn; empty fields are unknown values.
 pub fn results_csv(rows: &[TurnRow]) -> String {
-    let mut out = csv_line(&RESULT_COLUMNS.map(String::from));
+    let mut out = csv::line(&RESULT_COLUMNS.map(String::from));
     for r in rows {
-        out.push_str(&csv_line(&[
+        out.push_str(&csv::line(&[
             r.model.clone(),
             r.turn.to_string(),
             r.latency_ms.to_string(),
             opt(r.ttft_ms),
             opt(r.tokens_in),
             opt(r.tokens_out),
-            float(r.cost_usd),
+            csv::number(r.cost_usd),
             r.ok.to_string(),
             r.error_kind.clone().unwrap_or_default(),
             r.output_chars.to_string(),
@@ -700,24 +571,9 @@ pub fn results_csv(rows: &[TurnRow]) -> String {
 
 /// `summary.csv`: per-model aggregates (`core::stats::model_stats` over the turn rows).
 pub fn summary_csv(stats: &[ModelStats]) -> String {
-    let mut out = csv_line(&SUMMARY_COLUMNS.map(String::from));
+    let mut out = csv::line(&SUMMARY_COLUMNS.map(String::from));
     for s in stats {
-        out.push_str(&csv_line(&[
-            s.model.clone(),
-            s.calls.to_string(),
-            s.errors.to_string(),
-            float(s.error_rate),
-            float(s.latency_p50),
-            float(s.latency_p95),
-            float(s.ttft_p50),
-            float(s.tokens_in_mean),
-            float(s.tokens_out_mean),
-            s.tokens_in_total.to_string(),
-            s.tokens_out_total.to_string(),
-            float(s.tokens_per_second),
-            float(s.cost_total),
-            float(s.cost_per_turn),
-        ]));
+        out.push_str(&csv::line(&csv::call_fields(s)));
     }
     out
 }
@@ -747,17 +603,4 @@ fn charts(scenario: &Scenario, stats: &[ModelStats]) -> Vec<(&'static str, Chart
             },
         ),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
 }

@@ -6,6 +6,7 @@ mod actor;
 pub mod arena;
 pub mod context;
 mod narrate;
+pub mod observed;
 mod outage;
 mod requests;
 pub mod shards;

@@ -605,73 +605,69 @@ where
 }
 
 fn draw_cost(area: &Area<'_>, bars: &[CostBar]) -> Result<(), ChartError> {
-    let models: Vec<&str> = bars.iter().map(|b| b.model.as_str()).collect();
-    let top = bars
+    let values: Vec<ValueBar> = bars
         .iter()
-        .map(|b| finite_or_zero(b.cost_usd))
-        .fold(0.0, f64::max);
+        .map(|b| ValueBar {
+            model: b.model.clone(),
+            value: b.cost_usd,
+            label: usd(b.cost_usd),
+        })
+        .collect();
     // Axis ticks share one precision so they line up: cents above $1, finer below.
-    let decimals = if top >= 1.0 {
-        2
-    } else if top >= 0.01 {
-        3
-    } else {
-        5
-    };
-    let mut chart = bar_frame(area, &models, axis_top(top), "cost (USD)", &|v| {
-        format!("${v:.decimals$}")
-    })?;
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            bar(
-                i,
-                0.0,
-                finite_or_zero(b.cost_usd).max(0.0),
-                model_colour(&b.model),
-            )
-        }))
-        .map_err(draw_error)?;
-    chart
-        .draw_series(
-            bars.iter()
-                .enumerate()
-                .map(|(i, b)| value_label(usd(b.cost_usd), i, finite_or_zero(b.cost_usd).max(0.0))),
-        )
-        .map_err(draw_error)?;
-    Ok(())
+    draw_bars(area, "cost (USD)", &values, &|top| {
+        let decimals = if top >= 1.0 {
+            2
+        } else if top >= 0.01 {
+            3
+        } else {
+            5
+        };
+        Box::new(move |v| format!("${v:.decimals$}"))
+    })
 }
 
 fn draw_values(area: &Area<'_>, axis: &str, bars: &[ValueBar]) -> Result<(), ChartError> {
+    draw_bars(area, axis, bars, &|top| {
+        let decimals = if top >= 10.0 {
+            0
+        } else if top >= 0.1 {
+            2
+        } else {
+            4
+        };
+        Box::new(move |v| format!("{v:.decimals$}"))
+    })
+}
+
+/// The axis tick format for an axis whose highest value is the argument.
+type TickFormat = dyn Fn(f64) -> Box<dyn Fn(&f64) -> String>;
+
+/// One bar per model, its label above it.
+fn draw_bars(
+    area: &Area<'_>,
+    axis: &str,
+    bars: &[ValueBar],
+    ticks: &TickFormat,
+) -> Result<(), ChartError> {
     let models: Vec<&str> = bars.iter().map(|b| b.model.as_str()).collect();
     let top = bars
         .iter()
         .map(|b| finite_or_zero(b.value))
         .fold(0.0, f64::max);
-    let decimals = if top >= 10.0 {
-        0
-    } else if top >= 0.1 {
-        2
-    } else {
-        4
-    };
-    let mut chart = bar_frame(area, &models, axis_top(top), axis, &|v| {
-        format!("{v:.decimals$}")
-    })?;
+    let height = |b: &ValueBar| finite_or_zero(b.value).max(0.0);
+    let mut chart = bar_frame(area, &models, axis_top(top), axis, &*ticks(top))?;
     chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            bar(
-                i,
-                0.0,
-                finite_or_zero(b.value).max(0.0),
-                model_colour(&b.model),
-            )
-        }))
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .map(|(i, b)| bar(i, 0.0, height(b), model_colour(&b.model))),
+        )
         .map_err(draw_error)?;
     chart
         .draw_series(
             bars.iter()
                 .enumerate()
-                .map(|(i, b)| value_label(b.label.clone(), i, finite_or_zero(b.value).max(0.0))),
+                .map(|(i, b)| value_label(b.label.clone(), i, height(b))),
         )
         .map_err(draw_error)?;
     Ok(())

@@ -6,6 +6,7 @@
 pub mod aggregate;
 pub mod bradley_terry;
 pub mod chart;
+pub mod csv;
 pub mod leaderboard;
 pub mod query;
 pub mod report;

@@ -7,6 +7,7 @@ use rand::Rng;
 
 use super::aggregate::{ModelStats, ThumbVotes, model_stats_from_summaries};
 use super::bradley_terry::{ArenaConfig, ArenaRating, Battle, fit_arena};
+use super::csv;
 use super::leaderboard::{LeaderboardRow, Metric, leaderboard};
 use super::summary::CallSummary;
 use crate::core::stats::chart::{Chart, CostBar, LatencyBar, RatingInterval, TokenBar, ValueBar};
@@ -206,48 +207,18 @@ pub fn report_csv(stats: &[ModelStats]) -> String {
     out.push('\n');
     for s in stats {
         let arena = s.arena.as_ref();
-        let fields = [
-            csv_text(&s.model),
-            s.calls.to_string(),
-            s.errors.to_string(),
-            opt(s.error_rate),
-            opt(s.latency_p50),
-            opt(s.latency_p95),
-            opt(s.ttft_p50),
-            opt(s.tokens_in_mean),
-            opt(s.tokens_out_mean),
-            s.tokens_in_total.to_string(),
-            s.tokens_out_total.to_string(),
-            opt(s.tokens_per_second),
-            opt(s.cost_total),
-            opt(s.cost_per_turn),
-            opt(s.thumbs_up_share),
+        let mut fields = csv::call_fields(s);
+        fields.extend([
+            csv::number(s.thumbs_up_share),
             s.thumbs_votes.to_string(),
-            opt(arena.map(|a| a.rating)),
-            opt(arena.map(|a| a.ci_low)),
-            opt(arena.map(|a| a.ci_high)),
+            csv::number(arena.map(|a| a.rating)),
+            csv::number(arena.map(|a| a.ci_low)),
+            csv::number(arena.map(|a| a.ci_high)),
             arena.map(|a| a.battles.to_string()).unwrap_or_default(),
-        ];
-        out.push_str(&fields.join(","));
-        out.push('\n');
+        ]);
+        out.push_str(&csv::line(&fields));
     }
     out
-}
-
-/// Rust's `Display` for `f64` never uses exponent notation: `1e-7` prints `0.0000001`.
-fn opt(value: Option<f64>) -> String {
-    value
-        .filter(|v| v.is_finite())
-        .map(|v| v.to_string())
-        .unwrap_or_default()
-}
-
-fn csv_text(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 #[cfg(test)]
@@ -395,6 +366,6 @@ mod tests {
         assert_eq!(b[col("cost_total_usd")], "0.00000005");
         assert_eq!(b[col("thumbs_up_share")], "");
         assert!(!csv.contains("e-"), "{csv}");
-        assert_eq!(csv_text("x,\"y\""), "\"x,\"\"y\"\"\"");
+        assert_eq!(csv::field("x,\"y\""), "\"x,\"\"y\"\"\"");
     }
 }
