@@ -462,6 +462,46 @@ async fn a_narration_cut_mid_way_keeps_its_text_and_can_be_regenerated() {
 }
 
 #[tokio::test]
+async fn a_regeneration_no_model_can_answer_keeps_the_narration_it_would_replace() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Kept", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.say(CHANNEL, ALICE, "I open the door.").await;
+    game.finished(CHANNEL, 2).await;
+    let before = game.story(session).await;
+    let narration = before.last().unwrap().clone();
+    assert_eq!(narration.role, MessageRole::Assistant);
+
+    game.gm.push(Reply::FailBefore(ErrorKind::Server));
+    game.engine
+        .regenerate(CHANNEL, narration.id, ALICE)
+        .await
+        .unwrap();
+    game.presenter
+        .wait_for(1, |s| {
+            matches!(s, Shown::Notice(_, Notice::TurnFailed { .. }))
+        })
+        .await;
+    game.engine.flush(CHANNEL).await.unwrap();
+
+    let after = game.story(session).await;
+    let kept = after.iter().find(|m| m.id == narration.id).unwrap();
+    assert_eq!(kept.status, MessageStatus::Complete);
+    assert_eq!(after.len(), before.len(), "no row was added or removed");
+    // It is still the latest narration, so it can be regenerated again.
+    game.engine
+        .regenerate(CHANNEL, narration.id, ALICE)
+        .await
+        .unwrap();
+    game.finished(CHANNEL, 3).await;
+    let last = game.story(session).await;
+    assert_eq!(
+        last.iter().find(|m| m.id == narration.id).unwrap().status,
+        MessageStatus::Superseded
+    );
+}
+
+#[tokio::test]
 async fn narrations_left_streaming_by_a_crash_become_interrupted_and_the_session_resumes() {
     let game = spawn_game(fast()).await;
     let campaign = game.campaign("Crash", &[ALICE]).await;

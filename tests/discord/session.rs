@@ -9,6 +9,42 @@ use serde_json::json;
 use support::bot::{ALICE, BOB, CAROL, OTHER_GUILD, spawn_bot};
 
 #[tokio::test]
+async fn a_session_is_ended_by_its_starter_or_a_manager_only() {
+    let bot = spawn_bot().await;
+    let id = bot.create_campaign(ALICE, "Ashes").await;
+    bot.run(ALICE, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    let refused = bot.run(BOB, "session end", json!({})).await;
+    assert!(refused.ephemeral);
+    assert!(
+        refused.content.contains("Only whoever started the session"),
+        "{}",
+        refused.content
+    );
+    let still = bot
+        .db()
+        .active_session(ChannelId(bot.channel))
+        .await
+        .unwrap();
+    assert!(still.is_some(), "a refused /session end changes nothing");
+
+    // Alice manages the server: she may end anyone's session.
+    let ended = bot.run(ALICE, "session end", json!({})).await;
+    assert!(
+        ended.content.contains("session is over"),
+        "{}",
+        ended.content
+    );
+
+    // Bob is no manager, but he may end the session he started.
+    bot.run(BOB, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    let own = bot.run(BOB, "session end", json!({})).await;
+    assert!(own.content.contains("session is over"), "{}", own.content);
+    bot.assert_clean();
+}
+
+#[tokio::test]
 async fn one_session_per_channel_and_end_closes_it() {
     let bot = spawn_bot().await;
     let id = bot.create_campaign(ALICE, "Rime").await;

@@ -1,12 +1,13 @@
 //! What members ask of the game besides narration, each decided here with its rule: rating a
-//! narration, deleting a campaign.
+//! narration, ending a session, deleting a campaign.
 
 use super::{Engine, EngineError};
 use crate::core::game::campaign::Campaign;
 use crate::core::game::member::Member;
+use crate::core::game::session::Session;
 use crate::core::game::transcript::MessageRole;
 use crate::core::game::vote::Rating;
-use crate::core::ids::{CampaignId, GuildId, MessageId, UserId};
+use crate::core::ids::{CampaignId, ChannelId, GuildId, MessageId, UserId};
 
 /// A narration's votes after a rating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,21 @@ impl Engine {
         store.set_rating(narration, voter, rating).await?;
         let (up, down) = store.rating_counts(narration).await?;
         Ok(RatingCounts { up, down })
+    }
+
+    /// Ends the channel's session, for whoever started it or a manager.
+    pub async fn end_session_for(
+        &self,
+        channel: ChannelId,
+        by: Member,
+    ) -> Result<Session, EngineError> {
+        let session = self
+            .store()
+            .active_session(channel)
+            .await?
+            .ok_or(EngineError::NoSession)?;
+        by.ensure_started(&session, "end it")?;
+        self.end_session(channel).await
     }
 
     /// Deletes a campaign of this server with its sessions and story, for its owner or a

@@ -1,6 +1,7 @@
 //! Who asks, as the game's rules see them, and what they may do.
 
 use crate::core::game::campaign::Campaign;
+use crate::core::game::session::Session;
 use crate::core::ids::UserId;
 
 /// A member of a server acting: the user, and whether they manage the server (Discord's
@@ -11,10 +12,12 @@ pub struct Member {
     pub is_manager: bool,
 }
 
-/// A member asked for something only a campaign's owner or a manager may do.
+/// A member asked for something only its owner (a campaign's owner, a session's starter) or a
+/// manager may do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Only the campaign's owner or members with Manage Server can {what}.")]
+#[error("Only {owner} or members with Manage Server can {what}.")]
 pub struct NotAllowed {
+    pub owner: &'static str,
     pub what: &'static str,
 }
 
@@ -30,10 +33,24 @@ impl Member {
         campaign: &Campaign,
         what: &'static str,
     ) -> Result<(), NotAllowed> {
-        if self.may_manage(campaign.owner_id) {
+        self.ensure(campaign.owner_id, "the campaign's owner", what)
+    }
+
+    /// Refuses unless this member started `session` or manages the server.
+    pub fn ensure_started(&self, session: &Session, what: &'static str) -> Result<(), NotAllowed> {
+        self.ensure(session.started_by, "whoever started the session", what)
+    }
+
+    fn ensure(
+        &self,
+        owner: Option<UserId>,
+        whose: &'static str,
+        what: &'static str,
+    ) -> Result<(), NotAllowed> {
+        if self.may_manage(owner) {
             Ok(())
         } else {
-            Err(NotAllowed { what })
+            Err(NotAllowed { owner: whose, what })
         }
     }
 }
@@ -56,7 +73,10 @@ mod tests {
 
     #[test]
     fn the_refusal_says_what_was_asked() {
-        let refusal = NotAllowed { what: "delete it" };
+        let refusal = NotAllowed {
+            owner: "the campaign's owner",
+            what: "delete it",
+        };
         assert_eq!(
             refusal.to_string(),
             "Only the campaign's owner or members with Manage Server can delete it."

@@ -98,7 +98,7 @@ pub async fn end(ctx: Context<'_>) -> BotResult {
     let session = ctx
         .data()
         .engine
-        .end_session(commands::channel(ctx))
+        .end_session_for(commands::channel(ctx), commands::member(ctx).await)
         .await?;
     tracing::info!(session = %session.id, "session ended");
     ctx.send(reply().content(

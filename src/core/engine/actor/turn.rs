@@ -34,8 +34,8 @@ struct Plan {
     requested_by: Option<UserId>,
     opening: bool,
     regenerating: bool,
-    /// A regenerated narration and its dice: they leave the story just before the new one is
-    /// written, after every read a database outage could interrupt.
+    /// A regenerated narration and its dice: they leave the story once a new narration has
+    /// text, so a regeneration that no model can answer keeps them.
     replaced: Vec<StoredMessage>,
 }
 
@@ -85,8 +85,7 @@ impl Actor {
         if !plan.regenerating && self.narrated_in_arena(&scene).await? {
             return Ok(());
         }
-        self.supersede(&plan.replaced).await?;
-        self.narrate_with_fallbacks(&scene).await
+        self.narrate_with_fallbacks(&scene, &plan.replaced).await
     }
 
     /// `None` when a regeneration no longer applies (a newer narration exists).
@@ -150,8 +149,13 @@ impl Actor {
     }
 
     /// The campaign's model narrates; when it fails before any text, the next in its chain
-    /// does. A narration cut after some text stays as it is (the players saw it).
-    async fn narrate_with_fallbacks(&self, scene: &Scene<'_>) -> Result<(), EngineError> {
+    /// does. A narration cut after some text stays as it is (the players saw it). Either
+    /// replaces the narration being regenerated.
+    async fn narrate_with_fallbacks(
+        &self,
+        scene: &Scene<'_>,
+        replaced: &[StoredMessage],
+    ) -> Result<(), EngineError> {
         let deps = &self.shared.deps;
         let chain = fallback_chain(
             scene.campaign,
@@ -182,6 +186,7 @@ impl Actor {
                     completion,
                     last_message,
                 } => {
+                    self.supersede(replaced).await?;
                     record.success(CallKind::Narration, &completion).await;
                     self.add_buttons(last_message, &narration, model_id).await;
                     self.roll_requested_dice(scene.session, &narration).await?;
@@ -202,6 +207,7 @@ impl Actor {
                     ttft_ms,
                     last_message,
                 } => {
+                    self.supersede(replaced).await?;
                     record
                         .failure(CallKind::Narration, &error, latency_ms, ttft_ms)
                         .await;
