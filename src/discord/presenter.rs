@@ -11,7 +11,9 @@ use serenity::all::{
     MessageId as SMessageId,
 };
 
-use crate::core::engine::{ArenaReveal, ArenaSide, Notice, PresentError, Presenter};
+use crate::core::engine::{
+    ArenaReveal, ArenaSide, BadRollTag, DiceRolled, Notice, PresentError, Presenter,
+};
 use crate::core::game::vote::{ArenaChoice, Rating};
 use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, ImageId, MessageId};
 use crate::core::models::chat::ModelId;
@@ -204,27 +206,61 @@ fn sentence(text: &str) -> String {
     out
 }
 
+/// A narration's rolls in one embed: a single roll under its label, several as fields.
+fn dice_embed(rolls: &[DiceRolled]) -> Option<Embed> {
+    let label = |r: &DiceRolled| r.label.trim().to_string();
+    let embed = match rolls {
+        [] => return None,
+        [roll] if !label(roll).is_empty() => {
+            Embed::new(format!("🎲 {}", label(roll))).description(roll.text.clone())
+        }
+        [roll] => Embed::new("🎲 The game master rolls").description(roll.text.clone()),
+        several => several.iter().enumerate().fold(
+            Embed::new("🎲 The game master rolls"),
+            |embed, (i, roll)| {
+                let name = Some(label(roll))
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| format!("Roll {}", i + 1));
+                embed.field(name, roll.text.clone(), false)
+            },
+        ),
+    };
+    Some(embed.colour(GOLD))
+}
+
+/// The roll tags a narration held that could not be rolled, in one line.
+fn unrollable(problems: &[BadRollTag]) -> Option<String> {
+    const SHOWN: usize = 3;
+    let tag = |p: &BadRollTag| truncate_chars(p.tag.trim(), 40);
+    match problems {
+        [] => None,
+        [one] => Some(format!(
+            "⚠️ The game master asked for a roll I can't make (`{}`): {} The story goes on without it.",
+            tag(one),
+            sentence(&one.problem)
+        )),
+        several => {
+            let mut listed: Vec<String> = several
+                .iter()
+                .take(SHOWN)
+                .map(|p| format!("`{}` ({})", tag(p), truncate_chars(&p.problem, 80)))
+                .collect();
+            if several.len() > SHOWN {
+                listed.push(format!("{} more", several.len() - SHOWN));
+            }
+            Some(format!(
+                "⚠️ The game master asked for {} rolls I can't make: {}. The story goes on without them.",
+                several.len(),
+                listed.join(", ")
+            ))
+        }
+    }
+}
+
 /// How a notice reads in the channel: (content, embed).
 pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
     match notice {
-        Notice::DiceRoll { label, text } => {
-            let title = if label.trim().is_empty() {
-                "🎲 The game master rolls".to_string()
-            } else {
-                format!("🎲 {}", label.trim())
-            };
-            (
-                None,
-                Some(Embed::new(title).description(text.clone()).colour(GOLD)),
-            )
-        }
-        Notice::BadRollTag { tag, problem } => (
-            Some(format!(
-                "⚠️ The game master asked for a roll I can't make (`{tag}`): {} The story goes on without it.",
-                sentence(problem)
-            )),
-            None,
-        ),
+        Notice::Dice { rolls, problems } => (unrollable(problems), dice_embed(rolls)),
         Notice::ModelFailed {
             model,
             reason,

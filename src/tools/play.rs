@@ -138,9 +138,14 @@ impl Presenter for TerminalPresenter {
 
     async fn notice(&self, _: ChannelId, notice: &Notice) -> Result<(), PresentError> {
         let text = match notice {
-            Notice::DiceRoll { label, text } => format!("[dice] {label}: {text}"),
-            Notice::BadRollTag { tag, problem } => {
-                format!("[dice] could not roll `{tag}`: {problem}")
+            Notice::Dice { rolls, problems } => {
+                let rolled = rolls
+                    .iter()
+                    .map(|r| format!("[dice] {}: {}", r.label, r.text));
+                let refused = problems
+                    .iter()
+                    .map(|p| format!("[dice] could not roll `{}`: {}", p.tag, p.problem));
+                rolled.chain(refused).collect::<Vec<_>>().join("\n")
             }
             Notice::ModelFailed {
                 model,

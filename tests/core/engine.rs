@@ -562,6 +562,47 @@ async fn narrations_left_streaming_by_a_crash_become_interrupted_and_the_session
 }
 
 #[tokio::test]
+async fn a_narration_full_of_roll_tags_gives_one_dice_notice() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Many dice", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.gm.push(Reply::Text(
+        "Chaos. [[roll 1d20 Stealth]] [[roll 2d6 Damage]] [[roll 1d0 Nothing]] \
+         [[roll 1d4 Luck]] [[roll 1d8 Fire]] [[roll 1d6 Extra]] [[roll 1d6 More]]"
+            .into(),
+    ));
+    game.say(CHANNEL, ALICE, "I cast everything.").await;
+    game.finished(CHANNEL, 2).await;
+    game.engine.flush(CHANNEL).await.unwrap();
+
+    let dice: Vec<Notice> = game
+        .presenter
+        .shown()
+        .into_iter()
+        .filter_map(|s| match s {
+            Shown::Notice(_, n @ Notice::Dice { .. }) => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        dice.len(),
+        1,
+        "one notice for the whole narration: {dice:?}"
+    );
+    let Notice::Dice { rolls, problems } = &dice[0] else {
+        unreachable!()
+    };
+    // The first five tags are honoured (one of them cannot be rolled), the rest refused.
+    let labels: Vec<&str> = rolls.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["Stealth", "Damage", "Luck", "Fire"]);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert_eq!(
+        texts(&game.story(session).await, MessageRole::Dice).len(),
+        4
+    );
+}
+
+#[tokio::test]
 async fn roll_tags_are_rolled_by_the_bot_and_fed_into_the_next_narration() {
     let game = spawn_game(fast()).await;
     let campaign = game.campaign("Dice", &[ALICE]).await;
@@ -571,9 +612,7 @@ async fn roll_tags_are_rolled_by_the_bot_and_fed_into_the_next_narration() {
     ));
     game.say(CHANNEL, ALICE, "I look around.").await;
     game.presenter
-        .wait_for(1, |s| {
-            matches!(s, Shown::Notice(_, Notice::DiceRoll { .. }))
-        })
+        .wait_for(1, |s| matches!(s, Shown::Notice(_, Notice::Dice { .. })))
         .await;
 
     let story = game.story(session).await;

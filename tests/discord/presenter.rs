@@ -4,7 +4,7 @@ use crate::support;
 
 use std::sync::Arc;
 
-use gamemaster::core::engine::{Notice, Presenter};
+use gamemaster::core::engine::{BadRollTag, DiceRolled, Notice, Presenter};
 use gamemaster::core::ids::{ChannelId, MessageId};
 use gamemaster::core::models::chat::ModelId;
 use gamemaster::discord::DiscordPresenter;
@@ -63,13 +63,15 @@ async fn notices_are_short_and_say_what_happens_next() {
     let (fake, p, channel) = presenter().await;
     let model = ModelId::parse("openai:gpt-4o").unwrap();
     for notice in [
-        Notice::DiceRoll {
-            label: "Perception for Aria".into(),
-            text: "1d20 (**20**) + 3 = 23".into(),
-        },
-        Notice::BadRollTag {
-            tag: "1d0".into(),
-            problem: "a die needs at least one side".into(),
+        Notice::Dice {
+            rolls: vec![DiceRolled {
+                label: "Perception for Aria".into(),
+                text: "1d20 (**20**) + 3 = 23".into(),
+            }],
+            problems: vec![BadRollTag {
+                tag: "1d0".into(),
+                problem: "a die needs at least one side".into(),
+            }],
         },
         Notice::ModelFailed {
             model: model.clone(),
@@ -87,18 +89,18 @@ async fn notices_are_short_and_say_what_happens_next() {
         p.notice(channel, &notice).await.unwrap();
     }
     let messages = fake.messages_in(channel.0);
-    assert_eq!(messages.len(), 5);
+    assert_eq!(messages.len(), 4, "the rolls and the refused tag share one message");
     assert_eq!(
         messages[0].embeds[0]["title"],
         json!("🎲 Perception for Aria")
     );
-    assert!(messages[1].content.contains("`1d0`"));
+    assert!(messages[0].content.contains("`1d0`"));
     assert!(
-        messages[2].content.contains("openai:gpt-4o") && messages[2].content.contains("Trying")
+        messages[1].content.contains("openai:gpt-4o") && messages[1].content.contains("Trying")
     );
-    assert!(messages[3].content.contains("Regenerate"));
+    assert!(messages[2].content.contains("Regenerate"));
     assert!(
-        messages[4].embeds[0]["description"]
+        messages[3].embeds[0]["description"]
             .as_str()
             .unwrap()
             .contains("kept")
@@ -114,5 +116,34 @@ async fn text_over_the_message_limit_is_cut_rather_than_refused() {
     let (fake, p, channel) = presenter().await;
     let id = p.send(channel, &"a".repeat(2500)).await.unwrap();
     assert_eq!(fake.message(id.0).unwrap().content.chars().count(), 2000);
+    fake.assert_clean();
+}
+
+#[tokio::test]
+async fn many_rolls_and_refused_tags_fit_one_message_within_discord_limits() {
+    let (fake, p, channel) = presenter().await;
+    let rolls = (0..5)
+        .map(|i| DiceRolled {
+            label: format!("Save {i}"),
+            text: format!("1d20 ({i}) = {i}"),
+        })
+        .collect();
+    // Hostile tags: long bodies and many of them.
+    let problems = (0..40)
+        .map(|i| BadRollTag {
+            tag: format!("{i}d{}", "9".repeat(1500)),
+            problem: "the die is too large".into(),
+        })
+        .collect();
+    p.notice(channel, &Notice::Dice { rolls, problems })
+        .await
+        .unwrap();
+    let messages = fake.messages_in(channel.0);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].embeds[0]["fields"].as_array().unwrap().len(), 5);
+    assert!(messages[0].content.contains("40 rolls I can't make"));
+    assert!(messages[0].content.contains("37 more"));
+    assert!(messages[0].content.chars().count() <= 2000);
+    fake.assert_no_pings();
     fake.assert_clean();
 }

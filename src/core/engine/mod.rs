@@ -108,13 +108,29 @@ pub trait Presenter: Send + Sync {
 #[error("{0}")]
 pub struct PresentError(pub String);
 
+/// A roll the game master asked for, rolled by the bot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiceRolled {
+    pub label: String,
+    pub text: String,
+}
+
+/// A roll tag the bot could not roll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRollTag {
+    pub tag: String,
+    pub problem: String,
+}
+
 /// What the bot tells a channel besides the narration itself.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    /// A roll the game master asked for, rolled by the bot.
-    DiceRoll { label: String, text: String },
-    /// A roll tag the bot could not roll.
-    BadRollTag { tag: String, problem: String },
+    /// The rolls a narration asked for, rolled by the bot, and the tags it could not roll:
+    /// one notice a narration, however many tags it held.
+    Dice {
+        rolls: Vec<DiceRolled>,
+        problems: Vec<BadRollTag>,
+    },
     /// A model failed; `next` says what happens now.
     ModelFailed {
         model: ModelId,

@@ -4,7 +4,7 @@
 
 use super::record::Recorder;
 use super::*;
-use crate::core::engine::Presenter;
+use crate::core::engine::{BadRollTag, DiceRolled, Presenter};
 use crate::core::ids::DiscordMessageId;
 use crate::core::models::chat::ChatModel;
 use crate::core::models::choice::fallback_chain;
@@ -394,6 +394,8 @@ impl Actor {
                 .map(|tag| (tag, tag.expr.roll(&mut *rng)))
                 .collect()
         };
+        let mut rolls = Vec::new();
+        let mut problems = Vec::new();
         for (tag, result) in results {
             match result {
                 Ok(result) => {
@@ -408,26 +410,23 @@ impl Actor {
                     self.outage
                         .retry(|| deps.store.append_message(&row))
                         .await?;
-                    let notice = Notice::DiceRoll {
+                    rolls.push(DiceRolled {
                         label: tag.label.clone(),
                         text,
-                    };
-                    self.shared.tell(self.channel, &notice).await;
+                    });
                 }
-                Err(e) => {
-                    let notice = Notice::BadRollTag {
-                        tag: tag.expr.to_string(),
-                        problem: e.to_string(),
-                    };
-                    self.shared.tell(self.channel, &notice).await;
-                }
+                Err(e) => problems.push(BadRollTag {
+                    tag: tag.expr.to_string(),
+                    problem: e.to_string(),
+                }),
             }
         }
-        for error in scan.errors {
-            let notice = Notice::BadRollTag {
-                tag: error.body.clone(),
-                problem: error.problem.to_string(),
-            };
+        problems.extend(scan.errors.into_iter().map(|error| BadRollTag {
+            tag: error.body,
+            problem: error.problem.to_string(),
+        }));
+        if !rolls.is_empty() || !problems.is_empty() {
+            let notice = Notice::Dice { rolls, problems };
             self.shared.tell(self.channel, &notice).await;
         }
         Ok(())
