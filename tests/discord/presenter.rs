@@ -89,7 +89,11 @@ async fn notices_are_short_and_say_what_happens_next() {
         p.notice(channel, &notice).await.unwrap();
     }
     let messages = fake.messages_in(channel.0);
-    assert_eq!(messages.len(), 4, "the rolls and the refused tag share one message");
+    assert_eq!(
+        messages.len(),
+        4,
+        "the rolls and the refused tag share one message"
+    );
     assert_eq!(
         messages[0].embeds[0]["title"],
         json!("🎲 Perception for Aria")

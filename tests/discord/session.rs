@@ -7,6 +7,7 @@ use gamemaster::core::ids::ChannelId;
 use gamemaster::core::store::SessionStore;
 use serde_json::json;
 use support::bot::{ALICE, BOB, CAROL, OTHER_GUILD, spawn_bot};
+use support::fake_discord::{FakeUser, perms};
 
 #[tokio::test]
 async fn a_session_is_ended_by_its_starter_or_a_manager_only() {
@@ -201,5 +202,34 @@ async fn act_refuses_someone_elses_character() {
     assert!(r.content.contains("your own characters"), "{}", r.content);
     let blank = bot.run(BOB, "act", json!({"text": "   "})).await;
     assert!(blank.ephemeral);
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn act_is_refused_to_a_member_who_cannot_post_in_the_channel() {
+    const DAN: u64 = 2_000_000_000_000_000_009;
+    let mut world = support::bot::world();
+    let mut muted = FakeUser::new(DAN, "dan");
+    muted.permissions = perms::VIEW_CHANNEL | perms::USE_APPLICATION_COMMANDS;
+    world.guilds[0].members.push(muted);
+    let bot = support::bot::spawn_bot_with(world, &[]).await;
+    let id = bot.create_campaign(ALICE, "Hush").await;
+    bot.run(ALICE, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    let before = bot.story().await.len();
+
+    let r = bot
+        .run(DAN, "act", json!({"text": "@everyone free loot"}))
+        .await;
+    assert!(r.ephemeral);
+    assert!(r.content.contains("can't send messages"), "{}", r.content);
+    assert_eq!(bot.story().await.len(), before, "nothing was stored");
+
+    let ok = bot.run(BOB, "act", json!({"text": "I listen."})).await;
+    assert!(
+        !ok.content.contains("can't send messages"),
+        "{}",
+        ok.content
+    );
     bot.assert_clean();
 }

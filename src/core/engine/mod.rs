@@ -219,6 +219,17 @@ pub enum EngineError {
     NotAllowed(#[from] crate::core::game::member::NotAllowed),
 }
 
+impl EngineError {
+    /// What a channel may read: the game's own refusals as they are; a storage failure
+    /// without the database's words (they name tables, hosts and constraints, and are logged).
+    pub fn public_text(&self) -> String {
+        match self {
+            EngineError::Store(_) => "the game's storage did not answer".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// A player's action, from a plain channel message or `/act`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayerInput {
@@ -577,5 +588,32 @@ impl Engine {
             .await?
             .ok_or(EngineError::NoSession)?;
         Ok(self.actor_for_session(&session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_never_reads_the_database_s_own_words() {
+        let raw = "error returned from database: relation \"messages\" at db.internal:5432";
+        for error in [
+            StoreError::Unavailable(raw.into()),
+            StoreError::Refused(raw.into()),
+            StoreError::Corrupt(raw.into()),
+            StoreError::Conflict(raw.into()),
+        ] {
+            let text = EngineError::Store(error).public_text();
+            assert!(
+                !text.contains("db.internal") && !text.contains("relation"),
+                "{text}"
+            );
+            assert!(text.contains("storage"), "{text}");
+        }
+        assert_eq!(
+            EngineError::NoSession.public_text(),
+            EngineError::NoSession.to_string()
+        );
     }
 }

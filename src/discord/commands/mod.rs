@@ -13,7 +13,7 @@ pub mod stats;
 
 use poise::CreateReply;
 use serenity::all::{
-    AutocompleteChoice, CreateAllowedMentions, CreateAutocompleteResponse, Permissions,
+    AutocompleteChoice, ChannelType, CreateAllowedMentions, CreateAutocompleteResponse, Permissions,
 };
 
 use crate::core::game::campaign::Campaign;
@@ -75,6 +75,32 @@ pub async fn member(ctx: Context<'_>) -> Member {
         user: author(ctx),
         is_manager: is_manager(ctx).await,
     }
+}
+
+/// Whether the author may post in this channel (Send Messages, or Send Messages in Threads in
+/// a thread), from the permissions Discord resolved for the interaction's channel.
+pub async fn may_post_here(ctx: Context<'_>) -> bool {
+    let in_thread = match ctx {
+        poise::Context::Application(a) => a.interaction.channel.as_ref().is_some_and(|c| {
+            c.thread_metadata.is_some()
+                || matches!(
+                    c.kind,
+                    ChannelType::PublicThread
+                        | ChannelType::PrivateThread
+                        | ChannelType::NewsThread
+                )
+        }),
+        poise::Context::Prefix(_) => false,
+    };
+    let needed = if in_thread {
+        Permissions::SEND_MESSAGES_IN_THREADS
+    } else {
+        Permissions::SEND_MESSAGES
+    };
+    ctx.author_member()
+        .await
+        .and_then(|m| m.permissions)
+        .is_some_and(|p| p.contains(needed) || p.administrator())
 }
 
 pub async fn is_manager(ctx: Context<'_>) -> bool {

@@ -165,6 +165,12 @@ pub async fn act(
             "There is no active session in this channel. Start one with `/session start`.",
         ));
     };
+    // `/act` posts the text as the bot: not for members the channel has muted.
+    if !commands::may_post_here(ctx).await {
+        return Err(user(
+            "You can't send messages in this channel, so you can't act here either.",
+        ));
+    }
     let text = text.trim().to_string();
     if text.is_empty() {
         return Err(user("Say what your character does."));

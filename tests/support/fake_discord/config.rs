@@ -10,11 +10,13 @@ pub mod perms {
     pub const ATTACH_FILES: u64 = 1 << 15;
     pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
     pub const USE_APPLICATION_COMMANDS: u64 = 1 << 31;
+    pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
     pub const MANAGE_GUILD: u64 = 1 << 5;
     pub const ADMINISTRATOR: u64 = 1 << 3;
     /// What `@everyone` gets in a fresh guild, roughly.
     pub const MEMBER: u64 = VIEW_CHANNEL
         | SEND_MESSAGES
+        | SEND_MESSAGES_IN_THREADS
         | EMBED_LINKS
         | ATTACH_FILES
         | READ_MESSAGE_HISTORY

@@ -127,7 +127,8 @@ impl Actor {
                         Err(e) => {
                             tracing::error!(channel = %self.channel, error = %e, "could not store a player message");
                             let reason = format!(
-                                "your message could not be saved ({e}); please send it again"
+                                "your message could not be saved ({}); please send it again",
+                                e.public_text()
                             );
                             self.shared
                                 .tell(self.channel, &Notice::TurnFailed { reason })
@@ -216,7 +217,7 @@ impl Actor {
             if let Err(e) = result {
                 tracing::error!(channel = %self.channel, error = %e, "turn failed");
                 let notice = Notice::TurnFailed {
-                    reason: e.to_string(),
+                    reason: e.public_text(),
                 };
                 self.shared.tell(self.channel, &notice).await;
             }
