@@ -490,11 +490,23 @@ mod tests {
                 ("DISCORD_TOKEN", "token-very-secret"),
                 ("OPENAI_API_KEY", "sk-very-secret"),
                 ("DATABASE_URL", "postgres://bot:hunter2@db.example:5432/gm"),
+                ("OPENAI_BASE_URL", "https://bot:proxy-pass@proxy.example/v1"),
+                (
+                    "LOCAL_LLM_BASE_URL",
+                    "http://me:local-pass@127.0.0.1:8089/v1",
+                ),
+                ("LOCAL_LLM_MODELS", "gemma"),
             ],
         )
         .unwrap();
         let debug = format!("{config:?}");
-        for secret in ["token-very-secret", "sk-very-secret", "hunter2"] {
+        for secret in [
+            "token-very-secret",
+            "sk-very-secret",
+            "hunter2",
+            "proxy-pass",
+            "local-pass",
+        ] {
             assert!(!debug.contains(secret), "{secret} leaked into {debug}");
         }
         assert!(

@@ -91,7 +91,7 @@ impl ChatModel for AnthropicClient {
             .send(LABEL, Some(&self.api_key), || {
                 self.http
                     .post(&url)
-                    .header("x-api-key", self.api_key.expose())
+                    .header("x-api-key", sensitive(self.api_key.expose()))
                     .header("anthropic-version", ANTHROPIC_VERSION)
                     .header("accept", "text/event-stream")
                     .json(&body)
@@ -277,4 +277,27 @@ fn stream_error(error: &Value) -> LlmError {
             one_line(&scrub(message, None))
         ),
     )
+}
+
+/// The API key as a header value marked sensitive, so reqwest and hyper never print it (in
+/// `Debug` output, or HTTP/2 header compression tables). A key that is not a valid header
+/// value is sent empty, and the provider answers 401.
+fn sensitive(key: &str) -> reqwest::header::HeaderValue {
+    let mut value = reqwest::header::HeaderValue::from_str(key)
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_key_header_is_sensitive_and_never_printed() {
+        let value = sensitive("sk-ant-very-secret");
+        assert!(value.is_sensitive());
+        assert!(!format!("{value:?}").contains("very-secret"));
+        assert_eq!(value.to_str().unwrap(), "sk-ant-very-secret");
+    }
 }

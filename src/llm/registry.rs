@@ -8,7 +8,7 @@ use crate::llm::anthropic::AnthropicClient;
 use crate::llm::images::OpenAiImageClient;
 use crate::llm::openai_compat::OpenAiCompatClient;
 use crate::llm::retry::RetryPolicy;
-use crate::secret::Secret;
+use crate::secret::{Secret, redacted_url};
 
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -18,7 +18,7 @@ pub const OPENROUTER_DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 /// Which providers are enabled and where they answer: API keys and base URLs, as an admin
 /// sets them (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, ...). A provider is enabled when its key
 /// (for `local`, its base URL) is set.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ProviderKeys {
     pub openai_api_key: Option<Secret>,
     pub openai_base_url: Option<String>,
@@ -32,6 +32,26 @@ pub struct ProviderKeys {
     pub local_base_url: Option<String>,
     /// Model names served there (`LOCAL_LLM_MODELS`), used as `local:<name>`.
     pub local_models: Vec<String>,
+}
+
+/// Keys are `Secret`s; base URLs may hold credentials (`https://user:pass@proxy`), so they
+/// are shown redacted.
+impl std::fmt::Debug for ProviderKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = |u: &Option<String>| u.as_deref().map(redacted_url);
+        f.debug_struct("ProviderKeys")
+            .field("openai_api_key", &self.openai_api_key)
+            .field("openai_base_url", &url(&self.openai_base_url))
+            .field("anthropic_api_key", &self.anthropic_api_key)
+            .field("anthropic_base_url", &url(&self.anthropic_base_url))
+            .field("deepseek_api_key", &self.deepseek_api_key)
+            .field("deepseek_base_url", &url(&self.deepseek_base_url))
+            .field("openrouter_api_key", &self.openrouter_api_key)
+            .field("openrouter_base_url", &url(&self.openrouter_base_url))
+            .field("local_base_url", &url(&self.local_base_url))
+            .field("local_models", &self.local_models)
+            .finish()
+    }
 }
 
 impl ProviderKeys {
