@@ -386,13 +386,23 @@ impl Engine {
 
     /// Ends the channel's session; a turn being narrated finishes first.
     pub async fn end_session(&self, channel: ChannelId) -> Result<Session, EngineError> {
-        let store = &self.shared.deps.store;
-        let session = store
+        let session = self.active_session(channel).await?;
+        self.end(session).await
+    }
+
+    async fn active_session(&self, channel: ChannelId) -> Result<Session, EngineError> {
+        self.shared
+            .deps
+            .store
             .active_session(channel)
             .await?
-            .ok_or(EngineError::NoSession)?;
-        store.end_session(session.id).await?;
-        if let Some((_, tx)) = self.shared.actors.remove(&channel) {
+            .ok_or(EngineError::NoSession)
+    }
+
+    /// Ends `session` (read as active); a turn being narrated finishes first.
+    async fn end(&self, session: Session) -> Result<Session, EngineError> {
+        self.shared.deps.store.end_session(session.id).await?;
+        if let Some((_, tx)) = self.shared.actors.remove(&session.channel_id) {
             let _ = tx.send(ActorCommand::Stop).await;
         }
         Ok(session)

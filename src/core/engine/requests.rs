@@ -46,13 +46,9 @@ impl Engine {
         channel: ChannelId,
         by: Member,
     ) -> Result<Session, EngineError> {
-        let session = self
-            .store()
-            .active_session(channel)
-            .await?
-            .ok_or(EngineError::NoSession)?;
+        let session = self.active_session(channel).await?;
         by.ensure_started(&session, "end it")?;
-        self.end_session(channel).await
+        self.end(session).await
     }
 
     /// Deletes a campaign of this server with its sessions and story, for its owner or a

@@ -614,40 +614,31 @@ fn draw_cost(area: &Area<'_>, bars: &[CostBar]) -> Result<(), ChartError> {
         })
         .collect();
     // Axis ticks share one precision so they line up: cents above $1, finer below.
-    draw_bars(area, "cost (USD)", &values, &|top| {
-        let decimals = if top >= 1.0 {
-            2
-        } else if top >= 0.01 {
-            3
-        } else {
-            5
-        };
-        Box::new(move |v| format!("${v:.decimals$}"))
-    })
+    let decimals = |top: f64| match top {
+        t if t >= 1.0 => 2,
+        t if t >= 0.01 => 3,
+        _ => 5,
+    };
+    draw_bars(area, "cost (USD)", &values, "$", decimals)
 }
 
 fn draw_values(area: &Area<'_>, axis: &str, bars: &[ValueBar]) -> Result<(), ChartError> {
-    draw_bars(area, axis, bars, &|top| {
-        let decimals = if top >= 10.0 {
-            0
-        } else if top >= 0.1 {
-            2
-        } else {
-            4
-        };
-        Box::new(move |v| format!("{v:.decimals$}"))
-    })
+    let decimals = |top: f64| match top {
+        t if t >= 10.0 => 0,
+        t if t >= 0.1 => 2,
+        _ => 4,
+    };
+    draw_bars(area, axis, bars, "", decimals)
 }
 
-/// The axis tick format for an axis whose highest value is the argument.
-type TickFormat = dyn Fn(f64) -> Box<dyn Fn(&f64) -> String>;
-
-/// One bar per model, its label above it.
+/// One bar per model, its label above it; axis ticks are `prefix` and the value with as many
+/// decimals as `decimals` gives for the highest value.
 fn draw_bars(
     area: &Area<'_>,
     axis: &str,
     bars: &[ValueBar],
-    ticks: &TickFormat,
+    prefix: &str,
+    decimals: impl Fn(f64) -> usize,
 ) -> Result<(), ChartError> {
     let models: Vec<&str> = bars.iter().map(|b| b.model.as_str()).collect();
     let top = bars
@@ -655,7 +646,10 @@ fn draw_bars(
         .map(|b| finite_or_zero(b.value))
         .fold(0.0, f64::max);
     let height = |b: &ValueBar| finite_or_zero(b.value).max(0.0);
-    let mut chart = bar_frame(area, &models, axis_top(top), axis, &*ticks(top))?;
+    let decimals = decimals(top);
+    let mut chart = bar_frame(area, &models, axis_top(top), axis, &|v| {
+        format!("{prefix}{v:.decimals$}")
+    })?;
     chart
         .draw_series(
             bars.iter()

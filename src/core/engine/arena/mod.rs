@@ -117,22 +117,13 @@ impl Actor {
         let (a, b) = self.narrate_both(&turn).await?;
         let (a, b) = match (a, b) {
             (Ok(a), Ok(b)) => (a, b),
-            (Ok(a), Err(b)) => {
-                self.side_failed(
-                    &b,
-                    "Narrator A's narration continues the story; no vote this turn",
-                )
-                .await;
-                self.finish_canon(&turn, &a).await?;
-                return Ok(true);
-            }
-            (Err(a), Ok(b)) => {
-                self.side_failed(
-                    &a,
-                    "Narrator B's narration continues the story; no vote this turn",
-                )
-                .await;
-                self.finish_canon(&turn, &b).await?;
+            (Ok(kept), Err(failed)) | (Err(failed), Ok(kept)) => {
+                let next = match kept.side {
+                    ArenaSide::A => "Narrator A's narration continues the story; no vote this turn",
+                    ArenaSide::B => "Narrator B's narration continues the story; no vote this turn",
+                };
+                self.side_failed(&failed, next).await;
+                self.finish_canon(&turn, &kept).await?;
                 return Ok(true);
             }
             (Err(a), Err(b)) => {
