@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::core::models::chat::ModelId;
 use crate::llm::ProviderKeys;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretUrl};
 use crate::storage::DatabaseUrl;
 
 /// What the caller is about to do decides which variables are required.
@@ -41,7 +41,8 @@ pub struct Config {
     pub discord_token: Option<Secret>,
     pub discord_guild_id: Option<u64>,
     /// Test seam: serenity's REST and gateway traffic go to this server instead of Discord.
-    pub discord_api_base_url: Option<String>,
+    /// Only loopback hosts are accepted, since the bot token is sent there.
+    pub discord_api_base_url: Option<SecretUrl>,
     pub database_url: DatabaseUrl,
     pub default_model: Option<ModelId>,
     pub image_model: Option<ModelId>,
@@ -195,6 +196,27 @@ impl Reader<'_> {
         })
     }
 
+    /// A base URL that receives the bot token: refused unless its host is this machine.
+    fn loopback_url(&mut self, name: &'static str) -> Option<SecretUrl> {
+        let example = "http://127.0.0.1:3000";
+        self.parsed(name, example, None, |raw| {
+            let parsed = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
+            let loopback = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if !matches!(parsed.scheme(), "http" | "https") {
+                Err("must be an http:// or https:// URL".into())
+            } else if !loopback {
+                Err("must point at this machine (127.0.0.1, ::1 or localhost): the bot token is sent to it".into())
+            } else {
+                Ok(Some(SecretUrl::new(raw.trim_end_matches('/'))))
+            }
+        })
+    }
+
     fn model(&mut self, name: &'static str, example: &'static str) -> Option<ModelId> {
         self.parsed(name, example, None, |raw| {
             ModelId::parse(raw).map(Some).map_err(|e| e.to_string())
@@ -330,7 +352,7 @@ impl Config {
                 .map(Some)
                 .ok_or_else(|| format!("`{raw}` is not a Discord server id"))
         });
-        let discord_api_base_url = r.base_url("DISCORD_API_BASE_URL");
+        let discord_api_base_url = r.loopback_url("DISCORD_API_BASE_URL");
         let database_url = r.parsed(
             "DATABASE_URL",
             "sqlite://data/gamemaster.db or postgres://user@127.0.0.1:5432/gamemaster",
@@ -496,6 +518,10 @@ mod tests {
                     "http://me:local-pass@127.0.0.1:8089/v1",
                 ),
                 ("LOCAL_LLM_MODELS", "gemma"),
+                (
+                    "DISCORD_API_BASE_URL",
+                    "http://fake:fake-pass@127.0.0.1:3000",
+                ),
             ],
         )
         .unwrap();
@@ -506,6 +532,7 @@ mod tests {
             "hunter2",
             "proxy-pass",
             "local-pass",
+            "fake-pass",
         ] {
             assert!(!debug.contains(secret), "{secret} leaked into {debug}");
         }
@@ -547,6 +574,29 @@ mod tests {
         assert_eq!(ok.shard_ids, Some(2..=3));
         let err = load(Purpose::Tool, &[("SHARD_COUNT", "2"), ("SHARD_IDS", "0-3")]).unwrap_err();
         assert_eq!(err.problems[0].variable, "SHARD_IDS");
+    }
+
+    #[test]
+    fn the_discord_stand_in_must_be_on_this_machine() {
+        for ok in [
+            "http://127.0.0.1:3000",
+            "http://localhost:3000/",
+            "http://[::1]:3000",
+        ] {
+            let config = load(Purpose::Tool, &[("DISCORD_API_BASE_URL", ok)]).unwrap();
+            assert!(config.discord_api_base_url.is_some(), "{ok}");
+        }
+        for refused in [
+            "https://discord.example",
+            "http://10.0.0.7:3000",
+            "ftp://127.0.0.1",
+        ] {
+            let err = load(Purpose::Tool, &[("DISCORD_API_BASE_URL", refused)]).unwrap_err();
+            assert_eq!(
+                err.problems[0].variable, "DISCORD_API_BASE_URL",
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -39,13 +39,42 @@ where
     let filter = filter.and(no_serenity_secrets);
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
-        .with_writer(writer);
+        .with_writer(Scrubbed(writer));
     match format {
         LogFormat::Text => Box::new(tracing_subscriber::registry().with(layer.with_filter(filter))),
         LogFormat::Json => Box::new(
             tracing_subscriber::registry()
                 .with(layer.json().flatten_event(true).with_filter(filter)),
         ),
+    }
+}
+
+/// Writes each log line with Discord's webhook and interaction tokens scrubbed out: HTTP errors
+/// from serenity and reqwest quote the URL they failed on, and those URLs carry the tokens.
+/// The fmt layer formats a whole event and writes it at once, so no token is split across
+/// two writes.
+struct Scrubbed<W>(W);
+
+struct ScrubbedWriter<W>(W);
+
+impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Scrubbed<W> {
+    type Writer = ScrubbedWriter<W::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbedWriter(self.0.make_writer())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for ScrubbedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0
+            .write_all(crate::secret::scrub_discord_tokens(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
@@ -124,6 +153,25 @@ mod tests {
                 "{out}"
             );
             assert!(!out.contains("Lantern-Keeper7"), "{out}");
+        }
+    }
+
+    #[test]
+    fn interaction_and_webhook_tokens_never_reach_the_log() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            let buffer = Buffer::default();
+            let sink = buffer.clone();
+            let subscriber = subscriber(format, Some("info"), false, move || sink.clone());
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::warn!(
+                    error = "error sending request for url (https://discord.com/api/v10/webhooks/42/secret-token_1/messages/@original)",
+                    "could not update a reply"
+                );
+            });
+            let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+            assert!(out.contains("could not update a reply"), "{out}");
+            assert!(!out.contains("secret-token_1"), "{out}");
+            assert!(out.contains("webhooks/42/[token]/messages"), "{out}");
         }
     }
 

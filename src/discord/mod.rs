@@ -28,7 +28,7 @@ use crate::core::portrait::Portraits;
 use crate::core::store::Store;
 use crate::llm::Registry;
 use crate::ops::{Gateway, Ops, ShardState};
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretUrl};
 
 pub use error::{BotError, BotResult};
 pub use presenter::DiscordPresenter;
@@ -59,7 +59,7 @@ pub type Context<'a> = poise::Context<'a, Data, BotError>;
 pub struct DiscordSettings {
     pub token: Secret,
     /// `DISCORD_API_BASE_URL`: a stand-in Discord (the tests' fake) instead of discord.com.
-    pub api_base_url: Option<String>,
+    pub api_base_url: Option<SecretUrl>,
     /// Registers the commands in this server only (instant), instead of globally.
     pub guild_id: Option<u64>,
     pub shard_count: u32,
@@ -98,7 +98,7 @@ impl Connection {
 /// Builds the client for `settings` (to Discord, or to `DISCORD_API_BASE_URL`).
 pub async fn connect(settings: DiscordSettings) -> anyhow::Result<Connection> {
     if let Some(base) = &settings.api_base_url {
-        tracing::info!(base = %base, "Discord traffic goes to DISCORD_API_BASE_URL");
+        tracing::info!(base = ?base, "Discord traffic goes to DISCORD_API_BASE_URL");
     }
     let intents = intents();
     let data = Arc::new(OnceLock::new());
@@ -115,7 +115,7 @@ fn http(settings: &DiscordSettings) -> Http {
     let mut http = HttpBuilder::new(settings.token.expose())
         .default_allowed_mentions(CreateAllowedMentions::new());
     if let Some(base) = &settings.api_base_url {
-        http = http.proxy(base.clone()).ratelimiter_disabled(true);
+        http = http.proxy(base.expose()).ratelimiter_disabled(true);
     }
     http.build()
 }
