@@ -107,15 +107,20 @@ mod tests {
         }
     }
 
-    fn captured(format: LogFormat) -> String {
+    /// What the subscriber writes while `log` runs.
+    fn logged(format: LogFormat, filter: &str, log: impl FnOnce()) -> String {
         let buffer = Buffer::default();
         let sink = buffer.clone();
-        let subscriber = subscriber(format, Some("info"), false, move || sink.clone());
-        tracing::subscriber::with_default(subscriber, || {
+        let subscriber = subscriber(format, Some(filter), false, move || sink.clone());
+        tracing::subscriber::with_default(subscriber, log);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    fn captured(format: LogFormat) -> String {
+        logged(format, "info", || {
             tracing::info!(campaign = "Lost Mine", "session started");
             tracing::debug!("hidden by the filter");
-        });
-        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+        })
     }
 
     #[test]
@@ -159,16 +164,12 @@ mod tests {
     #[test]
     fn interaction_and_webhook_tokens_never_reach_the_log() {
         for format in [LogFormat::Text, LogFormat::Json] {
-            let buffer = Buffer::default();
-            let sink = buffer.clone();
-            let subscriber = subscriber(format, Some("info"), false, move || sink.clone());
-            tracing::subscriber::with_default(subscriber, || {
+            let out = logged(format, "info", || {
                 tracing::warn!(
                     error = "error sending request for url (https://discord.com/api/v10/webhooks/42/secret-token_1/messages/@original)",
                     "could not update a reply"
                 );
             });
-            let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
             assert!(out.contains("could not update a reply"), "{out}");
             assert!(!out.contains("secret-token_1"), "{out}");
             assert!(out.contains("webhooks/42/[token]/messages"), "{out}");
