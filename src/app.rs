@@ -52,6 +52,15 @@ pub async fn import_legacy(config: &Config, path: &std::path::Path) -> anyhow::R
             summary.performance_logs,
             summary.skipped_existing
         );
+        if !summary.conflicts.is_empty() {
+            println!(
+                "{} email conflicts (nothing was attached to an existing account):",
+                summary.conflicts.len()
+            );
+            for conflict in &summary.conflicts {
+                println!("  {conflict}");
+            }
+        }
     }
     Ok(())
 }
@@ -114,6 +123,7 @@ pub fn portraits(config: &Config, registry: &Registry, store: Arc<dyn Store>) ->
         config.portraits_per_day,
         config.portrait_timeout,
     )
+    .with_server_limit(config.limits.portrait.server)
 }
 
 /// Engine settings from the configuration.
@@ -126,6 +136,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         },
         default_model: config.default_model.clone(),
         arena_vote_timeout: config.arena_vote_timeout,
+        limits: config.limits,
         shards: config.shard_ids.clone().map(|ids| ShardSet {
             ids,
             count: config.shard_count,
@@ -287,6 +298,7 @@ async fn serve_discord(
     let data = Data {
         accounts: accounts(config, parts.store.clone()),
         forms: Default::default(),
+        slow_down: Default::default(),
         store: parts.store,
         registry: parts.registry,
         engine: engine.clone(),

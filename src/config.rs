@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use crate::core::limits::{Limits, Pair, Rate};
 use crate::core::models::chat::ModelId;
 use crate::llm::ProviderKeys;
 use crate::secret::{Secret, SecretUrl};
@@ -56,6 +57,9 @@ pub struct Config {
     pub shard_ids: Option<RangeInclusive<u32>>,
     pub argon2: Argon2Params,
     pub portraits_per_day: u32,
+    /// Token buckets per player and per server (`RATE_TURN_PLAYER` and its siblings); the
+    /// players' portrait rate is `PORTRAITS_PER_DAY` per day.
+    pub limits: Limits,
     pub shutdown_timeout: Duration,
     /// Longest wait for one generated portrait before the placeholder stays.
     pub portrait_timeout: Duration,
@@ -172,6 +176,40 @@ impl Reader<'_> {
                 ))
             }
         })
+    }
+
+    fn rate(&mut self, name: &'static str, default: Option<Rate>) -> Option<Rate> {
+        self.parsed(name, "10/min", default, |raw| {
+            Rate::parse(raw).map_err(|e| e.to_string())
+        })
+    }
+
+    /// `RATE_<ACTION>_<PLAYER|SERVER>`, each a rate such as `10/min`, or `off`.
+    fn limits(&mut self, portraits_per_day: u32) -> Limits {
+        let d = Limits::default();
+        let mut pair = |player: &'static str, server: &'static str, default: Pair| Pair {
+            player: self.rate(player, default.player),
+            server: self.rate(server, default.server),
+        };
+        let turn = pair("RATE_TURN_PLAYER", "RATE_TURN_SERVER", d.turn);
+        let regenerate = pair(
+            "RATE_REGENERATE_PLAYER",
+            "RATE_REGENERATE_SERVER",
+            d.regenerate,
+        );
+        let stats = pair("RATE_STATS_PLAYER", "RATE_STATS_SERVER", d.stats);
+        let portrait = Pair {
+            // 0 portraits a day is checked by the portrait code itself (none at all).
+            player: (portraits_per_day > 0)
+                .then(|| Rate::per(portraits_per_day, Duration::from_secs(86_400))),
+            server: self.rate("RATE_PORTRAIT_SERVER", d.portrait.server),
+        };
+        Limits {
+            turn,
+            regenerate,
+            portrait,
+            stats,
+        }
     }
 
     fn flag(&mut self, name: &'static str, default: bool) -> bool {
@@ -378,6 +416,7 @@ impl Config {
             parallelism: r.number("ARGON2_PARALLELISM", "1", 1u32, 1..=64),
         };
         let portraits_per_day = r.number("PORTRAITS_PER_DAY", "10", 10u32, 0..=10_000);
+        let limits = r.limits(portraits_per_day);
         let shutdown_secs = r.number("SHUTDOWN_TIMEOUT_SECS", "20", 20u64, 0..=600);
         let portrait_timeout_secs = r.number("PORTRAIT_TIMEOUT_SECS", "90", 90u64, 1..=600);
         let arena_vote_secs = r.number("ARENA_VOTE_TIMEOUT_SECS", "120", 120u64, 1..=3600);
@@ -405,6 +444,7 @@ impl Config {
             shard_ids,
             argon2,
             portraits_per_day,
+            limits,
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             portrait_timeout: Duration::from_secs(portrait_timeout_secs),
             arena_vote_timeout: Duration::from_secs(arena_vote_secs),

@@ -3,6 +3,7 @@
 //! (`tests/architecture` keeps it that way).
 //!
 //! - [`ids`], [`text`], [`time`]: identifiers, user text and calendar helpers shared by all.
+//! - [`limits`]: stored token buckets that limit turns, Regenerate, portraits and `/stats`.
 //! - [`store`]: the storage traits the core needs; `crate::storage` implements them.
 //! - [`engine`]: the session engine (one task per playing channel), the arena, outages.
 //! - [`streaming`]: how a streamed narration becomes Discord-sized messages and edits.
@@ -16,6 +17,7 @@ pub mod accounts;
 pub mod engine;
 pub mod game;
 pub mod ids;
+pub mod limits;
 pub mod models;
 pub mod portrait;
 pub mod stats;

@@ -15,6 +15,7 @@ use crate::core::ids::{
     AccountId, BattleId, CampaignId, ChannelId, CharacterId, DiscordMessageId, GuildId, ImageId,
     MessageId, SessionId, Timestamp, UserId,
 };
+use crate::core::limits::LimitStore;
 use crate::core::models::activity::CallPoint;
 use crate::core::models::chat::ModelId;
 use crate::core::models::perf::PerfRecord;
@@ -165,8 +166,6 @@ pub trait PerfStore: Send + Sync {
     async fn record_call(&self, record: &PerfRecord) -> StoreResult<()>;
     /// Spend of a server since `since`, in USD (calls of unknown price count as 0 here).
     async fn guild_spend_since(&self, guild: GuildId, since: Timestamp) -> StoreResult<f64>;
-    /// Portrait calls a user made since `since` (for the per-user daily limit).
-    async fn portraits_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -262,22 +261,38 @@ pub trait AccountStore: Send + Sync {
     async fn create_account(&self, email: &str, password_hash: &str) -> StoreResult<Account>;
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
+    /// The accounts a login with this email may open: the one registered under it, then any
+    /// imported from the old app and kept apart because the email was taken (`legacy_email`).
+    async fn accounts_for_login(&self, email: &str) -> StoreResult<Vec<Account>>;
+    /// The bcrypt cost of one legacy hash still stored, if any is (logins then spend the same
+    /// bcrypt work whatever the email, so timing cannot tell which accounts are old ones).
+    async fn legacy_hash_cost(&self) -> StoreResult<Option<u32>>;
     async fn set_password_hash(&self, id: AccountId, hash: &str) -> StoreResult<()>;
-    /// Records a failed login and locks the account until `lock_until` if given.
-    async fn record_failed_login(
+    /// Counts a login attempt on the account before its password is checked, and decides the
+    /// lock in the same statement: failures more than `window` apart start again at one, a
+    /// lock is set at the `lock_after`th and ends `window` after it was set, however many
+    /// attempts come meanwhile. Returns whether this attempt may succeed (no lock was in
+    /// force and it is at most the `lock_after`th). A successful login resets the count.
+    async fn reserve_login(
         &self,
         id: AccountId,
-        lock_until: Option<Timestamp>,
-    ) -> StoreResult<i64>;
+        now: Timestamp,
+        window: std::time::Duration,
+        lock_after: i64,
+    ) -> StoreResult<bool>;
     async fn record_login(&self, id: AccountId, at: Timestamp) -> StoreResult<()>;
     /// Links (or re-links) a Discord user to an account.
     async fn link_discord(&self, user: UserId, account: AccountId) -> StoreResult<DiscordLink>;
     async fn discord_link(&self, user: UserId) -> StoreResult<Option<DiscordLink>>;
     async fn unlink_discord(&self, user: UserId) -> StoreResult<bool>;
     async fn delete_account(&self, id: AccountId) -> StoreResult<bool>;
-    /// Remembers a login attempt by a Discord user (for the hourly attempt limit).
-    async fn record_login_attempt(&self, user: UserId, ok: bool) -> StoreResult<()>;
-    async fn login_attempts_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64>;
+    /// Records an attempt (login or registration) by a Discord user before its work is done,
+    /// and returns how many the user made since `since`, this one included. Concurrent
+    /// attempts each count the others, so no more than the limit get through.
+    async fn reserve_attempt(&self, user: UserId, since: Timestamp) -> StoreResult<u64>;
+    /// Marks the user's latest attempt as one that succeeded (attempts are stored as failed
+    /// until their work is done).
+    async fn settle_attempt(&self, user: UserId) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -329,6 +344,7 @@ pub trait Store:
     + GuildStore
     + OpsStore
     + PersonalDataStore
+    + LimitStore
 {
 }
 
@@ -345,6 +361,7 @@ impl<T> Store for T where
         + GuildStore
         + OpsStore
         + PersonalDataStore
+        + LimitStore
 {
 }
 

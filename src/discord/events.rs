@@ -1,6 +1,10 @@
 //! Gateway events besides commands: plain messages in a session channel are player turns;
 //! buttons regenerate, rate, or confirm a deletion.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use poise::FrameworkContext;
 use serenity::all::{
     ComponentInteraction, CreateAllowedMentions, CreateInteractionResponse,
@@ -100,6 +104,15 @@ async fn player_message(
     };
     match data.engine.player_message(input).await {
         Ok(()) | Err(EngineError::NoSession) | Err(EngineError::EmptyMessage) => Ok(()),
+        Err(EngineError::Limited(limited)) => {
+            if data.slow_down.first_in(author, SLOW_DOWN_QUIET) {
+                let text = format!(
+                    "{limited} The game master did not read your message in <#{channel}>; please send it again then."
+                );
+                tell_privately(ctx, msg, text).await?;
+            }
+            Ok(())
+        }
         Err(e @ EngineError::MessageTooLong { .. }) => {
             // Nitro members can post 4000 characters; the game takes 2000.
             let text = format!("⚠️ {e} The game master did not read it; please shorten it.");
@@ -114,6 +127,44 @@ async fn player_message(
             Ok(())
         }
     }
+}
+
+/// A player who keeps writing past a limit is told once in this long, not once a message.
+const SLOW_DOWN_QUIET: Duration = Duration::from_secs(30);
+
+/// When each player was last told to slow down.
+#[derive(Clone, Default)]
+pub struct SlowDownNotices(Arc<Mutex<HashMap<UserId, Instant>>>);
+
+impl SlowDownNotices {
+    /// Whether the player was not told within `quiet`; remembers that they are told now.
+    fn first_in(&self, player: UserId, quiet: Duration) -> bool {
+        let mut told = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        told.retain(|_, at| now.duration_since(*at) < quiet);
+        if told.contains_key(&player) {
+            return false;
+        }
+        told.insert(player, now);
+        true
+    }
+}
+
+/// A direct message to the author, or a notice in the channel when their DMs are closed.
+async fn tell_privately(
+    ctx: &serenity::all::Context,
+    msg: &Message,
+    text: String,
+) -> Result<(), BotError> {
+    let message = || {
+        serenity::all::CreateMessage::new()
+            .content(text.clone())
+            .allowed_mentions(CreateAllowedMentions::new())
+    };
+    if msg.author.direct_message(ctx, message()).await.is_err() {
+        msg.channel_id.send_message(ctx, message()).await?;
+    }
+    Ok(())
 }
 
 fn ephemeral(text: impl Into<String>) -> CreateInteractionResponse {

@@ -50,6 +50,8 @@ pub struct Data {
     pub accounts: Accounts,
     /// The account forms this bot is waiting for.
     pub forms: commands::account::OpenForms,
+    /// Who was recently told that they are over a rate limit.
+    pub slow_down: events::SlowDownNotices,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;

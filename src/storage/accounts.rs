@@ -4,11 +4,20 @@ use sqlx::any::AnyRow;
 use super::Db;
 use super::rows::{self, store_error};
 use crate::core::accounts::account::{Account, DiscordLink};
+use crate::core::accounts::auth::bcrypt_cost;
 use crate::core::ids::{AccountId, Timestamp, UserId};
 use crate::core::store::{AccountStore, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
+use std::time::Duration;
 
-const COLUMNS: &str = "id, email, password_hash, failed_logins, locked_until, legacy_user_id, created_at, last_login_at";
+const COLUMNS: &str = "id, email, password_hash, failed_logins, locked_until, legacy_user_id, legacy_email, created_at, last_login_at";
+
+/// The failure count after this attempt ($1 now, $2 the start of the window): a lock in force
+/// keeps counting; after an expired lock, or a failure older than the window, it starts again.
+const NEXT_FAILURE_COUNT: &str = "CASE \
+    WHEN locked_until IS NOT NULL AND locked_until > $1 THEN failed_logins + 1 \
+    WHEN locked_until IS NOT NULL OR last_failed_at IS NULL OR last_failed_at <= $2 THEN 1 \
+    ELSE failed_logins + 1 END";
 
 fn account_from_row(row: &AnyRow) -> StoreResult<Account> {
     Ok(Account {
@@ -18,6 +27,7 @@ fn account_from_row(row: &AnyRow) -> StoreResult<Account> {
         failed_logins: rows::int(row, "failed_logins")?,
         locked_until: rows::opt_int(row, "locked_until")?.map(Timestamp),
         legacy_user_id: rows::opt_int(row, "legacy_user_id")?,
+        legacy_email: rows::opt_text(row, "legacy_email")?,
         created_at: Timestamp(rows::int(row, "created_at")?),
         last_login_at: rows::opt_int(row, "last_login_at")?.map(Timestamp),
     })
@@ -85,25 +95,59 @@ impl AccountStore for Db {
         Ok(())
     }
 
-    async fn record_failed_login(
-        &self,
-        id: AccountId,
-        lock_until: Option<Timestamp>,
-    ) -> StoreResult<i64> {
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE accounts SET failed_logins = failed_logins + 1, locked_until = COALESCE($1, locked_until) \
-             WHERE id = $2 RETURNING failed_logins",
+    async fn accounts_for_login(&self, email: &str) -> StoreResult<Vec<Account>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts WHERE email = $1 OR legacy_email = $1 \
+             ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END, id"
+        );
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_all(self.pool())
+            .await
+            .map_err(store_error)?;
+        found.iter().map(account_from_row).collect()
+    }
+
+    async fn legacy_hash_cost(&self) -> StoreResult<Option<u32>> {
+        let hash: Option<String> = sqlx::query_scalar(
+            "SELECT password_hash FROM accounts WHERE password_hash LIKE $1 LIMIT 1",
         )
-        .bind(lock_until.map(|t| t.0))
-        .bind(id.0)
-        .fetch_one(self.pool())
+        .bind("$2%")
+        .fetch_optional(self.pool())
         .await
         .map_err(store_error)?;
-        Ok(failures)
+        Ok(hash.as_deref().and_then(bcrypt_cost))
+    }
+
+    async fn reserve_login(
+        &self,
+        id: AccountId,
+        now: Timestamp,
+        window: Duration,
+        lock_after: i64,
+    ) -> StoreResult<bool> {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX / 4);
+        let sql = format!(
+            "UPDATE accounts SET failed_logins = {NEXT_FAILURE_COUNT}, \
+             locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until > $1 THEN locked_until \
+                 WHEN {NEXT_FAILURE_COUNT} >= $4 THEN $3 ELSE NULL END, \
+             last_failed_at = $1 \
+             WHERE id = $5 RETURNING failed_logins"
+        );
+        let failures: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(now.0)
+            .bind(now.0 - window_ms)
+            .bind(now.0 + window_ms)
+            .bind(lock_after)
+            .bind(id.0)
+            .fetch_one(self.pool())
+            .await
+            .map_err(store_error)?;
+        Ok(failures <= lock_after)
     }
 
     async fn record_login(&self, id: AccountId, at: Timestamp) -> StoreResult<()> {
-        sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_failed_at = NULL, last_login_at = $1 WHERE id = $2")
             .bind(at.0)
             .bind(id.0)
             .execute(self.pool())
@@ -149,20 +193,16 @@ impl AccountStore for Db {
         rows::delete_by_id(self.pool(), "accounts", id.0).await
     }
 
-    async fn record_login_attempt(&self, user: UserId, ok: bool) -> StoreResult<()> {
+    async fn reserve_attempt(&self, user: UserId, since: Timestamp) -> StoreResult<u64> {
         sqlx::query(
             "INSERT INTO login_attempts (discord_user_id, ok, created_at) VALUES ($1, $2, $3)",
         )
         .bind(user.as_i64())
-        .bind(ok)
+        .bind(false)
         .bind(Timestamp::now().0)
         .execute(self.pool())
         .await
         .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn login_attempts_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM login_attempts WHERE discord_user_id = $1 AND created_at >= $2",
         )
@@ -172,5 +212,18 @@ impl AccountStore for Db {
         .await
         .map_err(store_error)?;
         Ok(count.max(0) as u64)
+    }
+
+    async fn settle_attempt(&self, user: UserId) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE login_attempts SET ok = $1 WHERE id = \
+             (SELECT MAX(id) FROM login_attempts WHERE discord_user_id = $2)",
+        )
+        .bind(true)
+        .bind(user.as_i64())
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(())
     }
 }

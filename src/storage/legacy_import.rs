@@ -14,6 +14,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use super::Db;
+use crate::core::accounts::account::held_legacy_email;
 use crate::core::accounts::legacy;
 use crate::core::game::campaign::{CampaignName, Themes};
 use crate::core::game::character::{CharacterClass, CharacterName, Description, Gender, Race};
@@ -42,6 +43,9 @@ pub struct ImportSummary {
     pub messages: u64,
     pub performance_logs: u64,
     pub skipped_existing: u64,
+    /// Old accounts whose email already had an account here: each was imported apart, under
+    /// a placeholder email, and links with the old email and the old password.
+    pub conflicts: Vec<String>,
 }
 
 const TABLES: [&str; 6] = [
@@ -303,7 +307,8 @@ impl Import {
         }
     }
 
-    /// Accounts: matched by old id, then by email (the same person signing up again).
+    /// Accounts: matched by old id only. An email match proves nothing (registration does not
+    /// prove the email), so an old account whose email is taken here is imported apart.
     async fn accounts(&mut self, tx: &mut Tx, users: &[AnyRow]) -> Result<(), ImportError> {
         for user in users {
             let (Some(old_id), Some(email), Some(hash)) = (
@@ -317,37 +322,46 @@ impl Import {
                 });
             };
             let email = email.trim().to_lowercase();
-            let existing: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM accounts WHERE legacy_user_id = $1 OR email = $2",
-            )
-            .bind(old_id)
-            .bind(&email)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(write)?;
-            let id = match existing {
-                Some(id) => {
-                    self.summary.skipped_existing += 1;
-                    id
-                }
-                None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO accounts (email, password_hash, failed_logins, legacy_user_id, created_at, last_login_at) \
-                         VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
-                    )
-                    .bind(&email)
-                    .bind(&hash)
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM accounts WHERE legacy_user_id = $1")
                     .bind(old_id)
-                    .bind(when(user, "created_at", self.now))
-                    .bind(opt_text(user, "last_login").and_then(|t| parse_sqlite_timestamp(&t)))
-                    .fetch_one(&mut **tx)
+                    .fetch_optional(&mut **tx)
                     .await
                     .map_err(write)?;
-                    self.summary.accounts += 1;
-                    self.new_accounts.push(old_id);
-                    id
+            if let Some(id) = existing {
+                self.summary.skipped_existing += 1;
+                self.account_of.insert(old_id, id);
+                continue;
+            }
+            let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
+                .bind(&email)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(write)?;
+            let (stored_email, legacy_email) = match taken {
+                Some(_) => {
+                    self.summary.conflicts.push(format!(
+                        "old user {old_id} ({email}): that email already has an account here, so the old account was kept apart; it links with its old password"
+                    ));
+                    (held_legacy_email(old_id), Some(email.clone()))
                 }
+                None => (email.clone(), None),
             };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO accounts (email, password_hash, failed_logins, legacy_user_id, legacy_email, created_at, last_login_at) \
+                 VALUES ($1, $2, 0, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(&stored_email)
+            .bind(&hash)
+            .bind(old_id)
+            .bind(legacy_email)
+            .bind(when(user, "created_at", self.now))
+            .bind(opt_text(user, "last_login").and_then(|t| parse_sqlite_timestamp(&t)))
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(write)?;
+            self.summary.accounts += 1;
+            self.new_accounts.push(old_id);
             self.account_of.insert(old_id, id);
         }
         Ok(())

@@ -9,6 +9,7 @@ mod checkpoint;
 mod guilds;
 mod images;
 pub mod legacy_import;
+mod limits;
 mod messages;
 pub mod migrations;
 mod ops;

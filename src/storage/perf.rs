@@ -48,16 +48,4 @@ impl PerfStore for Db {
         .map_err(store_error)?;
         Ok(spent.unwrap_or(0.0))
     }
-
-    async fn portraits_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM performance_logs WHERE user_id = $1 AND kind = 'portrait' AND created_at >= $2",
-        )
-        .bind(user.as_i64())
-        .bind(since.0)
-        .fetch_one(self.pool())
-        .await
-        .map_err(store_error)?;
-        Ok(count.max(0) as u64)
-    }
 }

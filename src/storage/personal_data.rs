@@ -93,8 +93,8 @@ impl Db {
             Some(id) => {
                 let mut p = Params::new();
                 let sql = format!(
-                    "SELECT id, email, created_at, last_login_at, failed_logins, locked_until, legacy_user_id \
-                 FROM accounts WHERE id = {}",
+                    "SELECT id, email, created_at, last_login_at, failed_logins, locked_until, legacy_user_id, \
+                     legacy_email, last_failed_at FROM accounts WHERE id = {}",
                     p.one(id.0)
                 );
                 let rows = self.fetch(sql, p).await?;
@@ -108,6 +108,8 @@ impl Db {
                             failed_logins: rows::int(row, "failed_logins")?,
                             locked_until: rows::opt_int(row, "locked_until")?.map(Timestamp),
                             legacy_user_id: rows::opt_int(row, "legacy_user_id")?,
+                            legacy_email: rows::opt_text(row, "legacy_email")?,
+                            last_failed_at: rows::opt_int(row, "last_failed_at")?.map(Timestamp),
                         })
                     })
                     .transpose()?

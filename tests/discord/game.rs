@@ -16,11 +16,13 @@ use support::fake_llm::{Reply, StreamEnd, openai_events};
 const EDIT_MS: u64 = 250;
 
 async fn game() -> (TestBot, i64) {
-    let bot = spawn_bot_with(
-        world(),
-        &[("TURN_WINDOW_MS", "300"), ("EDIT_INTERVAL_MS", "250")],
-    )
-    .await;
+    game_with(&[]).await
+}
+
+async fn game_with(extra: &[(&str, &str)]) -> (TestBot, i64) {
+    let mut env = vec![("TURN_WINDOW_MS", "300"), ("EDIT_INTERVAL_MS", "250")];
+    env.extend_from_slice(extra);
+    let bot = spawn_bot_with(world(), &env).await;
     let campaign = bot.create_campaign(ALICE, "Rime").await;
     for (user, name, class) in [(ALICE, "Aria", "Bard"), (BOB, "Borin", "Fighter")] {
         let r = bot
@@ -461,5 +463,52 @@ async fn without_the_message_content_intent_players_use_act() {
         .filter(|m| m.role == MessageRole::User)
         .collect();
     assert_eq!(players.len(), 1);
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_player_over_the_turn_limit_is_told_privately_and_the_table_plays_on() {
+    let (bot, campaign) = game_with(&[("RATE_TURN_PLAYER", "1/min")]).await;
+    start(&bot, campaign, "The gate is shut.").await;
+    bot.llm.push(Reply::openai_text(
+        &["A guard yawns."],
+        None,
+        Duration::ZERO,
+    ));
+    bot.fake.say(ALICE, bot.channel, "I knock.").await;
+    finished(&bot, "A guard yawns.").await;
+
+    bot.fake.say(ALICE, bot.channel, "I knock again.").await;
+    bot.fake.say(ALICE, bot.channel, "And again.").await;
+    let told = bot
+        .fake
+        .wait_for_message(|m| m.content.contains("Slow down"), Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        Some(told.channel_id),
+        bot.fake.dm_channel(ALICE),
+        "told privately"
+    );
+    assert!(told.content.contains("Try again in"), "{}", told.content);
+    assert!(told.content.contains("1 per minute"), "{}", told.content);
+
+    // Bob has his own allowance.
+    bot.llm.push(Reply::openai_text(
+        &["The guard turns to Borin."],
+        None,
+        Duration::ZERO,
+    ));
+    bot.fake.say(BOB, bot.channel, "I wave.").await;
+    finished(&bot, "The guard turns to Borin.").await;
+    let story = bot.story().await;
+    assert!(
+        !story.iter().any(|m| m.content.contains("again")),
+        "refused messages are not taken as turns"
+    );
+    assert_eq!(
+        bot.fake.messages_in(told.channel_id).len(),
+        1,
+        "told once, not once a message"
+    );
     bot.assert_clean();
 }

@@ -429,7 +429,7 @@ async fn the_daily_limit_and_the_server_budget_keep_the_placeholder() {
     let limited = reply_saying(
         &bot,
         second.message_id.unwrap(),
-        "used your 1 portraits for today",
+        "portraits are limited to 1 per day",
     )
     .await;
     shown_png(&limited, "/thumbnail/url");

@@ -263,3 +263,20 @@ async fn campaign_scope_defaults_to_the_campaign_playing_here() {
     assert!(!text.contains("local:backup"), "{text}");
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn stats_over_the_limit_is_refused_privately_with_when_to_try_again() {
+    let (bot, ..) = seeded(&[("RATE_STATS_PLAYER", "1/min")]).await;
+    assert_chart(&bot.run(ALICE, "stats", json!({})).await);
+    let refused = bot.run(ALICE, "stats", json!({})).await;
+    assert!(refused.ephemeral);
+    assert!(
+        refused.content.contains("Try again in"),
+        "{}",
+        refused.content
+    );
+    assert!(refused.attachments.is_empty());
+    // Another member's allowance is their own.
+    assert_chart(&bot.run(BOB, "stats", json!({})).await);
+    bot.assert_clean();
+}

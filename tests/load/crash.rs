@@ -29,6 +29,9 @@ fn bot_process(fake: &FakeDiscord, llm: &FakeLlm, database: &str) -> tokio::proc
         .env("LOCAL_LLM_MODELS", "narrator,backup")
         .env("DEFAULT_MODEL", NARRATOR)
         .env("TURN_WINDOW_MS", "0")
+        // Many channels of one fake server stand for many servers\' traffic.
+        .env("RATE_TURN_PLAYER", "off")
+        .env("RATE_TURN_SERVER", "off")
         .env("EDIT_INTERVAL_MS", "250")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())

@@ -57,6 +57,9 @@ async fn table() -> Table {
         &[
             ("METRICS_ADDR", metrics.as_str()),
             ("TURN_WINDOW_MS", "0"),
+            // Hundreds of channels of one fake server stand for many servers' traffic.
+            ("RATE_TURN_PLAYER", "off"),
+            ("RATE_TURN_SERVER", "off"),
             ("OPENAI_API_KEY", "sk-test-faults"),
             ("OPENAI_BASE_URL", base.as_str()),
             // Only the campaign's own model: a failure is final, not hidden by a fallback.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use gamemaster::core::game::guild::GuildSettings;
 use gamemaster::core::ids::{GuildId, UserId};
+use gamemaster::core::limits::{Action, Rate, Scope};
 use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::models::perf::PerfRecord;
 use gamemaster::core::portrait::image::ImageKind;
@@ -216,14 +217,23 @@ async fn no_provider_daily_limit_and_budget_fall_back_to_placeholders() {
             .placeholder,
         None
     );
+    let refused = limited
+        .portrait(USER, None, &mira(), None)
+        .await
+        .unwrap()
+        .placeholder;
+    let Some(PlaceholderReason::Limited(refusal)) = refused else {
+        panic!("the second portrait of the day is refused: {refused:?}");
+    };
     assert_eq!(
-        limited
-            .portrait(USER, None, &mira(), None)
-            .await
-            .unwrap()
-            .placeholder,
-        Some(PlaceholderReason::DailyLimit { limit: 1 })
+        (refusal.action, refusal.scope, refusal.rate),
+        (
+            Action::Portrait,
+            Scope::Player,
+            Rate::per(1, Duration::from_secs(86_400))
+        )
     );
+    assert!(refusal.retry_after > Duration::from_secs(86_000));
     // Another user still has their allowance, unless the server's budget is spent.
     let mut settings = GuildSettings::defaults(GUILD);
     settings.monthly_budget_usd = Some(1.0);

@@ -260,3 +260,77 @@ fn the_command_line_reports_what_it_imported() {
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("already imported; nothing changed"));
 }
+
+#[tokio::test]
+async fn an_email_registered_here_first_never_receives_the_old_accounts_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("database.db");
+    legacy_db(&old, &rows(&bcrypt::hash("streamlit-days", 4).unwrap())).await;
+    let cheap = HashCost {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    for t in support::db::engines().await {
+        let db = &t.db;
+        let accounts = Accounts::new(Arc::new(db.clone()), cheap, 1);
+        // Registration proves nothing about the email: anyone could have typed Mira's.
+        accounts
+            .register(
+                UserId(66),
+                "mira@example.org",
+                "Squatter-Pass-1",
+                "Squatter-Pass-1",
+            )
+            .await
+            .unwrap();
+        let squatter = db
+            .account_by_email("mira@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+
+        let summary = import_legacy(db, &old).await.unwrap();
+        assert_eq!(summary.accounts, 2, "the old account is imported, apart");
+        assert_eq!(summary.conflicts.len(), 1, "{:?}", summary.conflicts);
+        assert!(summary.conflicts[0].contains("mira@example.org"));
+        let owned_by = |id: i64| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM campaigns WHERE account_id = $1")
+                .bind(id)
+                .fetch_one(db.pool())
+        };
+        assert_eq!(owned_by(squatter.id.0).await.unwrap(), 0);
+        let held = db
+            .account_by_email("legacy-1@import.invalid")
+            .await
+            .unwrap()
+            .expect("the old account is held under a placeholder email");
+        assert_eq!(held.legacy_email.as_deref(), Some("mira@example.org"));
+        assert_eq!(owned_by(held.id.0).await.unwrap(), 1);
+
+        // The old password opens the old account; the newer password its own.
+        let linked = accounts
+            .link(UserId(5), "mira@example.org", "streamlit-days")
+            .await
+            .unwrap();
+        assert_eq!(linked.id, held.id);
+        assert_eq!(linked.shown_email(), "mira@example.org");
+        let own = accounts
+            .link(UserId(67), "mira@example.org", "Squatter-Pass-1")
+            .await
+            .unwrap();
+        assert_eq!(own.id, squatter.id);
+        // Nobody can register the placeholder address.
+        assert!(
+            accounts
+                .register(
+                    UserId(68),
+                    "legacy-2@import.invalid",
+                    "Another-Pass-1",
+                    "Another-Pass-1"
+                )
+                .await
+                .is_err()
+        );
+    }
+}

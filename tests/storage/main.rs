@@ -1,5 +1,5 @@
 //! Storage on both engines (SQLite always, PostgreSQL with `TEST_DATABASE_URL`): repositories,
-//! accounts and the legacy import.
+//! accounts, rate-limit buckets and the legacy import.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod checkpoints;
 mod legacy_import;
+mod limits;
 mod migrations;
 mod ops;
 mod personal_data;

@@ -11,8 +11,26 @@ pub struct Account {
     pub failed_logins: i64,
     pub locked_until: Option<Timestamp>,
     pub legacy_user_id: Option<i64>,
+    /// Set on an old app's account kept apart at import because its email was taken here:
+    /// `email` then holds an address nobody can register, and this one is shown and linked.
+    pub legacy_email: Option<String>,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
+}
+
+impl Account {
+    /// The address the account's owner knows it by.
+    pub fn shown_email(&self) -> &str {
+        self.legacy_email.as_deref().unwrap_or(&self.email)
+    }
+}
+
+/// The domain of the placeholder emails that imported accounts kept apart are stored under
+/// (RFC 2606 reserves `.invalid`, and `Email::parse` refuses it, so none can be registered).
+pub const HELD_LEGACY_DOMAIN: &str = "import.invalid";
+
+pub fn held_legacy_email(legacy_user_id: i64) -> String {
+    format!("legacy-{legacy_user_id}@{HELD_LEGACY_DOMAIN}")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +76,7 @@ impl Email {
                         && !domain.starts_with('.')
                         && !domain.ends_with('.')
                         && !domain.contains("..")
+                        && !domain.ends_with(".invalid")
                         && domain.split('.').all(|label| {
                             !label.is_empty() && !label.starts_with('-') && !label.ends_with('-')
                         })

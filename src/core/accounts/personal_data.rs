@@ -89,6 +89,9 @@ pub struct ExportedAccount {
     pub locked_until: Option<Timestamp>,
     /// The user id in the old app, for imported accounts.
     pub legacy_user_id: Option<i64>,
+    /// The old app's email, for an imported account kept apart because its email was taken.
+    pub legacy_email: Option<String>,
+    pub last_failed_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

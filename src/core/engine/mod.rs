@@ -26,6 +26,7 @@ use crate::core::game::session::Session;
 use crate::core::game::vote::ArenaChoice;
 use crate::core::ids::BattleId;
 use crate::core::ids::{ChannelId, CharacterId, DiscordMessageId, GuildId, MessageId, UserId};
+use crate::core::limits::{Action, LimitError, Limited, Limiter, Limits};
 use crate::core::models::chat::{ChatModel, LlmError, ModelId, Usage};
 use crate::core::store::{Store, StoreError};
 use crate::core::streaming::StreamPolicy;
@@ -173,6 +174,8 @@ pub struct EngineSettings {
     pub arena_vote_timeout: Duration,
     /// The shards this process runs; None: all of them (one process).
     pub shards: Option<ShardSet>,
+    /// Turn and Regenerate rates (portraits and `/stats` are limited by their own callers).
+    pub limits: Limits,
 }
 
 impl Default for EngineSettings {
@@ -187,6 +190,8 @@ impl Default for EngineSettings {
             dice_seed: None,
             arena_vote_timeout: Duration::from_secs(120),
             shards: None,
+            // The terminal tools have one user; the bot sets the configured limits.
+            limits: Limits::none(),
         }
     }
 }
@@ -217,6 +222,17 @@ pub enum EngineError {
     UnknownNarration,
     #[error(transparent)]
     NotAllowed(#[from] crate::core::game::member::NotAllowed),
+    #[error(transparent)]
+    Limited(Limited),
+}
+
+impl From<LimitError> for EngineError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Limited(limited) => EngineError::Limited(limited),
+            LimitError::Store(e) => EngineError::Store(e),
+        }
+    }
 }
 
 impl EngineError {
@@ -255,6 +271,9 @@ pub struct EngineDeps {
 struct Shared {
     deps: EngineDeps,
     actors: DashMap<ChannelId, mpsc::Sender<ActorCommand>>,
+    /// Each playing channel's server, for the server's rate limits (it never changes).
+    guilds: DashMap<ChannelId, Option<GuildId>>,
+    limiter: Limiter,
     ballots: arena::Ballots,
     drain: Drain,
     /// Player messages accepted since the start.
@@ -336,10 +355,13 @@ impl Shared {
 
 impl Engine {
     pub fn new(deps: EngineDeps) -> Engine {
+        let limiter = Limiter::new(deps.store.clone(), deps.settings.limits);
         Engine {
             shared: Arc::new(Shared {
                 deps,
                 actors: DashMap::new(),
+                guilds: DashMap::new(),
+                limiter,
                 ballots: arena::Ballots::default(),
                 drain: Drain {
                     draining: AtomicBool::new(false),
@@ -422,6 +444,7 @@ impl Engine {
             });
         }
         let tx = self.actor_for_channel(input.channel).await?;
+        self.take(Action::Turn, input.channel, input.author).await?;
         tx.send(ActorCommand::Player(input))
             .await
             .map_err(|_| EngineError::Stopped)?;
@@ -437,6 +460,7 @@ impl Engine {
         requested_by: UserId,
     ) -> Result<(), EngineError> {
         let tx = self.actor_for_channel(channel).await?;
+        self.take(Action::Regenerate, channel, requested_by).await?;
         let (reply, answer) = oneshot::channel();
         tx.send(ActorCommand::Regenerate {
             narration,
@@ -446,6 +470,22 @@ impl Engine {
         .await
         .map_err(|_| EngineError::Stopped)?;
         answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Takes a token for a player's action in a playing channel (and its server).
+    async fn take(
+        &self,
+        action: Action,
+        channel: ChannelId,
+        player: UserId,
+    ) -> Result<(), EngineError> {
+        let guild = self.shared.guilds.get(&channel).and_then(|g| *g);
+        Ok(self.shared.limiter.take(action, player, guild).await?)
+    }
+
+    /// The rate limits, for the actions limited outside the engine (`/stats`).
+    pub fn limiter(&self) -> &Limiter {
+        &self.shared.limiter
     }
 
     /// Waits until every message sent to the channel before this call has been handled:
@@ -567,6 +607,9 @@ impl Engine {
     }
 
     fn actor_for_session(&self, session: &Session) -> mpsc::Sender<ActorCommand> {
+        self.shared
+            .guilds
+            .insert(session.channel_id, session.guild_id);
         let shared = Arc::clone(&self.shared);
         let entry = self
             .shared

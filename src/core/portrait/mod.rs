@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::core::game::campaign::Campaign;
 use crate::core::game::character::Character;
 use crate::core::ids::{CampaignId, CharacterId, GuildId, ImageId, Timestamp, UserId};
+use crate::core::limits::{Action, LimitError, Limited, Limiter, Limits, Pair, Rate, wait_phrase};
 use crate::core::models::budget::{BudgetState, budget_state};
 use crate::core::models::chat::{ErrorKind, ImageModel, ImageRequest, ModelId};
 use crate::core::models::perf::{CallKind, PerfRecord};
@@ -158,9 +159,10 @@ pub enum PlaceholderReason {
     /// Shown while the portrait is being generated.
     Painting,
     NoProvider,
-    DailyLimit {
-        limit: u32,
-    },
+    /// `PORTRAITS_PER_DAY` is 0.
+    NoneAllowed,
+    /// The player's or the server's portrait rate is used up for now.
+    Limited(Limited),
     BudgetSpent,
     Refused,
     TimedOut,
@@ -173,9 +175,12 @@ impl PlaceholderReason {
         match self {
             PlaceholderReason::Painting => "the portrait is still being painted".into(),
             PlaceholderReason::NoProvider => "no image model is configured".into(),
-            PlaceholderReason::DailyLimit { limit } => {
-                format!("you've used your {limit} portraits for today")
-            }
+            PlaceholderReason::NoneAllowed => "this bot makes no portraits".into(),
+            PlaceholderReason::Limited(limited) => format!(
+                "portraits are limited to {}, and the next one is possible in {}",
+                limited.rate,
+                wait_phrase(limited.retry_after)
+            ),
             PlaceholderReason::BudgetSpent => "this server's monthly model budget is spent".into(),
             PlaceholderReason::Refused => {
                 "the image provider's safety system refused this portrait".into()
@@ -192,9 +197,8 @@ impl PlaceholderReason {
         match self {
             PlaceholderReason::Painting => "🎨 The portrait is being painted; it appears here when it's ready.".into(),
             PlaceholderReason::NoProvider => "No image model is configured, so here is a placeholder portrait.".into(),
-            PlaceholderReason::DailyLimit { limit } => {
-                format!("You've used your {limit} portraits for today, so here is a placeholder; try again tomorrow.")
-            }
+            PlaceholderReason::NoneAllowed => "This bot makes no portraits, so here is a placeholder.".into(),
+            PlaceholderReason::Limited(limited) => format!("{limited} Here is a placeholder portrait for now."),
             PlaceholderReason::BudgetSpent => {
                 "This server's monthly model budget is spent, so here is a placeholder portrait.".into()
             }
@@ -268,7 +272,19 @@ pub struct Portraits {
     store: Arc<dyn Store>,
     provider: Option<ImageProvider>,
     per_day: u32,
+    limiter: Limiter,
     timeout: Duration,
+}
+
+/// Only portraits are limited here: `per_day` for each player, `server` for each server.
+fn portrait_limits(per_day: u32, server: Option<Rate>) -> Limits {
+    Limits {
+        portrait: Pair {
+            player: (per_day > 0).then(|| Rate::per(per_day, Duration::from_secs(86_400))),
+            server,
+        },
+        ..Limits::none()
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -282,12 +298,20 @@ impl Portraits {
         per_day: u32,
         timeout: Duration,
     ) -> Portraits {
+        let limiter = Limiter::new(store.clone(), portrait_limits(per_day, None));
         Portraits {
             store,
             provider,
             per_day,
+            limiter,
             timeout,
         }
+    }
+
+    /// Also limits the portraits of a whole server (`RATE_PORTRAIT_SERVER`).
+    pub fn with_server_limit(mut self, rate: Option<Rate>) -> Portraits {
+        self.limiter = Limiter::new(self.store.clone(), portrait_limits(self.per_day, rate));
+        self
     }
 
     /// Whether an image model is configured at all.
@@ -418,10 +442,8 @@ impl Portraits {
             return Ok(Err(PlaceholderReason::NoProvider));
         };
         let now = Timestamp::now();
-        if self.store.portraits_since(user, now.minus_days(1)).await? >= u64::from(self.per_day) {
-            return Ok(Err(PlaceholderReason::DailyLimit {
-                limit: self.per_day,
-            }));
+        if self.per_day == 0 {
+            return Ok(Err(PlaceholderReason::NoneAllowed));
         }
         if let Some(guild) = guild {
             let settings = self.store.guild_settings(guild).await?;
@@ -435,6 +457,14 @@ impl Portraits {
             ) {
                 return Ok(Err(PlaceholderReason::BudgetSpent));
             }
+        }
+        // Counted before the work, in one statement, so concurrent requests cannot all pass.
+        match self.limiter.take(Action::Portrait, user, guild).await {
+            Ok(()) => {}
+            Err(LimitError::Limited(limited)) => {
+                return Ok(Err(PlaceholderReason::Limited(limited)));
+            }
+            Err(LimitError::Store(e)) => return Err(e.into()),
         }
         Ok(Ok(provider))
     }

@@ -16,6 +16,7 @@ use serenity::all::{
     EditInteractionResponse, ModalInteraction, ModalInteractionCollector,
 };
 
+use crate::core::accounts::auth::Registration;
 use crate::core::accounts::personal_data::{self, Adoption, Erasure};
 use crate::core::ids::{GuildId, UserId};
 use crate::discord::buttons::ButtonId;
@@ -205,13 +206,17 @@ pub async fn register(ctx: AppContext<'_>) -> BotResult {
     let user_id = me(ctx.into());
     let accounts = ctx.data().accounts.clone();
     with_form(ctx, move |form: RegisterForm| async move {
-        let account = accounts
+        let registration = accounts
             .register(user_id, &form.email, &form.password, &form.confirm)
             .await?;
-        tracing::info!(account = %account.id, user = %user_id, "account registered");
+        if let Registration::Created(account) = &registration {
+            tracing::info!(account = %account.id, user = %user_id, "account registered");
+        }
+        // One answer whether or not the email had an account, so nobody learns which do.
         Ok(format!(
-            "✅ Account created for **{}** and linked to this Discord account.",
-            account.email
+            "If **{}** had no account here, it has one now, linked to this Discord account. \
+             If it already had one, nothing changed: use `/account link` with its password.",
+            form.email.trim().to_lowercase()
         ))
     })
     .await
@@ -232,7 +237,7 @@ pub async fn link(ctx: AppContext<'_>) -> BotResult {
         tracing::info!(account = %account.id, user = %user_id, "account linked");
         let mut text = format!(
             "✅ This Discord account is now linked to **{}**.",
-            account.email
+            account.shown_email()
         );
         if account.legacy_user_id.is_some() {
             text.push_str(

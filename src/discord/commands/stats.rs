@@ -5,7 +5,8 @@ use anyhow::Context as _;
 use poise::ChoiceParameter;
 use serenity::all::CreateAttachment;
 
-use crate::core::ids::Timestamp;
+use crate::core::ids::{GuildId, Timestamp, UserId};
+use crate::core::limits::{Action, LimitError};
 use crate::core::stats::chart::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, truncate_label};
 use crate::core::stats::{MAX_DAYS, Metric, StatsQuery, StatsReport, StatsScope, window_phrase};
 use crate::core::store::stats_report;
@@ -101,6 +102,19 @@ pub async fn stats(
         return Err(user(format!("`days` must be between 1 and {MAX_DAYS}.")));
     }
     let (scope, whose) = resolve_scope(ctx, scope, campaign.as_deref()).await?;
+    let player = UserId(ctx.author().id.get());
+    let server = ctx.guild_id().map(|g| GuildId(g.get()));
+    match ctx
+        .data()
+        .engine
+        .limiter()
+        .take(Action::Stats, player, server)
+        .await
+    {
+        Ok(()) => {}
+        Err(LimitError::Limited(limited)) => return Err(user(limited.to_string())),
+        Err(LimitError::Store(e)) => return Err(e.into()),
+    }
     let metric = metric.map_or(Metric::Latency, Metric::from);
     // Your own games may span other servers: only you see them.
     let private = matches!(scope, StatsScope::Me(_));

@@ -16,7 +16,28 @@ use super::state::{Inner, Shared, StoredAttachment, StoredMessage, unix_ms};
 
 pub(super) fn channel_exists(shared: &Shared, channel: u64) -> bool {
     shared.config.guild_of_channel(channel).is_some()
-        || shared.read(|s| s.threads.contains_key(&channel))
+        || shared.read(|s| s.threads.contains_key(&channel) || s.dm_channels.contains_key(&channel))
+}
+
+/// Direct-message channels get ids of their own, derived from the user's.
+const DM_CHANNEL_BASE: u64 = 1_900_000_000_000_000_000;
+
+/// `POST /users/@me/channels`: opens (or finds) the DM channel with `recipient_id`.
+pub(super) fn open_dm(shared: &Shared, body: &Value) -> Reply {
+    let recipient = body
+        .get("recipient_id")
+        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64()));
+    let Some(user) = recipient.and_then(|id| shared.config.user(id)) else {
+        return Reply::error(400, 50035, "Invalid Form Body");
+    };
+    let channel = DM_CHANNEL_BASE + user.id % 1_000_000_000_000_000;
+    shared.update(|s| s.dm_channels.insert(channel, user.id));
+    Reply::ok(json!({
+        "id": channel.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "recipients": [payloads::fake_user(user)],
+    }))
 }
 
 /// The guild of a channel or thread.

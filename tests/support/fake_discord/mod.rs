@@ -304,6 +304,16 @@ impl FakeDiscord {
         })
     }
 
+    /// The direct-message channel the bot opened with `user`, if it did.
+    pub fn dm_channel(&self, user: u64) -> Option<u64> {
+        self.shared.read(|s| {
+            s.dm_channels
+                .iter()
+                .find(|(_, u)| **u == user)
+                .map(|(c, _)| *c)
+        })
+    }
+
     /// Waits for a message (any channel, current state) matching `predicate`.
     pub async fn wait_for_message(
         &self,

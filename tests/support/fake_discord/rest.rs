@@ -16,7 +16,7 @@ use super::commands::{commands_json, put_commands};
 use super::interactions::{callback, followup, webhook_message};
 use super::limits::Rejection;
 use super::messages::{
-    channel_exists, channel_json, channel_message, create_channel_message, create_thread,
+    channel_exists, channel_json, channel_message, create_channel_message, create_thread, open_dm,
 };
 use super::payloads;
 use super::state::{FaultKind, RecordedRequest, Shared, StoredAttachment, unix_ms};
@@ -235,6 +235,7 @@ fn route(shared: &Arc<Shared>, method: &Method, full_path: &str, body: ParsedBod
         })),
         ("GET", ["oauth2", "applications", "@me"]) => Reply::ok(payloads::application_info(cfg)),
         ("GET", ["users", "@me"]) => Reply::ok(payloads::bot_user(cfg)),
+        ("POST", ["users", "@me", "channels"]) => open_dm(shared, &body.json),
         ("PUT", ["applications", app, "commands"]) => put_commands(shared, app, None, body.json),
         ("PUT", ["applications", app, "guilds", guild, "commands"]) => match id(guild) {
             Some(g) => put_commands(shared, app, Some(g), body.json),
