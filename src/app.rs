@@ -84,6 +84,7 @@ pub fn provider_settings(config: &Config) -> ProviderSettings {
         image_model: config.image_model.clone(),
         timeouts: RetryPolicy {
             idle_timeout: config.model_timeout,
+            call_timeout: config.model_call_timeout,
             ..RetryPolicy::default()
         },
     }

@@ -67,6 +67,8 @@ pub struct Config {
     pub arena_vote_timeout: Duration,
     /// Longest wait for a model's response headers, and between two chunks of its stream.
     pub model_timeout: Duration,
+    /// Longest a whole streamed answer may take (`MODEL_CALL_TIMEOUT_SECS`).
+    pub model_call_timeout: Duration,
 }
 
 /// One problem with one variable.
@@ -286,6 +288,7 @@ impl Reader<'_> {
             openrouter_base_url: self.base_url("OPENROUTER_BASE_URL"),
             local_base_url: self.base_url("LOCAL_LLM_BASE_URL"),
             local_models: self.list("LOCAL_LLM_MODELS"),
+            openrouter_models: self.list("OPENROUTER_MODELS"),
         };
         if purpose == Purpose::Bot && !providers.any_enabled() {
             self.problem(
@@ -421,6 +424,7 @@ impl Config {
         let portrait_timeout_secs = r.number("PORTRAIT_TIMEOUT_SECS", "90", 90u64, 1..=600);
         let arena_vote_secs = r.number("ARENA_VOTE_TIMEOUT_SECS", "120", 120u64, 1..=3600);
         let model_timeout_secs = r.number("MODEL_TIMEOUT_SECS", "60", 60u64, 1..=600);
+        let model_call_secs = r.number("MODEL_CALL_TIMEOUT_SECS", "300", 300u64, 1..=3_600);
 
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -449,6 +453,7 @@ impl Config {
             portrait_timeout: Duration::from_secs(portrait_timeout_secs),
             arena_vote_timeout: Duration::from_secs(arena_vote_secs),
             model_timeout: Duration::from_secs(model_timeout_secs),
+            model_call_timeout: Duration::from_secs(model_call_secs),
         })
     }
 }

@@ -49,15 +49,21 @@ pub trait SseDecoder: Send + 'static {
 }
 
 /// Token counts as reported by a provider; missing parts are estimated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ReportedUsage {
     pub tokens_in: Option<u32>,
     pub tokens_out: Option<u32>,
+    /// What the call cost in USD, from providers that say (OpenRouter's `usage.cost`).
+    pub cost_usd: Option<f64>,
 }
 
 /// The request text kept for estimating usage when a provider sends none.
 #[derive(Debug, Clone, Default)]
-pub struct PromptText(String);
+pub struct PromptText {
+    text: String,
+    /// The answer's token limit asked of the model, when there was one.
+    max_tokens: Option<u32>,
+}
 
 impl PromptText {
     pub fn of(request: &ChatRequest) -> Self {
@@ -66,11 +72,24 @@ impl PromptText {
             text.push('\n');
             text.push_str(&m.content);
         }
-        PromptText(text)
+        PromptText {
+            text,
+            max_tokens: Some(request.max_tokens),
+        }
     }
 
     pub fn new(text: impl Into<String>) -> Self {
-        PromptText(text.into())
+        PromptText {
+            text: text.into(),
+            max_tokens: None,
+        }
+    }
+
+    /// Where a model that ignores `max_tokens` is cut off: at twice the limit (tokenizers
+    /// differ, and a long answer that overruns a little is still worth showing), never
+    /// below 64 tokens.
+    fn answer_cap(&self) -> Option<u32> {
+        self.max_tokens.map(|m| m.saturating_mul(2).max(64))
     }
 }
 
@@ -85,28 +104,51 @@ pub fn estimate_tokens(text: &str) -> u32 {
 /// body size even when a server (or a test) delivers the whole body in one chunk.
 const MAX_PIECE: usize = 4096;
 
+/// Longest SSE line accepted. A real event is a few hundred bytes; without a bound the
+/// parser would buffer a line without end (and copy it) on the one runtime thread.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Splits chunks larger than [`MAX_PIECE`] (zero-copy) and, at a clean end, appends a
 /// blank line so that a last event without its terminating newline is still dispatched.
 fn bounded_pieces<S>(body: S) -> impl Stream<Item = Result<Bytes, LlmError>> + Send
 where
     S: Stream<Item = Result<Bytes, LlmError>> + Send + 'static,
 {
-    let pieces = body.flat_map(|chunk| {
-        let out: Vec<Result<Bytes, LlmError>> = match chunk {
-            Ok(bytes) if bytes.len() > MAX_PIECE => {
-                let mut v = Vec::with_capacity(bytes.len() / MAX_PIECE + 1);
-                let mut start = 0;
-                while start < bytes.len() {
-                    let end = (start + MAX_PIECE).min(bytes.len());
-                    v.push(Ok(bytes.slice(start..end)));
-                    start = end;
-                }
-                v
+    let mut line = 0usize;
+    let pieces = body
+        .map(move |chunk| {
+            let bytes = chunk?;
+            line = match bytes.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+                Some(end) => bytes.len() - end - 1,
+                None => line + bytes.len(),
+            };
+            if line > MAX_LINE_BYTES {
+                return Err(LlmError::new(
+                    ErrorKind::Malformed,
+                    format!(
+                        "the stream sent a line longer than {} KiB",
+                        MAX_LINE_BYTES >> 10
+                    ),
+                ));
             }
-            other => vec![other],
-        };
-        futures::stream::iter(out)
-    });
+            Ok(bytes)
+        })
+        .flat_map(|chunk| {
+            let out: Vec<Result<Bytes, LlmError>> = match chunk {
+                Ok(bytes) if bytes.len() > MAX_PIECE => {
+                    let mut v = Vec::with_capacity(bytes.len() / MAX_PIECE + 1);
+                    let mut start = 0;
+                    while start < bytes.len() {
+                        let end = (start + MAX_PIECE).min(bytes.len());
+                        v.push(Ok(bytes.slice(start..end)));
+                        start = end;
+                    }
+                    v
+                }
+                other => vec![other],
+            };
+            futures::stream::iter(out)
+        });
     pieces.chain(futures::stream::once(async {
         Ok(Bytes::from_static(b"\n\n"))
     }))
@@ -121,6 +163,8 @@ struct PipelineState<E, D> {
     started: Instant,
     ttft: Option<Duration>,
     finished: bool,
+    /// Tokens of the answer so far, counted delta by delta.
+    answer_tokens: u32,
 }
 
 /// Runs a provider body through SSE framing and `decoder`, producing the stream the core
@@ -142,6 +186,7 @@ where
         started,
         ttft: None,
         finished: false,
+        answer_tokens: 0,
     };
     let stream = futures::stream::unfold(state, |mut st| async move {
         loop {
@@ -159,9 +204,12 @@ where
                                 st.ttft = Some(st.started.elapsed());
                             }
                             st.output.push_str(&text);
+                            st.answer_tokens += estimate_tokens(&text);
                             st.queue.push_back(Ok(StreamEvent::Delta(text)));
                         }
-                        if decoded.end {
+                        if st.past_answer_cap() {
+                            st.cut_off();
+                        } else if decoded.end {
                             st.finish();
                         }
                     }
@@ -181,6 +229,34 @@ impl<E, D: SseDecoder> PipelineState<E, D> {
         self.finished = true;
     }
 
+    /// Whether the answer ran past its cap. Deltas counted one by one over-count a little
+    /// (a word split in two costs two tokens), so the whole answer is recounted before a cut.
+    fn past_answer_cap(&mut self) -> bool {
+        let Some(cap) = self.prompt.answer_cap() else {
+            return false;
+        };
+        if self.answer_tokens <= cap {
+            return false;
+        }
+        self.answer_tokens = estimate_tokens(&self.output);
+        self.answer_tokens > cap
+    }
+
+    /// Ends an answer that ran far past `max_tokens` (a server that ignores it) as if the
+    /// model had stopped at its limit; the rest of the body is never read.
+    fn cut_off(&mut self) {
+        self.finished = true;
+        let usage = complete_usage(ReportedUsage::default(), &self.prompt, &self.output);
+        self.queue.push_back(Ok(StreamEvent::Done(Completion {
+            usage,
+            finish_reason: FinishReason::Length,
+            // The provider's own total never came: the price table counts this call.
+            reported_cost_usd: None,
+            ttft: self.ttft,
+            latency: self.started.elapsed(),
+        })));
+    }
+
     fn finish(&mut self) {
         self.finished = true;
         match self.decoder.finish() {
@@ -189,6 +265,7 @@ impl<E, D: SseDecoder> PipelineState<E, D> {
                 self.queue.push_back(Ok(StreamEvent::Done(Completion {
                     usage,
                     finish_reason,
+                    reported_cost_usd: reported.cost_usd.filter(|c| c.is_finite() && *c >= 0.0),
                     ttft: self.ttft,
                     latency: self.started.elapsed(),
                 })));
@@ -203,7 +280,7 @@ fn complete_usage(reported: ReportedUsage, prompt: &PromptText, output: &str) ->
     Usage {
         tokens_in: reported
             .tokens_in
-            .unwrap_or_else(|| estimate_tokens(&prompt.0)),
+            .unwrap_or_else(|| estimate_tokens(&prompt.text)),
         tokens_out: reported
             .tokens_out
             .unwrap_or_else(|| estimate_tokens(output)),

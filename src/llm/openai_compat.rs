@@ -83,6 +83,10 @@ impl OpenAiCompatClient {
             "stream": true,
             "stream_options": {"include_usage": true},
         });
+        if self.provider == Provider::OpenRouter {
+            // Usage accounting: the last chunk's usage then carries the call's cost.
+            body["usage"] = json!({"include": true});
+        }
         // OpenAI deprecated `max_tokens` for chat and its reasoning models reject it.
         let max_key = if self.provider == Provider::OpenAi {
             "max_completion_tokens"
@@ -206,6 +210,8 @@ struct Delta {
 struct RawUsage {
     prompt_tokens: Option<u32>,
     completion_tokens: Option<u32>,
+    /// OpenRouter's charge for the call, in USD.
+    cost: Option<f64>,
 }
 
 impl SseDecoder for OpenAiDecoder {
@@ -230,6 +236,7 @@ impl SseDecoder for OpenAiDecoder {
             self.usage = ReportedUsage {
                 tokens_in: u.prompt_tokens,
                 tokens_out: u.completion_tokens,
+                cost_usd: u.cost,
             };
         }
         let mut text: Option<String> = None;

@@ -28,6 +28,9 @@ pub struct ProviderKeys {
     pub deepseek_base_url: Option<String>,
     pub openrouter_api_key: Option<Secret>,
     pub openrouter_base_url: Option<String>,
+    /// OpenRouter models the operator allows beyond the price table's (`OPENROUTER_MODELS`):
+    /// nobody can run up the operator's key on a model that was not chosen.
+    pub openrouter_models: Vec<String>,
     /// An OpenAI-compatible server root, e.g. `http://localhost:8089/v1`.
     pub local_base_url: Option<String>,
     /// Model names served there (`LOCAL_LLM_MODELS`), used as `local:<name>`.
@@ -48,6 +51,7 @@ impl std::fmt::Debug for ProviderKeys {
             .field("deepseek_base_url", &url(&self.deepseek_base_url))
             .field("openrouter_api_key", &self.openrouter_api_key)
             .field("openrouter_base_url", &url(&self.openrouter_base_url))
+            .field("openrouter_models", &self.openrouter_models)
             .field("local_base_url", &url(&self.local_base_url))
             .field("local_models", &self.local_models)
             .finish()
@@ -116,8 +120,8 @@ impl Registry {
     /// A client for `id`.
     ///
     /// OpenAI, Anthropic and DeepSeek models must be in the price table (otherwise their
-    /// cost could not be reported); OpenRouter accepts any of its many model ids; local
-    /// models must be listed in `local_models`.
+    /// cost could not be reported); OpenRouter models must be in the price table or listed
+    /// in `openrouter_models`; local models must be listed in `local_models`.
     pub fn chat_model(&self, id: &ModelId) -> Result<Arc<dyn ChatModel>, LlmError> {
         let provider = id.provider();
         if !self.is_enabled(provider) {
@@ -190,21 +194,33 @@ impl Registry {
     }
 
     fn check_known(&self, id: &ModelId) -> Result<(), LlmError> {
+        let table = PriceTable::embedded();
         let known = match id.provider() {
-            Provider::OpenRouter => true,
+            Provider::OpenRouter => {
+                table.price(id).is_some()
+                    || self
+                        .settings
+                        .keys
+                        .openrouter_models
+                        .iter()
+                        .any(|m| m == id.name())
+            }
             Provider::Local => self
                 .settings
                 .keys
                 .local_models
                 .iter()
                 .any(|m| m == id.name()),
-            _ => PriceTable::embedded().price(id).is_some(),
+            _ => table.price(id).is_some(),
         };
         if known {
             return Ok(());
         }
         let hint = match id.provider() {
             Provider::Local => "add it to LOCAL_LLM_MODELS".to_string(),
+            Provider::OpenRouter => {
+                "the bot's operator can allow it in OPENROUTER_MODELS".to_string()
+            }
             _ => "see /models for the models this bot knows".to_string(),
         };
         Err(LlmError::new(
@@ -248,6 +264,20 @@ impl Registry {
                 price: table.price(id).cloned(),
             })
             .collect();
+        if self.is_enabled(Provider::OpenRouter) {
+            for name in &self.settings.keys.openrouter_models {
+                let Ok(id) = ModelId::parse(&format!("openrouter:{name}")) else {
+                    continue;
+                };
+                if out.iter().all(|m| m.id != id) {
+                    out.push(ModelInfo {
+                        context_window: table.context_window(&id),
+                        price: table.price(&id).cloned(),
+                        id,
+                    });
+                }
+            }
+        }
         if self.is_enabled(Provider::Local) {
             for name in &self.settings.keys.local_models {
                 if let Ok(id) = ModelId::parse(&format!("local:{name}")) {
@@ -328,11 +358,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_models_are_rejected_but_openrouter_is_open() {
+    fn only_models_the_operator_enabled_can_be_chosen() {
         let r = registry(ProviderSettings {
             keys: ProviderKeys {
                 openai_api_key: Some(Secret::new("k")),
                 openrouter_api_key: Some(Secret::new("k")),
+                openrouter_models: vec!["some/new-model".into()],
                 local_base_url: Some("http://127.0.0.1:1/v1".into()),
                 local_models: vec!["gemma-3-270m".into()],
                 ..Default::default()
@@ -345,6 +376,17 @@ mod tests {
         );
         assert!(r.chat_model(&id("openai:gpt-4o")).is_ok());
         assert!(r.chat_model(&id("openrouter:some/new-model")).is_ok());
+        let e = r
+            .chat_model(&id("openrouter:some/costly-model"))
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::UnknownModel);
+        assert!(e.message.contains("OPENROUTER_MODELS"), "{}", e.message);
+        assert!(
+            r.available_models()
+                .iter()
+                .any(|m| m.id == id("openrouter:some/new-model"))
+        );
         assert!(r.chat_model(&id("local:gemma-3-270m")).is_ok());
         let e = r.chat_model(&id("local:other")).err().unwrap();
         assert_eq!(e.kind, ErrorKind::UnknownModel);

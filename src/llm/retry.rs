@@ -31,7 +31,16 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Upper bound for any single wait, including one asked for by `retry-after`.
     pub max_delay: Duration,
+    /// Longest a whole streamed answer may take, however steadily it trickles in.
+    pub call_timeout: Duration,
 }
+
+/// Most bytes a streamed answer may have: a long narration is tens of kilobytes.
+pub const MAX_STREAM_BYTES: usize = 16 << 20;
+/// Most bytes of a whole JSON body (a generated image arrives base64-encoded in one).
+pub const MAX_BODY_BYTES: usize = 48 << 20;
+/// Most bytes of an error body that are read; the rest is never fetched.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -42,6 +51,7 @@ impl Default for RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
+            call_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -137,8 +147,9 @@ impl RetryPolicy {
             return Ok(response);
         }
         let retry_after = retry_after(response.headers(), SystemTime::now());
-        let body = match tokio::time::timeout(self.idle_timeout, response.bytes()).await {
-            Ok(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
+        let read = read_at_most(response, MAX_ERROR_BODY_BYTES);
+        let body = match tokio::time::timeout(self.idle_timeout, read).await {
+            Ok(Ok((b, _))) => String::from_utf8_lossy(&b).into_owned(),
             _ => String::new(),
         };
         Err((http_error(provider, status, &body, secret), retry_after))
@@ -174,9 +185,10 @@ impl RetryPolicy {
         ))
     }
 
-    /// Reads a whole (non-streamed) body within `body_timeout`.
+    /// Reads a whole (non-streamed) body within `body_timeout` and [`MAX_BODY_BYTES`].
     pub async fn read_body(&self, provider: &str, response: Response) -> Result<Bytes, LlmError> {
-        match tokio::time::timeout(self.body_timeout, response.bytes()).await {
+        let read = read_at_most(response, MAX_BODY_BYTES);
+        match tokio::time::timeout(self.body_timeout, read).await {
             Err(_) => Err(LlmError::new(
                 ErrorKind::Timeout,
                 format!(
@@ -185,7 +197,14 @@ impl RetryPolicy {
                 ),
             )),
             Ok(Err(e)) => Err(transport_error(provider, &e, true)),
-            Ok(Ok(b)) => Ok(b),
+            Ok(Ok((_, true))) => Err(LlmError::new(
+                ErrorKind::Malformed,
+                format!(
+                    "{provider} sent a body larger than {} MiB",
+                    MAX_BODY_BYTES >> 20
+                ),
+            )),
+            Ok(Ok((b, false))) => Ok(b),
         }
     }
 
@@ -198,34 +217,78 @@ impl RetryPolicy {
     ) -> impl Stream<Item = Result<Bytes, LlmError>> + Send + 'static {
         idle_limited(
             response.bytes_stream(),
-            self.idle_timeout,
+            StreamCaps {
+                idle: self.idle_timeout,
+                deadline: tokio::time::Instant::now() + self.call_timeout,
+                max_bytes: MAX_STREAM_BYTES,
+            },
             provider.to_string(),
         )
     }
 }
 
-/// Wraps a byte stream so that a gap longer than `idle` between chunks ends it with a
-/// `Timeout` error, and transport errors become `Interrupted`.
+/// Reads at most `max` bytes of a body, chunk by chunk (a body is never buffered whole
+/// before its size is known). Returns the bytes and whether more were left unread.
+async fn read_at_most(mut response: Response, max: usize) -> reqwest::Result<(Bytes, bool)> {
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = max - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body.freeze(), true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body.freeze(), false))
+}
+
+/// What a streamed body may do: wait `idle` between chunks, end by `deadline`, and send
+/// `max_bytes` in all.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamCaps {
+    pub idle: Duration,
+    pub deadline: tokio::time::Instant,
+    pub max_bytes: usize,
+}
+
+/// Wraps a byte stream so that a gap longer than `idle` between chunks, a call that runs past
+/// its deadline or a body over its size ends it with an error, and transport errors become
+/// `Interrupted`. Each ends the stream, which drops (closes) the connection.
 pub fn idle_limited<S>(
     body: S,
-    idle: Duration,
+    caps: StreamCaps,
     provider: String,
 ) -> impl Stream<Item = Result<Bytes, LlmError>> + Send + 'static
 where
     S: Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
 {
     let body = Box::pin(body);
-    futures::stream::unfold(Some(body), move |state| {
+    futures::stream::unfold(Some((body, 0usize)), move |state| {
         let provider = provider.clone();
         async move {
-            let mut body = state?;
-            match tokio::time::timeout(idle, body.next()).await {
+            let (mut body, seen) = state?;
+            let now = tokio::time::Instant::now();
+            let wait = caps.idle.min(caps.deadline.saturating_duration_since(now));
+            match tokio::time::timeout(wait, body.next()).await {
+                Err(_) if wait < caps.idle => {
+                    let msg = format!("{provider} took too long to finish its answer");
+                    Some((Err(LlmError::new(ErrorKind::Timeout, msg)), None))
+                }
                 Err(_) => {
+                    let idle = caps.idle;
                     let msg = format!("{provider} stream stalled for more than {idle:?}");
                     Some((Err(LlmError::new(ErrorKind::Timeout, msg)), None))
                 }
                 Ok(None) => None,
-                Ok(Some(Ok(bytes))) => Some((Ok(bytes), Some(body))),
+                Ok(Some(Ok(bytes))) if seen + bytes.len() > caps.max_bytes => {
+                    let mib = caps.max_bytes >> 20;
+                    let msg = format!("{provider} sent an answer larger than {mib} MiB");
+                    Some((Err(LlmError::new(ErrorKind::Malformed, msg)), None))
+                }
+                Ok(Some(Ok(bytes))) => {
+                    let seen = seen + bytes.len();
+                    Some((Ok(bytes), Some((body, seen))))
+                }
                 Ok(Some(Err(e))) => Some((Err(transport_error(&provider, &e, true)), None)),
             }
         }

@@ -333,6 +333,7 @@ mod tests {
 
     fn completion(latency_ms: u64, ttft_ms: u64) -> Completion {
         Completion {
+            reported_cost_usd: None,
             usage: Usage {
                 tokens_in: 100,
                 tokens_out: 20,

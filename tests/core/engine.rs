@@ -1012,3 +1012,44 @@ async fn a_new_fallback_and_server_default_apply_at_the_next_turn() {
     );
     assert_eq!((backup.calls(), house.calls()), (1, 1));
 }
+
+#[tokio::test]
+async fn a_model_without_a_price_never_narrates_where_a_budget_is_set() {
+    use gamemaster::core::game::guild::GuildSettings;
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Unpriced", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.models
+        .unpriced
+        .lock()
+        .unwrap()
+        .push(game.gm_id.clone());
+    let mut settings = GuildSettings::defaults(GUILD);
+    settings.monthly_budget_usd = Some(10.0);
+    game.db.save_guild_settings(&settings).await.unwrap();
+    let calls_before = game.gm.calls();
+    game.say(CHANNEL, ALICE, "What does this cost?").await;
+    game.presenter
+        .wait_for(1, |s| {
+            matches!(s, Shown::Notice(_, Notice::ModelFailed { reason, .. }) if reason.contains("no known price"))
+        })
+        .await;
+    assert_eq!(
+        game.gm.calls(),
+        calls_before,
+        "counted as free, it could spend without limit"
+    );
+    let story = game.story(session).await;
+    assert_eq!(
+        story.last().unwrap().content,
+        "What does this cost?",
+        "the message is kept"
+    );
+
+    // Without a budget there is nothing to protect: it narrates.
+    settings.monthly_budget_usd = None;
+    game.db.save_guild_settings(&settings).await.unwrap();
+    game.say(CHANNEL, ALICE, "And now?").await;
+    game.finished(CHANNEL, 2).await;
+    assert!(game.gm.calls() > calls_before);
+}

@@ -42,6 +42,7 @@ fn fast_policy() -> RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(200),
+        call_timeout: Duration::from_secs(5),
     }
 }
 
@@ -396,7 +397,14 @@ fn hundred_kilobyte_body_in_one_piece_parses() {
     let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
     let body = openai_events(&refs, Some((10, 2000))).concat();
     assert!(body.len() > 100_000);
-    let out = decode_now(Provider::OpenAi, vec![body.into_bytes()]);
+    // No token limit was asked for, so nothing cuts the answer short.
+    let stream = openai_compat::decode_body(
+        Provider::OpenAi,
+        futures::stream::iter([Ok::<_, LlmError>(Bytes::from(body))]),
+        PromptText::new("You are the game master."),
+        Instant::now(),
+    );
+    let out = futures::executor::block_on(collect(stream));
     assert_eq!(out.deltas.len(), 2000);
     assert_eq!(out.text(), pieces.concat());
 }
@@ -535,7 +543,14 @@ async fn openrouter_comments_are_ignored_and_attribution_headers_sent() {
         ": OPENROUTER PROCESSING\n\n".to_string(),
         ": OPENROUTER PROCESSING\n\n".to_string(),
     ];
-    let text = openai_events(&["Once", " upon"], Some((4, 2)));
+    let mut text = openai_events(&["Once", " upon"], None);
+    // OpenRouter's last usage chunk carries the call's cost.
+    let done = text.pop().unwrap();
+    text.push(
+        "data: {\"id\":\"gen-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6,\"cost\":0.0042}}\n\n"
+            .to_string(),
+    );
+    text.push(done);
     events.push(text[0].clone());
     events.push(": OPENROUTER PROCESSING\n\n".to_string());
     events.extend(text[1..].iter().cloned());
@@ -545,6 +560,7 @@ async fn openrouter_comments_are_ignored_and_attribution_headers_sent() {
             keys: ProviderKeys {
                 openrouter_api_key: Some(Secret::new("sk-or-test-0123456789")),
                 openrouter_base_url: Some(fake.v1()),
+                openrouter_models: vec!["meta-llama/llama-3.3-70b-instruct".into()],
                 ..Default::default()
             },
             openrouter_referer: Some("https://example.invalid/gm".into()),
@@ -560,7 +576,13 @@ async fn openrouter_comments_are_ignored_and_attribution_headers_sent() {
     let out = chat(model.as_ref()).await;
     assert_eq!(out.deltas, ["Once", " upon"]);
     assert_eq!(out.done().usage.tokens_in, 4);
+    assert_eq!(out.done().reported_cost_usd, Some(0.0042));
     let req = &fake.requests()[0];
+    assert_eq!(
+        req.json()["usage"]["include"],
+        true,
+        "usage accounting asked for"
+    );
     assert_eq!(
         req.header("http-referer"),
         Some("https://example.invalid/gm")
@@ -1215,4 +1237,81 @@ fn multibyte_text_split_inside_characters_survives() {
         );
         assert_eq!(out.text(), "Élodie lève l’épée 🐉!", "cut at {cut}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// hostile servers: every body has a bound in bytes, per line and in time
+
+#[tokio::test]
+async fn a_line_without_end_is_refused_after_a_mebibyte() {
+    let mut line = b"data: ".to_vec();
+    line.resize(64 << 20, b'a');
+    let fake = FakeLlm::with([Reply::sse_chunks(
+        line.chunks(1 << 16).map(<[u8]>::to_vec).collect::<Vec<_>>(),
+    )])
+    .await;
+    let out = chat(&openai_client(&fake, "openai:gpt-4o", fast_policy())).await;
+    let error = out.error();
+    assert_eq!(error.kind, ErrorKind::Malformed);
+    assert!(
+        error.message.contains("line longer than"),
+        "{}",
+        error.message
+    );
+    assert!(
+        fake.wait_for_disconnect(Duration::from_secs(3)).await,
+        "the rest of the line is never read"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_ignores_max_tokens_is_cut_at_its_limit() {
+    let words: Vec<String> = (0..5_000).map(|i| format!("word{i} ")).collect();
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let fake = FakeLlm::with([Reply::sse_chunks(openai_events(&refs, None))]).await;
+    let out = chat(&openai_client(&fake, "openai:gpt-4o", fast_policy())).await;
+    let done = out.done();
+    assert_eq!(done.finish_reason, FinishReason::Length);
+    // request() asks for 200 tokens: the cut comes at twice that, not 5,000 words later.
+    let tokens = gamemaster::llm::estimate_tokens(&out.text());
+    assert!((400..=420).contains(&tokens), "{tokens} tokens");
+    assert!(out.deltas.len() < 400, "{} deltas", out.deltas.len());
+}
+
+#[tokio::test]
+async fn a_stream_that_trickles_ends_at_the_call_timeout() {
+    // A byte every 100 ms never trips the idle timeout; the whole call has a bound all the same.
+    let body = openai_events(&["Slowly, very slowly, the door opens."], None).concat();
+    let fake = FakeLlm::with([Reply::sse_split(body, 1).paced(Duration::from_millis(100))]).await;
+    let policy = RetryPolicy {
+        call_timeout: Duration::from_secs(1),
+        ..fast_policy()
+    };
+    let started = Instant::now();
+    let out = chat(&openai_client(&fake, "openai:gpt-4o", policy)).await;
+    let error = out.error();
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(error.message.contains("too long"), "{}", error.message);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn error_bodies_are_read_only_up_to_a_bound() {
+    let huge = format!(
+        r#"{{"error":{{"message":"Bad gateway"}},"padding":"{}"}}"#,
+        "x".repeat(32 << 20)
+    );
+    let fake = FakeLlm::with([Reply::status(500, huge)]).await;
+    let policy = RetryPolicy {
+        max_attempts: 1,
+        ..fast_policy()
+    };
+    let out = chat(&openai_client(&fake, "openai:gpt-4o", policy)).await;
+    let error = out.error();
+    assert_eq!(error.kind, ErrorKind::Server);
+    assert!(error.message.chars().count() < 400, "{}", error.message);
+    assert!(
+        fake.wait_for_disconnect(Duration::from_secs(3)).await,
+        "the client stopped reading after the first 64 KiB"
+    );
 }

@@ -20,6 +20,7 @@ use support::fake_llm::{FakeLlm, Reply, StreamEnd, openai_events};
 use super::load::world_with_channels;
 
 const FAULTY_MODEL: &str = "openai:gpt-4o-mini";
+const HEARTBEAT_MS: u64 = 500;
 
 struct Table {
     bot: TestBot,
@@ -49,7 +50,9 @@ pub fn metrics_addr() -> String {
 
 async fn table() -> Table {
     let faulty = FakeLlm::start().await;
-    let (config, channels) = world_with_channels(3);
+    let (mut config, channels) = world_with_channels(3);
+    // A quick beat, so a stalled runtime shows as a late heartbeat within a test's time.
+    config.heartbeat_interval_ms = HEARTBEAT_MS;
     let base = faulty.v1();
     let metrics = metrics_addr();
     let bot = spawn_bot_with(
@@ -65,6 +68,7 @@ async fn table() -> Table {
             // Only the campaign's own model: a failure is final, not hidden by a fallback.
             ("DEFAULT_MODEL", FAULTY_MODEL),
             ("MODEL_TIMEOUT_SECS", "1"),
+            ("MODEL_CALL_TIMEOUT_SECS", "3"),
         ],
     )
     .await;
@@ -400,5 +404,91 @@ async fn a_refused_final_edit_is_retried() {
         "{patches:?}"
     );
     t.assert_healthy_tables(1).await;
+    t.bot.assert_clean();
+}
+
+/// A hostile model server costs only its own channel: the healthy tables are served while it
+/// works, and the gateway heartbeat (on the same runtime thread) keeps its beat.
+async fn hostile_stream(reply: Reply) -> Table {
+    let t = table().await;
+    t.faulty.set_default(reply);
+    let from = std::time::Instant::now();
+    t.play_round(1).await;
+    t.bot
+        .wait_bot_message(t.affected, |m| {
+            m.content.contains(FAULTY_MODEL) || !m.components.is_empty()
+        })
+        .await;
+    // Long enough for several beats: a stalled thread would show as a gap.
+    tokio::time::sleep_until((from + Duration::from_millis(6 * HEARTBEAT_MS)).into()).await;
+    let beats: Vec<_> = t
+        .bot
+        .fake
+        .heartbeats()
+        .into_iter()
+        .filter(|b| *b >= from)
+        .collect();
+    assert!(beats.len() >= 3, "heartbeats went on: {beats:?}");
+    let longest = beats
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    assert!(
+        longest < Duration::from_millis(3 * HEARTBEAT_MS),
+        "a heartbeat came {longest:?} after the one before"
+    );
+    t.assert_healthy_tables(1).await;
+    t
+}
+
+#[tokio::test]
+async fn a_model_that_trickles_a_byte_at_a_time_is_cut_at_the_call_timeout() {
+    let body = openai_events(&["The fog thickens and thickens."], None).concat();
+    let t = hostile_stream(Reply::sse_split(body, 1).paced(Duration::from_millis(400))).await;
+    let told = t
+        .bot
+        .wait_bot_message(t.affected, |m| m.content.contains(FAULTY_MODEL))
+        .await;
+    assert!(told.content.contains("took too long"), "{:?}", told.content);
+    assert!(
+        t.faulty.wait_for_disconnect(Duration::from_secs(2)).await,
+        "the bot hung up on the trickle"
+    );
+    t.recovers().await;
+    t.bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_model_that_sends_a_64_mb_line_is_refused_after_a_mebibyte() {
+    let mut line = b"data: ".to_vec();
+    line.resize(64 << 20, b'a');
+    let chunks: Vec<Vec<u8>> = line.chunks(1 << 16).map(<[u8]>::to_vec).collect();
+    let t = hostile_stream(Reply::sse_chunks(chunks)).await;
+    t.bot
+        .wait_bot_message(t.affected, |m| m.content.contains(FAULTY_MODEL))
+        .await;
+    assert!(
+        t.faulty.disconnects() >= 1,
+        "the rest of the line was never read"
+    );
+    t.recovers().await;
+    t.bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_model_that_ignores_max_tokens_is_cut_at_the_answer_limit() {
+    let words: Vec<String> = (0..20_000).map(|i| format!("wave{i} ")).collect();
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let t = hostile_stream(Reply::sse_chunks(openai_events(&refs, None))).await;
+    let narration = t
+        .story(t.affected)
+        .await
+        .into_iter()
+        .find(|m| m.role == MessageRole::Assistant)
+        .expect("the answer is kept, cut at its limit");
+    let tokens = gamemaster::llm::estimate_tokens(&narration.content);
+    // The bot asks for 700 tokens; the cut comes at twice that.
+    assert!((1_400..=1_450).contains(&tokens), "{tokens} tokens");
     t.bot.assert_clean();
 }

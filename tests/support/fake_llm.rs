@@ -270,9 +270,13 @@ async fn serve_connection(socket: TcpStream, shared: Arc<Shared>) {
                     head.push_str(&format!("{n}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
-                if wr.write_all(head.as_bytes()).await.is_err()
-                    || wr.write_all(body.as_bytes()).await.is_err()
-                {
+                if wr.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                if wr.write_all(body.as_bytes()).await.is_err() {
+                    // The client went away before the whole body (it reads error bodies
+                    // only up to a bound).
+                    note_disconnect(&shared);
                     return;
                 }
             }

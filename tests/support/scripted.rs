@@ -105,6 +105,7 @@ impl ChatModel for ScriptedModel {
                 format!("scripted {} mid-stream", kind.as_str()),
             )),
             None => Ok(StreamEvent::Done(Completion {
+                reported_cost_usd: None,
                 usage: Usage {
                     tokens_in: (prompt_chars / 4) as u32,
                     tokens_out,
@@ -130,6 +131,8 @@ impl ChatModel for ScriptedModel {
 pub struct ScriptedModels {
     pub models: Mutex<HashMap<ModelId, Arc<ScriptedModel>>>,
     pub windows: Mutex<HashMap<ModelId, u32>>,
+    /// Models whose price is unknown.
+    pub unpriced: Mutex<Vec<ModelId>>,
 }
 
 impl ScriptedModels {
@@ -164,7 +167,10 @@ impl ModelSource for ScriptedModels {
             .unwrap_or(128_000)
     }
 
-    fn cost(&self, _id: &ModelId, usage: &Usage) -> Option<f64> {
+    fn cost(&self, id: &ModelId, usage: &Usage) -> Option<f64> {
+        if self.unpriced.lock().unwrap().contains(id) {
+            return None;
+        }
         Some(f64::from(usage.tokens_in + usage.tokens_out) * 1e-6)
     }
 

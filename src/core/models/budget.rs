@@ -1,5 +1,7 @@
 //! Monthly spending limits per server.
 
+use crate::core::models::chat::{ModelId, Provider};
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BudgetState {
     /// No budget set, or under 80% of it.
@@ -18,9 +20,27 @@ pub fn budget_state(spent: f64, budget: Option<f64>) -> BudgetState {
     }
 }
 
+/// Whether calls to `model` can be counted against a budget: it has a price (`priced`), or
+/// runs on the operator's own server (local models cost nothing here), or its provider
+/// reports each call's cost (OpenRouter's `usage.cost`). A model that is none of these is
+/// refused where a budget is set: counting it as free would let it spend without limit.
+pub fn countable(model: &ModelId, priced: bool) -> bool {
+    priced || matches!(model.provider(), Provider::Local | Provider::OpenRouter)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpriced_models_count_only_when_free_or_reported() {
+        let id = |s| ModelId::parse(s).unwrap();
+        assert!(countable(&id("openai:gpt-4o"), true));
+        assert!(!countable(&id("openai:gpt-9"), false));
+        assert!(!countable(&id("deepseek:deepseek-r9"), false));
+        assert!(countable(&id("local:gemma-3-270m"), false));
+        assert!(countable(&id("openrouter:some/model"), false));
+    }
 
     #[test]
     fn thresholds() {

@@ -138,6 +138,9 @@ pub struct Usage {
 pub struct Completion {
     pub usage: Usage,
     pub finish_reason: FinishReason,
+    /// The call's cost in USD as the provider reported it (OpenRouter does), which the price
+    /// table's estimate gives way to.
+    pub reported_cost_usd: Option<f64>,
     /// Time from sending the request to the first text delta (None if no text came).
     pub ttft: Option<Duration>,
     /// Time from sending the request to the end of the stream.

@@ -79,6 +79,7 @@ async fn connection(shared: Arc<Shared>, socket: WebSocket) {
         };
         match payload["op"].as_u64() {
             Some(1) => {
+                shared.update(|s| s.heartbeats.push(std::time::Instant::now()));
                 let _ = tx.send(json!({"op": 11, "s": null, "t": null, "d": null}).to_string());
             }
             Some(2) => match identify(&shared, &payload["d"], tx.clone()) {

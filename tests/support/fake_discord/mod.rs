@@ -304,6 +304,11 @@ impl FakeDiscord {
         })
     }
 
+    /// When the bot's heartbeats arrived, oldest first.
+    pub fn heartbeats(&self) -> Vec<std::time::Instant> {
+        self.shared.read(|s| s.heartbeats.clone())
+    }
+
     /// The direct-message channel the bot opened with `user`, if it did.
     pub fn dm_channel(&self, user: u64) -> Option<u64> {
         self.shared.read(|s| {

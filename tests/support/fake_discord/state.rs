@@ -189,6 +189,8 @@ pub struct Inner {
     pub faults: Vec<Fault>,
     /// Threads created by the bot: channel id -> (guild id, parent id, name).
     pub threads: HashMap<u64, (u64, u64, String)>,
+    /// When each heartbeat arrived (any shard).
+    pub heartbeats: Vec<Instant>,
     /// Direct-message channels the bot opened: channel id -> the user.
     pub dm_channels: HashMap<u64, u64>,
     pub typing: Vec<(u64, Instant)>,

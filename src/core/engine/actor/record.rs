@@ -32,7 +32,9 @@ impl Recorder<'_> {
             tokens_in: Some(i64::from(usage.tokens_in)),
             tokens_out: Some(i64::from(usage.tokens_out)),
             tokens_estimated: usage.estimated,
-            cost_usd: self.actor.shared.deps.models.cost(self.model, &usage),
+            cost_usd: completion
+                .reported_cost_usd
+                .or_else(|| self.actor.shared.deps.models.cost(self.model, &usage)),
             ..self.base(kind, completion.latency.as_millis() as i64)
         };
         self.write(record).await;

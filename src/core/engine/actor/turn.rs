@@ -6,7 +6,8 @@ use super::record::Recorder;
 use super::*;
 use crate::core::engine::{BadRollTag, DiceRolled, Presenter};
 use crate::core::ids::DiscordMessageId;
-use crate::core::models::chat::ChatModel;
+use crate::core::models::budget::countable;
+use crate::core::models::chat::{ChatModel, ErrorKind, Usage};
 use crate::core::models::choice::fallback_chain;
 use crate::core::store::StoreError;
 
@@ -162,8 +163,18 @@ impl Actor {
             scene.guild,
             deps.settings.default_model.as_ref(),
         );
+        let budgeted = scene.guild.is_some_and(|g| g.monthly_budget_usd.is_some());
         for (attempt, model_id) in chain.iter().enumerate() {
             let next = chain.get(attempt + 1);
+            let priced = deps.models.cost(model_id, &Usage::default()).is_some();
+            if budgeted && !countable(model_id, priced) {
+                let error = LlmError::new(
+                    ErrorKind::Disabled,
+                    "it has no known price, so it cannot be counted against this server's monthly budget",
+                );
+                self.model_failed(model_id, &error, next).await;
+                continue;
+            }
             let model = match deps.models.chat_model(model_id) {
                 Ok(model) => model,
                 Err(error) => {
