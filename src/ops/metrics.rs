@@ -44,6 +44,20 @@ pub struct ProviderState {
     pub last_error: Option<(Timestamp, String)>,
 }
 
+impl ProviderState {
+    /// The state without the error's text: provider errors are global (any server's call
+    /// may have caused one, and its message may quote that call), so a server's managers
+    /// learn only that and when a call failed.
+    pub fn without_detail(self) -> ProviderState {
+        ProviderState {
+            last_error: self
+                .last_error
+                .map(|(at, _)| (at, "a call failed (the bot's owner sees why)".to_string())),
+            ..self
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     calls: BTreeMap<(String, String), u64>,

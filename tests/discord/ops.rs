@@ -136,6 +136,37 @@ async fn system_shows_the_owner_the_host_and_managers_their_server() {
 }
 
 #[tokio::test]
+async fn provider_error_text_is_for_the_owner_only() {
+    let bot = spawn_bot_with(world(), &[]).await;
+    bot.llm.push(Reply::status(
+        400,
+        r#"{"error":{"message":"in Rime, Aria whispers the password"}}"#,
+    ));
+    let id = bot.create_campaign(ALICE, "Rime").await;
+    bot.run(ALICE, "session start", json!({"campaign": id.to_string()}))
+        .await;
+    // The channel whose call failed is told why.
+    bot.wait_bot_message(bot.channel, |m| m.content.contains("Aria whispers"))
+        .await;
+    let owner = embed_text(&bot.run(ALICE, "system", json!({})).await);
+    assert!(owner.contains("Aria whispers"), "{owner}");
+
+    // Another server's manager learns that a call failed, not what it said.
+    let other_channel = bot.fake.config().guild(OTHER_GUILD).unwrap().general();
+    let manager = bot
+        .fake
+        .slash(CAROL, OTHER_GUILD, other_channel, "system", json!({}))
+        .await
+        .wait_response()
+        .await;
+    let text = embed_text(&manager);
+    assert!(!text.contains("Aria"), "{text}");
+    assert!(text.contains("local: no success yet; last error"), "{text}");
+    assert!(text.contains("the bot's owner sees why"), "{text}");
+    bot.assert_clean();
+}
+
+#[tokio::test]
 async fn healthz_and_metrics_report_the_running_bot() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");

@@ -95,7 +95,7 @@ async fn gather(data: &Data, guild: GuildId, owner: bool) -> SystemReport {
         .map(|(provider, state)| ProviderLine {
             provider,
             enabled: data.registry.is_enabled(provider),
-            state,
+            state: if owner { state } else { state.without_detail() },
         })
         .collect();
     SystemReport {
@@ -106,7 +106,14 @@ async fn gather(data: &Data, guild: GuildId, owner: bool) -> SystemReport {
         shards: ops.shards().await,
         database: DatabaseInfo {
             engine: store.database_engine(),
-            size: store.database_size().await.map_err(|e| e.to_string()),
+            // The database's own words (paths, hosts) are for the owner.
+            size: store.database_size().await.map_err(|e| {
+                if owner {
+                    e.to_string()
+                } else {
+                    "unavailable".to_string()
+                }
+            }),
         },
         active_sessions: data.engine.active_channels(),
         activity_scope: if owner { "all servers" } else { "this server" },
