@@ -299,11 +299,9 @@ async fn bench(url: DatabaseUrl) {
             .unwrap();
     }
     tx.commit().await.unwrap();
-    let names = HashMap::new();
     let characters = Vec::new();
     let cast = Cast {
         characters: &characters,
-        player_names: &names,
     };
     let budget = Budget {
         context_window: 128_000,

@@ -185,6 +185,11 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = Db::open(&config.database_url).await?;
+    let db = if config.shard_ids.is_some() {
+        db.shared_with_other_processes()
+    } else {
+        db
+    };
     // With several processes sharing the database, each marks only its own sessions'
     // narrations (as it resumes them): the others may be streaming right now.
     let interrupted = if config.shard_ids.is_some() {

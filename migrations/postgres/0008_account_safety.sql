@@ -10,3 +10,13 @@
 ALTER TABLE accounts ADD COLUMN last_failed_at BIGINT;
 ALTER TABLE accounts ADD COLUMN legacy_email TEXT;
 CREATE INDEX accounts_legacy_email ON accounts(legacy_email);
+
+-- The account of an imported turn's author. The old app's turns name a user, not a Discord
+-- member, and many have no character: without this, erasing the account would miss them.
+ALTER TABLE messages ADD COLUMN account_id INTEGER;
+CREATE INDEX messages_account ON messages(account_id);
+
+-- The name a player wrote under, for players without a character. Kept with the message
+-- (not in a running session's memory), so an erasure in any process reaches it and it
+-- survives a restart.
+ALTER TABLE messages ADD COLUMN author_name TEXT;

@@ -56,6 +56,6 @@ impl GuildStore for Db {
     }
 
     fn settings_revision(&self) -> Option<u64> {
-        Some(self.revision())
+        self.revision()
     }
 }

@@ -488,8 +488,8 @@ impl Import {
                     _ => "user",
                 };
                 sqlx::query(
-                    "INSERT INTO messages (session_id, campaign_id, character_id, role, content, model, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 'complete', $7)",
+                    "INSERT INTO messages (session_id, campaign_id, character_id, account_id, role, content, model, status, created_at) \
+                     VALUES ($1, $2, $3, $8, $4, $5, $6, 'complete', $7)",
                 )
                 .bind(session)
                 .bind(*campaign)
@@ -498,6 +498,12 @@ impl Import {
                 .bind(opt_text(message, "content").unwrap_or_default())
                 .bind((role == "assistant").then(|| model.clone()))
                 .bind(when(message, "timestamp", self.now))
+                .bind(
+                    (role == "user")
+                        .then(|| opt_int(message, "user_id"))
+                        .flatten()
+                        .and_then(|u| self.account_of.get(&u).copied()),
+                )
                 .execute(&mut **tx)
                 .await
                 .map_err(write)?;

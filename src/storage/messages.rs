@@ -11,7 +11,7 @@ use crate::core::store::{MessageStore, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 
 const COLUMNS: &str = "id, session_id, campaign_id, author_id, character_id, role, content, model, status, \
-     discord_message_id, created_at";
+     discord_message_id, created_at, author_name";
 
 fn message_from_row(row: &AnyRow) -> StoreResult<StoredMessage> {
     MessageColumns::from_row(row)?.into_message()
@@ -32,6 +32,7 @@ struct MessageColumns {
     status: String,
     discord_message_id: Option<i64>,
     created_at: i64,
+    author_name: Option<String>,
 }
 
 impl MessageColumns {
@@ -48,6 +49,7 @@ impl MessageColumns {
             status: rows::text(row, "status")?,
             discord_message_id: rows::opt_int(row, "discord_message_id")?,
             created_at: rows::int(row, "created_at")?,
+            author_name: rows::opt_text(row, "author_name")?,
         })
     }
 
@@ -66,6 +68,7 @@ impl MessageColumns {
                 .ok_or_else(|| rows::corrupt("status", &self.status))?,
             discord_message_id: self.discord_message_id.map(DiscordMessageId::from_i64),
             created_at: Timestamp(self.created_at),
+            author_name: self.author_name,
         })
     }
 }
@@ -109,7 +112,8 @@ impl MessageStore for Db {
     async fn append_message(&self, new: &NewMessage) -> StoreResult<StoredMessage> {
         let sql = format!(
             "INSERT INTO messages (session_id, campaign_id, author_id, character_id, role, content, model, status, \
-             discord_message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+             discord_message_id, created_at, author_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             RETURNING {COLUMNS}"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(new.session_id.0)
@@ -122,6 +126,7 @@ impl MessageStore for Db {
             .bind(new.status.as_str())
             .bind(new.discord_message_id.map(DiscordMessageId::as_i64))
             .bind(Timestamp::now().0)
+            .bind(new.author_name.clone())
             .fetch_one(self.pool())
             .await
             .map_err(store_error)?;

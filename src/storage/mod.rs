@@ -79,6 +79,9 @@ pub struct Db {
     /// Moves after every write to what a session reads each turn (campaigns, characters,
     /// sessions, server settings), so the engine can keep those between turns.
     revision: Arc<AtomicU64>,
+    /// Whether other processes write to the database too (gateway shards run apart): their
+    /// writes never move this process's revision, so nothing may be kept between turns.
+    shared_with_other_processes: bool,
     /// SQLite files only: checkpoints the WAL in the background (see `checkpoint`).
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
@@ -153,8 +156,17 @@ impl Db {
             backend,
             file,
             revision: Arc::new(AtomicU64::new(0)),
+            shared_with_other_processes: false,
             _checkpointer: checkpointer,
         })
+    }
+
+    /// The same database, for a process that shares it with others (one of several shard
+    /// processes): sessions then read their table every turn, so an erasure, a new model or
+    /// a new budget written by another process is seen at the next turn.
+    pub fn shared_with_other_processes(mut self) -> Db {
+        self.shared_with_other_processes = true;
+        self
     }
 
     /// Connects and brings the schema up to date.
@@ -186,9 +198,10 @@ impl Db {
         &self.pool
     }
 
-    /// The revision of campaigns, characters, sessions and server settings (see `GuildStore`).
-    pub(crate) fn revision(&self) -> u64 {
-        self.revision.load(Ordering::Acquire)
+    /// The revision of campaigns, characters, sessions and server settings (see `GuildStore`);
+    /// None when other processes write too, since their writes do not move it.
+    pub(crate) fn revision(&self) -> Option<u64> {
+        (!self.shared_with_other_processes).then(|| self.revision.load(Ordering::Acquire))
     }
 
     /// Called after such a write has committed, so a reader that sees the new revision also

@@ -184,11 +184,11 @@ impl Db {
 
     async fn exported_messages(&self, person: &Person) -> StoreResult<Vec<ExportedMessage>> {
         let mut p = Params::new();
-        let users = p.users(&person.users);
+        let authored = p.owned(person, "account_id", "author_id");
         let theirs = characters_of(&mut p, person);
         let sql = format!(
-            "SELECT id, session_id, campaign_id, character_id, role, content, created_at FROM messages \
-             WHERE role = 'user' AND (author_id IN {users} OR character_id IN ({theirs})) ORDER BY id"
+            "SELECT id, session_id, campaign_id, character_id, role, content, author_name, created_at \
+             FROM messages WHERE role = 'user' AND ({authored} OR character_id IN ({theirs})) ORDER BY id"
         );
         self.decoded(sql, p, |row| {
             Ok(ExportedMessage {
@@ -198,6 +198,7 @@ impl Db {
                 character_id: rows::opt_int(row, "character_id")?,
                 role: rows::text(row, "role")?,
                 content: rows::text(row, "content")?,
+                author_name: rows::opt_text(row, "author_name")?,
                 created_at: Timestamp(rows::int(row, "created_at")?),
             })
         })
@@ -322,11 +323,11 @@ impl PersonalDataStore for Db {
 
         // The story stays readable for the other players: messages lose their author only.
         let mut p = Params::new();
-        let users = p.users(&person.users);
+        let authored = p.owned(person, "account_id", "author_id");
         let theirs = characters_of(&mut p, person);
         let sql = format!(
-            "UPDATE messages SET author_id = NULL, character_id = NULL, discord_message_id = NULL \
-             WHERE author_id IN {users} OR character_id IN ({theirs})"
+            "UPDATE messages SET author_id = NULL, author_name = NULL, account_id = NULL, \
+             character_id = NULL, discord_message_id = NULL WHERE {authored} OR character_id IN ({theirs})"
         );
         erasure.messages_anonymised = p
             .query(sql)

@@ -39,6 +39,10 @@ struct Game {
 async fn spawn_game(settings: EngineSettings) -> Game {
     let test_db = support::db::sqlite().await;
     let db = test_db.db.clone();
+    game_on(settings, test_db, db)
+}
+
+fn game_on(settings: EngineSettings, test_db: TestDb, db: Db) -> Game {
     let models = Arc::new(ScriptedModels::default());
     let gm = ScriptedModel::new("The torchlight flickers. What do you do?");
     let gm_id = models.add("openai:gpt-4o-mini", gm.clone());
@@ -519,6 +523,7 @@ async fn narrations_left_streaming_by_a_crash_become_interrupted_and_the_session
             model: Some("openai:gpt-4o-mini".into()),
             status: MessageStatus::Streaming,
             discord_message_id: None,
+            author_name: None,
         })
         .await
         .unwrap();
@@ -1052,4 +1057,102 @@ async fn a_model_without_a_price_never_narrates_where_a_budget_is_set() {
     game.say(CHANNEL, ALICE, "And now?").await;
     game.finished(CHANNEL, 2).await;
     assert!(game.gm.calls() > calls_before);
+}
+
+#[tokio::test]
+async fn a_players_name_lives_with_their_messages_and_goes_with_an_erasure() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Names", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    // Bob has no character: the game master knows him by the name he writes under.
+    game.say(CHANNEL, BOB, "I hum a tune.").await;
+    game.finished(CHANNEL, 2).await;
+    assert!(prompt(game.gm.request(1)).contains("user200"));
+
+    // After a restart the name is still known: it was stored with the message.
+    let presenter = RecordingPresenter::new();
+    let restarted = Engine::new(EngineDeps {
+        store: Arc::new(game.db.clone()),
+        models: game.models.clone(),
+        presenter: presenter.clone(),
+        settings: fast(),
+    });
+    let say = |who: UserId, text: &str| PlayerInput {
+        channel: CHANNEL,
+        author: who,
+        author_name: format!("user{}", who.0),
+        character: None,
+        content: text.into(),
+        discord_message_id: None,
+    };
+    restarted
+        .player_message(say(ALICE, "I listen."))
+        .await
+        .unwrap();
+    presenter
+        .wait_for(1, |s| matches!(s, Shown::Finished { .. }))
+        .await;
+    assert!(prompt(game.gm.request(2)).contains("user200"));
+
+    // Bob erases his data: the running session no longer has his name.
+    gamemaster::core::accounts::personal_data::erase(&game.db, BOB)
+        .await
+        .unwrap();
+    restarted
+        .player_message(say(ALICE, "And now?"))
+        .await
+        .unwrap();
+    presenter
+        .wait_for(2, |s| matches!(s, Shown::Finished { .. }))
+        .await;
+    let after = prompt(game.gm.request(3));
+    assert!(after.contains("I hum a tune."), "the shared story stays");
+    assert!(!after.contains("user200"), "{after}");
+    let stored = game.story(session).await;
+    assert!(
+        stored
+            .iter()
+            .all(|m| m.author_name.as_deref() != Some("user200"))
+    );
+}
+
+/// Everything a model call was given, system prompt included.
+fn prompt(request: gamemaster::core::models::chat::ChatRequest) -> String {
+    let mut text = request.system.clone();
+    for m in &request.messages {
+        text.push('\n');
+        text.push_str(&m.content);
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_shard_process_sees_an_erasure_made_by_another() {
+    // Two processes on one database: this one runs the session; in the other, Alice erased
+    // her data.
+    let test_db = support::db::sqlite().await;
+    let here = Db::open(&test_db.url)
+        .await
+        .unwrap()
+        .shared_with_other_processes();
+    let elsewhere = Db::open(&test_db.url)
+        .await
+        .unwrap()
+        .shared_with_other_processes();
+    let game = game_on(fast(), test_db, here);
+    let campaign = game.campaign("Shards", &[ALICE]).await;
+    game.start(&campaign, CHANNEL).await;
+    // A turn, so the session's table is read (and, in one process, kept) after every write
+    // this process made.
+    game.say(CHANNEL, ALICE, "I look around.").await;
+    game.finished(CHANNEL, 2).await;
+    assert!(prompt(game.gm.request(1)).contains("Hero0"));
+
+    gamemaster::core::accounts::personal_data::erase(&elsewhere, ALICE)
+        .await
+        .unwrap();
+    game.say(CHANNEL, BOB, "Where did she go?").await;
+    game.finished(CHANNEL, 3).await;
+    let after = prompt(game.gm.request(2));
+    assert!(!after.contains("Hero0"), "{after}");
 }

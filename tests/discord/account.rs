@@ -300,6 +300,7 @@ async fn shared_story(bot: &TestBot) -> i64 {
             model: None,
             status: MessageStatus::Complete,
             discord_message_id: None,
+            author_name: None,
         })
         .await
         .unwrap();

@@ -31,6 +31,7 @@ async fn narration(bot: &TestBot, text: &str) -> (MessageId, u64) {
             model: Some(NARRATOR.into()),
             status: MessageStatus::Complete,
             discord_message_id: None,
+            author_name: None,
         })
         .await
         .unwrap();

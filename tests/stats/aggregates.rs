@@ -227,6 +227,7 @@ async fn seed(db: &Db) -> Fixture {
         model: model.map(str::to_owned),
         status: MessageStatus::Complete,
         discord_message_id: None,
+        author_name: None,
     };
     let m1 = db
         .append_message(&say(s1, c1, MessageRole::Assistant, Some("m-fast")))

@@ -7,8 +7,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use gamemaster::core::accounts::auth::{Accounts, HashCost};
-use gamemaster::core::ids::UserId;
-use gamemaster::core::store::{AccountStore, CampaignStore};
+use gamemaster::core::accounts::personal_data;
+use gamemaster::core::ids::{GuildId, UserId};
+use gamemaster::core::store::{AccountStore, CampaignStore, PersonalDataStore};
 use gamemaster::storage::legacy_import::{ImportError, import_legacy};
 
 /// The old app's tables, as its SQLite files have them (DATETIME and BOOLEAN columns included).
@@ -332,5 +333,54 @@ async fn an_email_registered_here_first_never_receives_the_old_accounts_data() {
                 .await
                 .is_err()
         );
+    }
+}
+
+#[tokio::test]
+async fn an_imported_turn_without_a_character_is_exported_and_erased_with_its_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("database.db");
+    let mut legacy = rows(&bcrypt::hash("streamlit-days", 4).unwrap());
+    legacy.push_str(
+        ";\nINSERT INTO messages (user_id, campaign_id, role, content) VALUES (1, 7, 'user', 'Je regarde autour de moi.')",
+    );
+    legacy_db(&old, &legacy).await;
+    for t in support::db::engines().await {
+        let db = &t.db;
+        import_legacy(db, &old).await.unwrap();
+        let accounts = Accounts::new(
+            Arc::new(db.clone()),
+            HashCost {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            1,
+        );
+        accounts
+            .link(UserId(5), "mira@example.org", "streamlit-days")
+            .await
+            .unwrap();
+        let mine = personal_data::export(db, UserId(5)).await.unwrap();
+        let said: Vec<&str> = mine.messages.iter().map(|m| m.content.as_str()).collect();
+        assert!(said.contains(&"Je regarde autour de moi."), "{said:?}");
+
+        // Adopted into a server, the story stays; erasing the account takes the author away.
+        let account = db
+            .account_by_email("mira@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        db.adopt_imported(account.id, GuildId(9), UserId(5))
+            .await
+            .unwrap();
+        personal_data::erase(db, UserId(5)).await.unwrap();
+        let left: Vec<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT account_id, author_id FROM messages WHERE content = 'Je regarde autour de moi.'",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(left, [(None, None)], "kept for the table, with no author");
     }
 }

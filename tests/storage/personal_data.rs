@@ -132,6 +132,7 @@ async fn world(db: &Db) -> World {
                 model: author.is_none().then(|| "local:narrator".into()),
                 status: MessageStatus::Complete,
                 discord_message_id: None,
+                author_name: None,
             })
             .await
             .unwrap();

@@ -76,6 +76,7 @@ fn message(
         model: (role == MessageRole::Assistant).then(|| "openai:gpt-4o-mini".into()),
         status: MessageStatus::Complete,
         discord_message_id: None,
+        author_name: None,
     }
 }
 
@@ -725,6 +726,7 @@ async fn the_story_tail_reads_back_every_field_exactly() {
             };
             let new = NewMessage {
                 discord_message_id: (i == 1).then_some(DiscordMessageId(u64::MAX >> 1)),
+                author_name: None,
                 ..message(session, campaign, role, content)
             };
             db.append_message(&new).await.unwrap();

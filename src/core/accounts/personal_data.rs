@@ -147,6 +147,8 @@ pub struct ExportedMessage {
     pub character_id: Option<i64>,
     pub role: String,
     pub content: String,
+    /// The name the player wrote under.
+    pub author_name: Option<String>,
     pub created_at: Timestamp,
 }
 

@@ -10,15 +10,13 @@ use crate::core::game::character::Character;
 use crate::core::game::prompt::{PromptSet, TemplateError, render};
 use crate::core::game::session::Session;
 use crate::core::game::transcript::{MessageRole, StoredMessage};
-use crate::core::ids::{CharacterId, MessageId, UserId};
+use crate::core::ids::{CharacterId, MessageId};
 use crate::core::models::chat::{ChatMessage, ChatRequest, Role};
 use crate::core::models::tokens;
 
 /// What the context builder knows about the people in the story.
 pub struct Cast<'a> {
     pub characters: &'a [Character],
-    /// Display names of players seen by this session, for players without a character.
-    pub player_names: &'a HashMap<UserId, String>,
 }
 
 impl Cast<'_> {
@@ -28,9 +26,10 @@ impl Cast<'_> {
 
     /// Who a player message is from, as the game master sees it: "Mira (played by alice)".
     pub fn speaker(&self, message: &StoredMessage) -> String {
+        // The name is stored with the message, so an erasure anywhere takes it away.
         let player = message
-            .author_id
-            .and_then(|a| self.player_names.get(&a).cloned())
+            .author_name
+            .clone()
             .unwrap_or_else(|| "a player".to_string());
         match message.character_id.and_then(|c| self.character(c)) {
             Some(character) => format!("{} (played by {player})", character.name.as_str()),
@@ -296,6 +295,7 @@ mod tests {
                 model: None,
                 status: MessageStatus::Complete,
                 discord_message_id: None,
+                author_name: None,
                 created_at: Timestamp(0),
             })
             .collect()
@@ -304,11 +304,7 @@ mod tests {
     #[test]
     fn a_changed_system_prompt_is_counted_again() {
         let tail = story(20);
-        let names = HashMap::new();
-        let cast = Cast {
-            characters: &[],
-            player_names: &names,
-        };
+        let cast = Cast { characters: &[] };
         let short = "You are the game master.".to_string();
         let long = format!("{short} {}", "Keep the scene moving. ".repeat(40));
         let budget = Budget {

@@ -386,6 +386,7 @@ impl Row<'_> {
             None => {
                 let new = NewMessage {
                     discord_message_id: first,
+                    author_name: None,
                     ..self.new_row(&text, status)
                 };
                 outage.retry(|| store.append_message(&new)).await?

@@ -60,6 +60,9 @@ pub struct StoredMessage {
     pub status: MessageStatus,
     pub discord_message_id: Option<DiscordMessageId>,
     pub created_at: Timestamp,
+    /// The name the player wrote under (shown to the game master when they have no
+    /// character); None for the bot's own messages and after an erasure.
+    pub author_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +76,7 @@ pub struct NewMessage {
     pub model: Option<String>,
     pub status: MessageStatus,
     pub discord_message_id: Option<DiscordMessageId>,
+    pub author_name: Option<String>,
 }
 
 impl NewMessage {
@@ -94,6 +98,7 @@ impl NewMessage {
             model: None,
             status,
             discord_message_id: None,
+            author_name: None,
         }
     }
 }

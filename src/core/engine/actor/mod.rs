@@ -2,7 +2,7 @@
 //! the messages of a turn, and narrates turns strictly one after another; messages arriving
 //! while the model narrates are stored at once and wait for the next turn, in order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,7 +73,9 @@ pub(super) struct Actor {
     session_id: SessionId,
     pub(super) cache: Mutex<TokenCache>,
     table: TableCache,
-    names: Mutex<HashMap<UserId, String>>,
+    /// Who spoke in this session since the actor started (ids only: names live with the
+    /// messages, where an erasure reaches them).
+    speakers: Mutex<HashSet<UserId>>,
     dice: Mutex<StdRng>,
     /// Player messages stored but not yet narrated, oldest first.
     pending: Mutex<Vec<StoredMessage>>,
@@ -98,7 +100,7 @@ impl Actor {
             session_id: session.id,
             cache: Mutex::new(TokenCache::default()),
             table: TableCache::default(),
-            names: Mutex::new(HashMap::new()),
+            speakers: Mutex::new(HashSet::new()),
             dice: Mutex::new(dice),
             pending: Mutex::new(Vec::new()),
         });
@@ -244,10 +246,7 @@ impl Actor {
                 .find(|c| c.owner_id == Some(input.author))
                 .map(|c| c.id),
         };
-        self.names
-            .lock()
-            .unwrap()
-            .insert(input.author, input.author_name.clone());
+        self.speakers.lock().unwrap().insert(input.author);
         let _in_order = self.outage.story_order.lock().await;
         let stored = store
             .append_message(&NewMessage {
@@ -260,6 +259,7 @@ impl Actor {
                 model: None,
                 status: MessageStatus::Complete,
                 discord_message_id: input.discord_message_id,
+                author_name: Some(input.author_name.clone()),
             })
             .await?;
         Ok(stored)
@@ -291,7 +291,7 @@ impl Actor {
         };
         owners
             .into_iter()
-            .chain(self.names.lock().unwrap().keys().copied())
+            .chain(self.speakers.lock().unwrap().iter().copied())
             .collect()
     }
 

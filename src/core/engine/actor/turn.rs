@@ -64,10 +64,8 @@ impl Actor {
             )
             .await?;
         tail.retain(|m| !plan.replaced.iter().any(|old| old.id == m.id));
-        let names = self.names.lock().unwrap().clone();
         let cast = Cast {
             characters: &table.characters,
-            player_names: &names,
         };
         let scene = Scene {
             campaign,
