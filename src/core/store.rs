@@ -205,6 +205,14 @@ pub trait VoteStore: Send + Sync {
         voter: UserId,
         choice: ArenaChoice,
     ) -> StoreResult<Option<ArenaChoice>>;
+    /// Opens the battle's vote until `closes_at`.
+    async fn open_battle_vote(&self, battle: BattleId, closes_at: Timestamp) -> StoreResult<()>;
+    /// Marks the battle's votes counted; false when another process (or turn) already did.
+    async fn settle_battle(&self, battle: BattleId) -> StoreResult<bool>;
+    /// The session's battles whose votes were opened and never counted.
+    async fn unsettled_battles(&self, session: SessionId) -> StoreResult<Vec<ArenaBattle>>;
+    /// Whether the user plays in the session: owns a character of its campaign, or spoke.
+    async fn is_party_member(&self, session: SessionId, user: UserId) -> StoreResult<bool>;
 }
 
 /// The rows behind `/stats`, filtered by scope, time window and kind of call in the database.

@@ -11,6 +11,7 @@ use serenity::all::{
     MessageId as SMessageId,
 };
 
+use crate::core::engine::arena::settled_text;
 use crate::core::engine::{
     ArenaReveal, ArenaSide, BadRollTag, DiceRolled, Notice, PresentError, Presenter,
 };
@@ -324,6 +325,16 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
         ),
         Notice::StorageBack => (
             Some("🔧 The database is back; the story goes on.".to_string()),
+            None,
+        ),
+        Notice::ArenaSettled {
+            model_a,
+            model_b,
+            votes,
+            winner,
+            canon_changed,
+        } => (
+            Some(settled_text(model_a, model_b, *votes, *winner, *canon_changed)),
             None,
         ),
     }

@@ -76,6 +76,9 @@ pub struct Db {
     backend: Backend,
     /// The SQLite file, for health checks (None for PostgreSQL and in-memory databases).
     file: Option<PathBuf>,
+    /// The file's identity when it was opened: SQLite creates a new, empty file when a
+    /// connection opens after the old one was removed, so presence alone proves nothing.
+    file_identity: Option<FileIdentity>,
     /// Moves after every write to what a session reads each turn (campaigns, characters,
     /// sessions, server settings), so the engine can keep those between turns.
     revision: Arc<AtomicU64>,
@@ -151,10 +154,12 @@ impl Db {
                 pool.clone(),
             ))
         });
+        let file_identity = file.as_deref().and_then(FileIdentity::of);
         Ok(Db {
             pool,
             backend,
             file,
+            file_identity,
             revision: Arc::new(AtomicU64::new(0)),
             shared_with_other_processes: false,
             _checkpointer: checkpointer,
@@ -284,5 +289,33 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
             "timed out after 5 s (is the server running and reachable?)".into()
         }
         other => other.to_string(),
+    }
+}
+
+/// Which file a path names (device and inode), to notice one removed and created again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    #[cfg(unix)]
+    pub(crate) fn of(path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            device: meta.dev(),
+            inode: meta.ino(),
+        })
+    }
+
+    /// Elsewhere only presence is checked.
+    #[cfg(not(unix))]
+    pub(crate) fn of(path: &Path) -> Option<FileIdentity> {
+        path.exists().then_some(FileIdentity {
+            device: 0,
+            inode: 0,
+        })
     }
 }

@@ -17,13 +17,14 @@ impl OpsStore for Db {
     }
 
     async fn health_check(&self) -> StoreResult<()> {
-        if let Some(file) = &self.file
-            && !file.exists()
-        {
-            return Err(StoreError::Unavailable(format!(
-                "the SQLite file {} is missing",
-                file.display()
-            )));
+        if let Some(file) = &self.file {
+            let now = super::FileIdentity::of(file);
+            if now.is_none() || now != self.file_identity {
+                return Err(StoreError::Unavailable(format!(
+                    "the SQLite file {} is missing (removed or replaced since the bot opened it)",
+                    file.display()
+                )));
+            }
         }
         self.ping().await
     }

@@ -8,7 +8,8 @@ use crate::core::ids::{BattleId, GuildId, MessageId, SessionId, Timestamp, UserI
 use crate::core::store::{StoreResult, VoteStore};
 use sqlx::AssertSqlSafe;
 
-const BATTLE_COLUMNS: &str = "id, session_id, guild_id, model_a, model_b, message_a_id, message_b_id, winner, decided_at, created_at";
+const BATTLE_COLUMNS: &str = "id, session_id, guild_id, model_a, model_b, message_a_id, message_b_id, winner, \
+     decided_at, created_at, closes_at, settled_at";
 
 fn battle_from_row(row: &AnyRow) -> StoreResult<ArenaBattle> {
     Ok(ArenaBattle {
@@ -22,6 +23,8 @@ fn battle_from_row(row: &AnyRow) -> StoreResult<ArenaBattle> {
         winner: rows::opt_parsed(row, "winner", |raw| ArenaChoice::parse(raw).ok_or(()))?,
         decided_at: rows::opt_int(row, "decided_at")?.map(Timestamp),
         created_at: Timestamp(rows::int(row, "created_at")?),
+        closes_at: rows::opt_int(row, "closes_at")?.map(Timestamp),
+        settled_at: rows::opt_int(row, "settled_at")?.map(Timestamp),
     })
 }
 
@@ -179,5 +182,54 @@ impl VoteStore for Db {
         .await
         .map_err(store_error)?;
         Ok(previous)
+    }
+
+    async fn open_battle_vote(&self, battle: BattleId, closes_at: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE arena_battles SET closes_at = $1 WHERE id = $2")
+            .bind(closes_at.0)
+            .bind(battle.0)
+            .execute(self.pool())
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn settle_battle(&self, battle: BattleId) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE arena_battles SET settled_at = $1 WHERE id = $2 AND settled_at IS NULL",
+        )
+        .bind(Timestamp::now().0)
+        .bind(battle.0)
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn unsettled_battles(&self, session: SessionId) -> StoreResult<Vec<ArenaBattle>> {
+        let sql = format!(
+            "SELECT {BATTLE_COLUMNS} FROM arena_battles \
+             WHERE session_id = $1 AND settled_at IS NULL AND closes_at IS NOT NULL ORDER BY id"
+        );
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(session.0)
+            .fetch_all(self.pool())
+            .await
+            .map_err(store_error)?;
+        found.iter().map(battle_from_row).collect()
+    }
+
+    async fn is_party_member(&self, session: SessionId, user: UserId) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM messages WHERE session_id = $1 AND author_id = $2 \
+             UNION ALL SELECT 1 FROM characters c JOIN sessions s ON c.campaign_id = s.campaign_id \
+             WHERE s.id = $1 AND c.owner_id = $2 LIMIT 1",
+        )
+        .bind(session.0)
+        .bind(user.as_i64())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(found.is_some())
     }
 }

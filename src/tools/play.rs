@@ -175,6 +175,19 @@ impl Presenter for TerminalPresenter {
                 "[the database is not answering; your message is held until it is back]".to_string()
             }
             Notice::StorageBack => "[the database is back]".to_string(),
+            Notice::ArenaSettled {
+                model_a,
+                model_b,
+                votes,
+                winner,
+                canon_changed,
+            } => crate::core::engine::arena::settled_text(
+                model_a,
+                model_b,
+                *votes,
+                *winner,
+                *canon_changed,
+            ),
         };
         let mut state = self.state.lock().unwrap();
         Self::line(&mut state, &text);

@@ -8,22 +8,27 @@ use std::time::Duration;
 
 use gamemaster::core::game::transcript::{MessageStatus, StoredMessage};
 use gamemaster::core::game::vote::{ArenaBattle, ArenaChoice};
-use gamemaster::core::ids::{BattleId, CampaignId, GuildId, Timestamp, UserId};
+use gamemaster::core::ids::{BattleId, CampaignId, GuildId, MessageId, Timestamp, UserId};
 use gamemaster::core::models::perf::CallKind;
 use gamemaster::core::stats::{StatsQuery, StatsScope};
 use gamemaster::core::store::{CampaignStore, MessageStore, StatsStore, VoteStore};
 use serde_json::json;
 use support::bot::{ALICE, BACKUP, BOB, NARRATOR, TestBot, embed_text, spawn_bot_with, world};
 use support::fake_discord::StoredMessage as DiscordMessage;
+use support::fake_discord::{FakeConfig, FakeUser};
 use support::fake_llm::Reply;
 
 const METRIC_ARENA: u64 = 8;
 
 /// A campaign narrated by local:narrator with alice and bob in the party, arena on.
 async fn arena_game(extra: &[(&str, &str)]) -> (TestBot, i64) {
+    arena_game_in(world(), extra).await
+}
+
+async fn arena_game_in(config: FakeConfig, extra: &[(&str, &str)]) -> (TestBot, i64) {
     let mut env = vec![("TURN_WINDOW_MS", "0")];
     env.extend_from_slice(extra);
-    let bot = spawn_bot_with(world(), &env).await;
+    let bot = spawn_bot_with(config, &env).await;
     let campaign = bot.create_campaign(ALICE, "Rime").await;
     for (user, name) in [(ALICE, "Aria"), (BOB, "Borin")] {
         let r = bot
@@ -709,5 +714,69 @@ async fn b_is_written_while_a_streams_and_shown_after_it() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.discord_message_id.map(|d| d.0), Some(b.id));
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn votes_cast_before_a_restart_are_counted_after_it() {
+    // The vote outlasts the shutdown drain (2 s here, 20 s against 120 s by default).
+    let (mut bot, campaign) = arena_game(&[("ARENA_VOTE_TIMEOUT_SECS", "8")]).await;
+    bot.llm.push(text("Snow."));
+    bot.llm.push(text("Sleet."));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    let (ballot, battle) = ballot_after(&bot, 0).await;
+    vote(&bot, BOB, &ballot, &battle, "b").await;
+    bot.restart().await;
+
+    // The same ballot still takes votes in the new process.
+    let answer = vote(&bot, ALICE, &ballot, &battle, "b").await;
+    assert!(!answer.contains("closed"), "{answer}");
+    let told = bot
+        .wait_bot_message(bot.channel, |m| m.content.contains("is counted"))
+        .await;
+    assert!(told.content.contains("(2 votes)"), "{}", told.content);
+    assert!(
+        told.content
+            .contains("Narrator B won, and its narration now continues the story"),
+        "{}",
+        told.content
+    );
+    let settled = bot.db().battle(battle.id).await.unwrap().unwrap();
+    assert_eq!(settled.winner, Some(ArenaChoice::B));
+    assert!(settled.settled_at.is_some());
+    let all = bot.story().await;
+    let status = |id: Option<MessageId>| all.iter().find(|m| Some(m.id) == id).unwrap().status;
+    assert_eq!(status(battle.message_b_id), MessageStatus::Complete);
+    assert_eq!(status(battle.message_a_id), MessageStatus::Superseded);
+    // Once counted, the ballot is closed.
+    let late = vote(&bot, BOB, &ballot, &battle, "a").await;
+    assert!(late.contains("closed"), "{late}");
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn only_the_players_of_the_session_vote() {
+    const DAVE: u64 = 2_000_000_000_000_000_044;
+    let mut config = world();
+    config.guilds[0].members.push(FakeUser::new(DAVE, "dave"));
+    let (bot, campaign) = arena_game_in(config, &[("ARENA_VOTE_TIMEOUT_SECS", "2")]).await;
+    bot.llm.push(text("Snow."));
+    bot.llm.push(text("Sleet."));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    let (ballot, battle) = ballot_after(&bot, 0).await;
+    let refused = vote(&bot, DAVE, &ballot, &battle, "b").await;
+    assert!(refused.contains("Only the players"), "{refused}");
+    assert!(bot.db().arena_votes(battle.id).await.unwrap().is_empty());
+    wait_reveal(&bot, &ballot).await;
     bot.assert_clean();
 }

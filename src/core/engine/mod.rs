@@ -153,6 +153,15 @@ pub enum Notice {
     StorageDown,
     /// The database answers again after `StorageDown`; the story goes on.
     StorageBack,
+    /// An arena vote left open by the last process was counted at its closing time.
+    ArenaSettled {
+        model_a: String,
+        model_b: String,
+        votes: u32,
+        winner: Option<ArenaChoice>,
+        /// B won and its narration replaced A's as the story's.
+        canon_changed: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -218,6 +227,8 @@ pub enum EngineError {
     UnknownBattle,
     #[error("This vote is closed.")]
     VoteClosed,
+    #[error("Only the players of this session can vote.")]
+    NotInParty,
     #[error("That narration no longer exists.")]
     UnknownNarration,
     #[error(transparent)]
@@ -543,7 +554,12 @@ impl Engine {
             }
         }
         for session in &sessions {
-            self.actor_for_session(session);
+            let tx = self.actor_for_session(session);
+            let _ = tx.send(ActorCommand::Resume).await;
+        }
+        let ballots = arena::resume_ballots(&self.shared, &sessions).await?;
+        if ballots > 0 {
+            tracing::info!(ballots, "arena votes left open by the last run resume");
         }
         Ok(sessions.len())
     }

@@ -68,4 +68,15 @@ pub struct ArenaBattle {
     pub winner: Option<ArenaChoice>,
     pub decided_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// When the vote ends (None for battles older than stored ballots: closed).
+    pub closes_at: Option<Timestamp>,
+    /// When the votes were counted.
+    pub settled_at: Option<Timestamp>,
+}
+
+impl ArenaBattle {
+    /// Whether a vote cast at `now` still counts.
+    pub fn accepts_votes(&self, now: Timestamp) -> bool {
+        self.settled_at.is_none() && self.closes_at.is_some_and(|closes| now < closes)
+    }
 }

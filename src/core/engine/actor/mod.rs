@@ -45,6 +45,9 @@ pub enum ActorCommand {
     Stop,
     /// Answered once every command sent before it has been handled (turns narrated).
     Flush(oneshot::Sender<()>),
+    /// The process (re)started with this session active: narrate the player messages stored
+    /// but never answered (those that came in while the last process was draining).
+    Resume,
 }
 
 #[derive(Debug)]
@@ -163,6 +166,16 @@ impl Actor {
                         let _ = done.send(());
                     }
                 }
+                ActorCommand::Resume => match self.unanswered().await {
+                    Ok(waiting) if !waiting.is_empty() => {
+                        self.pending.lock().unwrap().extend(waiting);
+                        let _ = jobs.send(Job::Players);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(channel = %self.channel, error = %e, "could not read the messages left unanswered");
+                    }
+                },
                 ActorCommand::Stop => break,
             }
         }
@@ -293,6 +306,25 @@ impl Actor {
             .into_iter()
             .chain(self.speakers.lock().unwrap().iter().copied())
             .collect()
+    }
+
+    /// The player messages after the latest narration (none when the story has none yet:
+    /// its opening was never told, and the players' words wait for the next turn).
+    async fn unanswered(&self) -> Result<Vec<StoredMessage>, EngineError> {
+        let tail = self
+            .shared
+            .deps
+            .store
+            .story_tail(self.session_id, None, 50)
+            .await?;
+        let Some(last) = tail.iter().rposition(|m| m.role == MessageRole::Assistant) else {
+            return Ok(Vec::new());
+        };
+        Ok(tail[last + 1..]
+            .iter()
+            .filter(|m| m.role == MessageRole::User)
+            .cloned()
+            .collect())
     }
 
     async fn latest_narration(&self) -> Result<Option<Latest>, EngineError> {

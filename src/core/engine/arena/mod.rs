@@ -15,8 +15,12 @@ use dashmap::DashMap;
 use tokio::sync::{Notify, oneshot};
 use tokio::time::{Instant, sleep_until};
 
+mod ballots;
 mod relay;
 mod rules;
+
+pub(super) use ballots::resume_ballots;
+pub use ballots::settled_text;
 
 use relay::{AnsweredSignal, Relay};
 pub use rules::{
@@ -31,7 +35,7 @@ use super::{EngineError, Notice, Presenter, Shared};
 use crate::core::game::session::{Session, SessionStatus};
 use crate::core::game::transcript::{MessageStatus, StoredMessage};
 use crate::core::game::vote::ArenaChoice;
-use crate::core::ids::{BattleId, DiscordMessageId, GuildId, UserId};
+use crate::core::ids::{BattleId, DiscordMessageId, GuildId, Timestamp, UserId};
 use crate::core::models::chat::{ChatModel, LlmError, ModelId};
 use crate::core::models::perf::CallKind;
 
@@ -79,12 +83,19 @@ pub(super) async fn vote(
         .await?
         .filter(|b| b.guild_id == Some(guild))
         .ok_or(EngineError::UnknownBattle)?;
-    let Some(wake) = shared.ballots.open.get(&found.id).map(|n| Arc::clone(&n)) else {
+    // The stored closing time decides, not this process's memory: a vote cast while the
+    // bot restarts still counts.
+    if !found.accepts_votes(Timestamp::now()) {
         return Err(EngineError::VoteClosed);
-    };
+    }
+    if !store.is_party_member(found.session_id, voter).await? {
+        return Err(EngineError::NotInParty);
+    }
     let previous = store.set_arena_vote(found.id, voter, choice).await?;
     // A permit is stored if the turn is not waiting right now, so no vote is missed.
-    wake.notify_one();
+    if let Some(wake) = shared.ballots.open.get(&found.id).map(|n| Arc::clone(&n)) {
+        wake.notify_one();
+    }
     Ok(ArenaVoteReceipt { choice, previous })
 }
 
@@ -221,6 +232,9 @@ impl Actor {
                 MessageStatus::Superseded,
             )
             .await?;
+        let closes_at =
+            Timestamp(Timestamp::now().0 + deps.settings.arena_vote_timeout.as_millis() as i64);
+        store.open_battle_vote(battle.id, closes_at).await?;
         let ballot = self.shared.ballots.open(battle.id);
         let ballot_message = match deps.presenter.arena_ballot(self.channel, battle.id).await {
             Ok(id) => Some(id),
@@ -232,6 +246,8 @@ impl Actor {
         self.await_votes(battle.id, &ballot.votes, turn.scene.session)
             .await?;
         drop(ballot);
+        // Closed before counting: no vote lands after the count.
+        store.settle_battle(battle.id).await?;
 
         let votes = store.arena_votes(battle.id).await?;
         let counts = VoteCounts::of(votes.iter().map(|(_, choice)| *choice));
