@@ -512,3 +512,47 @@ async fn a_player_over_the_turn_limit_is_told_privately_and_the_table_plays_on()
     );
     bot.assert_clean();
 }
+
+#[tokio::test]
+async fn regenerate_over_its_limit_is_refused_privately() {
+    let (bot, campaign) = game_with(&[("RATE_REGENERATE_PLAYER", "1/10min")]).await;
+    start(&bot, campaign, "The gate is shut.").await;
+    bot.llm.push(Reply::openai_text(
+        &["A guard yawns."],
+        None,
+        Duration::ZERO,
+    ));
+    bot.fake.say(ALICE, bot.channel, "I knock.").await;
+    let first = finished(&bot, "A guard yawns.").await;
+    let first_id = narrations(&bot.story().await)[1].id;
+    bot.llm.push(Reply::openai_text(
+        &["A guard glares."],
+        None,
+        Duration::ZERO,
+    ));
+    bot.fake
+        .click(BOB, first.id, &format!("regen:{first_id}"))
+        .await
+        .wait_ack()
+        .await;
+    let second = finished(&bot, "A guard glares.").await;
+    let second_id = narrations(&bot.story().await)[2].id;
+
+    let refused = bot
+        .fake
+        .click(BOB, second.id, &format!("regen:{second_id}"))
+        .await;
+    let followups = refused.wait_followups(1).await;
+    assert!(followups[0].ephemeral());
+    assert!(
+        followups[0]
+            .content
+            .contains("regenerations are limited to 1 per 10 minutes for each player"),
+        "{}",
+        followups[0].content
+    );
+    assert!(followups[0].content.contains("Try again in"));
+    let story = bot.story().await;
+    assert_eq!(narrations(&story).len(), 3, "nothing was regenerated");
+    bot.assert_clean();
+}
