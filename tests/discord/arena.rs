@@ -56,6 +56,24 @@ fn text(reply: &str) -> Reply {
     Reply::openai_text(&[reply], Some((50, 10)), Duration::ZERO)
 }
 
+/// Starts the session; A and B narrate the opening; returns its ballot and battle.
+async fn opening_ballot(
+    bot: &TestBot,
+    campaign: i64,
+    a: &str,
+    b: &str,
+) -> (DiscordMessage, ArenaBattle) {
+    bot.llm.push(text(a));
+    bot.llm.push(text(b));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    ballot_after(bot, 0).await
+}
+
 /// The ballot posted after message `after`, and its battle as stored.
 async fn ballot_after(bot: &TestBot, after: u64) -> (DiscordMessage, ArenaBattle) {
     let ballot = bot
@@ -127,15 +145,13 @@ fn request_body(bot: &TestBot, index: usize) -> String {
 async fn a_blind_turn_one_vote_each_then_the_reveal_and_the_winner_goes_on() {
     let (bot, campaign) = arena_game(&[]).await;
     // Requests are answered in order: Narrator A is called first, then Narrator B.
-    bot.llm.push(text("The gate creaks open."));
-    bot.llm.push(text("Rain lashes the gate."));
-    bot.run(
-        ALICE,
-        "session start",
-        json!({"campaign": campaign.to_string()}),
+    let (ballot, battle) = opening_ballot(
+        &bot,
+        campaign,
+        "The gate creaks open.",
+        "Rain lashes the gate.",
     )
     .await;
-    let (ballot, battle) = ballot_after(&bot, 0).await;
 
     // Two different models, the campaign's among them, called as A then B.
     let models = [battle.model_a.as_str(), battle.model_b.as_str()];
@@ -333,15 +349,7 @@ async fn next_battle(bot: &TestBot, ballot: &DiscordMessage) -> ArenaBattle {
 #[tokio::test]
 async fn the_vote_closes_after_the_timeout_with_the_votes_so_far() {
     let (bot, campaign) = arena_game(&[("ARENA_VOTE_TIMEOUT_SECS", "1")]).await;
-    bot.llm.push(text("Snow."));
-    bot.llm.push(text("Sleet."));
-    bot.run(
-        ALICE,
-        "session start",
-        json!({"campaign": campaign.to_string()}),
-    )
-    .await;
-    let (ballot, battle) = ballot_after(&bot, 0).await;
+    let (ballot, battle) = opening_ballot(&bot, campaign, "Snow.", "Sleet.").await;
     vote(&bot, BOB, &ballot, &battle, "b").await;
     // Alice never votes: the timeout decides with bob's vote.
     let revealed = wait_reveal(&bot, &ballot).await;
@@ -628,15 +636,7 @@ async fn when_narrator_a_fails_b_continues_without_a_vote() {
 #[tokio::test]
 async fn ending_the_session_closes_an_open_vote() {
     let (bot, campaign) = arena_game(&[]).await;
-    bot.llm.push(text("Fog."));
-    bot.llm.push(text("Mist."));
-    bot.run(
-        ALICE,
-        "session start",
-        json!({"campaign": campaign.to_string()}),
-    )
-    .await;
-    let (ballot, battle) = ballot_after(&bot, 0).await;
+    let (ballot, battle) = opening_ballot(&bot, campaign, "Fog.", "Mist.").await;
     vote(&bot, ALICE, &ballot, &battle, "a").await;
     let ended = bot.run(ALICE, "session end", json!({})).await;
     assert!(!ended.ephemeral, "{}", ended.content);
@@ -721,15 +721,7 @@ async fn b_is_written_while_a_streams_and_shown_after_it() {
 async fn votes_cast_before_a_restart_are_counted_after_it() {
     // The vote outlasts the shutdown drain (2 s here, 20 s against 120 s by default).
     let (mut bot, campaign) = arena_game(&[("ARENA_VOTE_TIMEOUT_SECS", "8")]).await;
-    bot.llm.push(text("Snow."));
-    bot.llm.push(text("Sleet."));
-    bot.run(
-        ALICE,
-        "session start",
-        json!({"campaign": campaign.to_string()}),
-    )
-    .await;
-    let (ballot, battle) = ballot_after(&bot, 0).await;
+    let (ballot, battle) = opening_ballot(&bot, campaign, "Snow.", "Sleet.").await;
     vote(&bot, BOB, &ballot, &battle, "b").await;
     bot.restart().await;
 
@@ -765,15 +757,7 @@ async fn only_the_players_of_the_session_vote() {
     let mut config = world();
     config.guilds[0].members.push(FakeUser::new(DAVE, "dave"));
     let (bot, campaign) = arena_game_in(config, &[("ARENA_VOTE_TIMEOUT_SECS", "2")]).await;
-    bot.llm.push(text("Snow."));
-    bot.llm.push(text("Sleet."));
-    bot.run(
-        ALICE,
-        "session start",
-        json!({"campaign": campaign.to_string()}),
-    )
-    .await;
-    let (ballot, battle) = ballot_after(&bot, 0).await;
+    let (ballot, battle) = opening_ballot(&bot, campaign, "Snow.", "Sleet.").await;
     let refused = vote(&bot, DAVE, &ballot, &battle, "b").await;
     assert!(refused.contains("Only the players"), "{refused}");
     assert!(bot.db().arena_votes(battle.id).await.unwrap().is_empty());
