@@ -238,7 +238,7 @@ impl Reader<'_> {
 
     /// A base URL that receives the bot token: refused unless its host is this machine.
     fn loopback_url(&mut self, name: &'static str) -> Option<SecretUrl> {
-        let example = "http://127.0.0.1:3000";
+        let example = "https://127.0.0.1:3000";
         self.parsed(name, example, None, |raw| {
             let parsed = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
             let loopback = match parsed.host() {
@@ -247,8 +247,8 @@ impl Reader<'_> {
                 Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
                 None => false,
             };
-            if !matches!(parsed.scheme(), "http" | "https") {
-                Err("must be an http:// or https:// URL".into())
+            if parsed.scheme() != "https" {
+                Err("must be an https:// URL (the bot speaks to Discord over TLS only)".into())
             } else if !loopback {
                 Err("must point at this machine (127.0.0.1, ::1 or localhost): the bot token is sent to it".into())
             } else {
@@ -565,7 +565,7 @@ mod tests {
                 ("LOCAL_LLM_MODELS", "gemma"),
                 (
                     "DISCORD_API_BASE_URL",
-                    "http://fake:fake-pass@127.0.0.1:3000",
+                    "https://fake:fake-pass@127.0.0.1:3000",
                 ),
             ],
         )
@@ -624,9 +624,9 @@ mod tests {
     #[test]
     fn the_discord_stand_in_must_be_on_this_machine() {
         for ok in [
-            "http://127.0.0.1:3000",
-            "http://localhost:3000/",
-            "http://[::1]:3000",
+            "https://127.0.0.1:3000",
+            "https://localhost:3000/",
+            "https://[::1]:3000",
         ] {
             let config = load(Purpose::Tool, &[("DISCORD_API_BASE_URL", ok)]).unwrap();
             assert!(config.discord_api_base_url.is_some(), "{ok}");
@@ -635,6 +635,7 @@ mod tests {
             "https://discord.example",
             "http://10.0.0.7:3000",
             "ftp://127.0.0.1",
+            "http://127.0.0.1:3000",
         ] {
             let err = load(Purpose::Tool, &[("DISCORD_API_BASE_URL", refused)]).unwrap_err();
             assert_eq!(

@@ -113,13 +113,57 @@ pub async fn connect(settings: DiscordSettings) -> anyhow::Result<Connection> {
     })
 }
 
-fn http(settings: &DiscordSettings) -> Http {
-    let mut http = HttpBuilder::new(settings.token.expose())
-        .default_allowed_mentions(CreateAllowedMentions::new());
-    if let Some(base) = &settings.api_base_url {
-        http = http.proxy(base.expose()).ratelimiter_disabled(true);
+/// Discord's REST client, built the same way with or without a stand-in: serenity's rate
+/// limiter (per-route buckets, `retry_after`, the global limit) runs in tests and benchmarks
+/// as it does against Discord, on the same `https://discord.com` URLs. A stand-in
+/// (`DISCORD_API_BASE_URL`, loopback only) changes where `discord.com` resolves to and trusts
+/// the stand-in's own certificate, nothing else. serenity's `proxy` option is not used: its
+/// rate limiter ignores it.
+pub fn rest_client(token: &Secret, stand_in: Option<&SecretUrl>) -> anyhow::Result<Http> {
+    Ok(rest_client_builder(token, stand_in)?
+        .default_allowed_mentions(CreateAllowedMentions::new())
+        .build())
+}
+
+/// [`rest_client`] before the bot's one choice of its own: that no message ever pings.
+pub fn rest_client_builder(
+    token: &Secret,
+    stand_in: Option<&SecretUrl>,
+) -> anyhow::Result<HttpBuilder> {
+    Ok(HttpBuilder::new(token.expose()).client(reqwest_client(stand_in)?))
+}
+
+/// Without timeouts one stalled request (Discord half-open, a proxy that never answers)
+/// would hold its channel's task forever. Uploads of up to 10 MiB fit well within a minute.
+const REST_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const REST_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn reqwest_client(stand_in: Option<&SecretUrl>) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(REST_CONNECT_TIMEOUT)
+        .timeout(REST_REQUEST_TIMEOUT);
+    if let Some(url) = stand_in {
+        builder = builder
+            .resolve("discord.com", stand_in_address(url)?)
+            // A loopback server with a certificate of its own: the tests' fake Discord.
+            .danger_accept_invalid_certs(true);
     }
-    http.build()
+    builder.build().context("building Discord's HTTP client")
+}
+
+/// The socket address of a loopback `https://` stand-in (`localhost` is 127.0.0.1).
+fn stand_in_address(url: &SecretUrl) -> anyhow::Result<std::net::SocketAddr> {
+    let parsed = url::Url::parse(url.expose()).context("DISCORD_API_BASE_URL is not a URL")?;
+    let ip = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+        _ => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    };
+    anyhow::ensure!(
+        ip.is_loopback() && parsed.scheme() == "https",
+        "DISCORD_API_BASE_URL must be an https:// URL on this machine"
+    );
+    Ok((ip, parsed.port_or_known_default().unwrap_or(443)).into())
 }
 
 async fn client(
@@ -128,7 +172,8 @@ async fn client(
     data: Arc<OnceLock<Data>>,
 ) -> anyhow::Result<Client> {
     let framework = framework::build(data, settings.guild_id);
-    ClientBuilder::new_with_http(http(settings), intents)
+    let http = rest_client(&settings.token, settings.api_base_url.as_ref())?;
+    ClientBuilder::new_with_http(http, intents)
         .framework(framework)
         .await
         .context("building the Discord client")

@@ -13,7 +13,10 @@ use gamemaster::core::models::perf::CallKind;
 use gamemaster::core::stats::{StatsQuery, StatsScope};
 use gamemaster::core::store::{CampaignStore, MessageStore, StatsStore, VoteStore};
 use serde_json::json;
-use support::bot::{ALICE, BACKUP, BOB, NARRATOR, TestBot, embed_text, spawn_bot_with, world};
+use support::bot::{
+    ALICE, BACKUP, BOB, NARRATOR, TestBot, embed_text, spawn_bot_with, world,
+    world_without_rate_limits,
+};
 use support::fake_discord::StoredMessage as DiscordMessage;
 use support::fake_discord::{FakeConfig, FakeUser};
 use support::fake_llm::Reply;
@@ -401,7 +404,8 @@ async fn the_vote_closes_after_the_timeout_with_the_votes_so_far() {
 
 #[tokio::test]
 async fn arena_votes_rank_the_models_in_stats() {
-    let (bot, campaign) = arena_game(&[]).await;
+    // Ten battles post about eighty messages and edits to one channel.
+    let (bot, campaign) = arena_game_in(world_without_rate_limits(), &[]).await;
     bot.llm.push(text("Turn 0 by A."));
     bot.llm.push(text("Turn 0 by B."));
     bot.run(

@@ -12,7 +12,6 @@ use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::store::{MessageStore, VoteStore};
 use gamemaster::discord::DiscordPresenter;
 use serde_json::json;
-use serenity::all::HttpBuilder;
 use support::bot::{ALICE, BOB, NARRATOR, TestBot, spawn_bot};
 use support::fake_discord::AckKind;
 
@@ -35,10 +34,7 @@ async fn narration(bot: &TestBot, text: &str) -> (MessageId, u64) {
         })
         .await
         .unwrap();
-    let http = HttpBuilder::new(&bot.fake.config().token)
-        .proxy(bot.fake.base_url())
-        .ratelimiter_disabled(true)
-        .build();
+    let http = bot.fake.http();
     let p = DiscordPresenter::new(Arc::new(http));
     let channel = ChannelId(bot.channel);
     let posted = p.send(channel, text).await.unwrap();

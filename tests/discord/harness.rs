@@ -328,7 +328,7 @@ async fn on_event(
     Ok(())
 }
 
-struct Bot {
+pub(super) struct Bot {
     data: Data,
     task: tokio::task::JoinHandle<()>,
 }
@@ -382,10 +382,7 @@ async fn start_bot_with(fake: &FakeDiscord, shards: u32, intents: serenity::Gate
             })
         })
         .build();
-    let http = serenity::HttpBuilder::new(&fake.config().token)
-        .proxy(fake.base_url())
-        .ratelimiter_disabled(true)
-        .build();
+    let http = fake.http_allowing_pings().build();
     let mut client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
         .await
@@ -399,7 +396,7 @@ async fn start_bot_with(fake: &FakeDiscord, shards: u32, intents: serenity::Gate
 const ALICE: u64 = 2_000_000_000_000_000_001;
 const BOB: u64 = 2_000_000_000_000_000_002;
 
-async fn connected(config: FakeConfig) -> (FakeDiscord, Bot) {
+pub(super) async fn connected(config: FakeConfig) -> (FakeDiscord, Bot) {
     let fake = FakeDiscord::start(config).await;
     let bot = start_bot(&fake, 1).await;
     fake.wait_ready(0).await;
@@ -407,7 +404,7 @@ async fn connected(config: FakeConfig) -> (FakeDiscord, Bot) {
     (fake, bot)
 }
 
-fn guild_and_channel(fake: &FakeDiscord) -> (u64, u64) {
+pub(super) fn guild_and_channel(fake: &FakeDiscord) -> (u64, u64) {
     let g = &fake.config().guilds[0];
     (g.id, g.general())
 }
@@ -936,10 +933,7 @@ fn interaction_payloads_deserialise_as_serenity_models() {
 }
 
 fn raw_http(fake: &FakeDiscord) -> serenity::Http {
-    let http = serenity::HttpBuilder::new(&fake.config().token)
-        .proxy(fake.base_url())
-        .ratelimiter_disabled(true)
-        .build();
+    let http = fake.http_allowing_pings().build();
     http.set_application_id(serenity::ApplicationId::new(fake.config().application_id));
     http
 }
@@ -1071,10 +1065,7 @@ async fn rest_identity_endpoints_parse_in_serenity() {
     let fake = FakeDiscord::start(config).await;
     let http = raw_http(&fake);
     let gateway = http.get_gateway().await.unwrap();
-    assert_eq!(
-        gateway.url,
-        format!("{}/gateway", fake.base_url().replace("http://", "ws://"))
-    );
+    assert_eq!(gateway.url, fake.gateway_url());
     let bot_gateway = http.get_bot_gateway().await.unwrap();
     assert_eq!(bot_gateway.shards, 3);
     let me = http.get_current_user().await.unwrap();

@@ -20,7 +20,7 @@ use gamemaster::core::store::{
     AccountStore, CampaignStore, CharacterStore, MessageStore, SessionStore,
 };
 use serde_json::{Map, Value, json};
-use support::bot::{ALICE, NARRATOR, TestBot, spawn_bot_with, world};
+use support::bot::{ALICE, NARRATOR, TestBot, spawn_bot_with, world_without_rate_limits};
 use support::fake_discord::{AckKind, FakeConfig, FakeUser, RecordedResponse};
 use support::fake_llm::Reply;
 use support::hostile::hostile_strings;
@@ -35,7 +35,7 @@ const INTERNAL: &str = "Something went wrong on my side";
 /// The default world plus a crowd of players, so each form is filled by a fresh Discord user
 /// (a user has one account, and ten login attempts an hour).
 fn crowded_world() -> FakeConfig {
-    let mut config = world();
+    let mut config = world_without_rate_limits();
     for i in 0..PLAYERS {
         config.guilds[0]
             .members

@@ -18,6 +18,7 @@ mod portraits;
 mod presenter;
 mod registration;
 mod roll;
+mod rules;
 mod session;
 mod settings;
 mod stats;

@@ -14,9 +14,7 @@ use gamemaster::core::models::perf::PerfRecord;
 use gamemaster::core::portrait::image::ImageKind;
 use gamemaster::core::store::{CampaignStore, CharacterStore, GuildStore, ImageStore, PerfStore};
 use serde_json::{Value, json};
-use serenity::all::{
-    CreateAttachment, CreateEmbed, CreateEmbedAuthor, CreateMessage, EditMessage, HttpBuilder,
-};
+use serenity::all::{CreateAttachment, CreateEmbed, CreateEmbedAuthor, CreateMessage, EditMessage};
 use support::bot::{ALICE, BOB, NARRATOR, TestBot, spawn_bot, spawn_bot_with, world};
 use support::fake_discord::{FakeConfig, FakeDiscord, RecordedRequest, StoredMessage};
 use support::fake_llm::Reply;
@@ -764,12 +762,7 @@ async fn repainting_is_for_owners_and_a_failed_repaint_keeps_the_portrait() {
 #[tokio::test]
 async fn the_fake_discord_resolves_attachments_on_edits_as_discord_does() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
-    let http = Arc::new(
-        HttpBuilder::new(&fake.config().token)
-            .proxy(fake.base_url())
-            .ratelimiter_disabled(true)
-            .build(),
-    );
+    let http = Arc::new(fake.http());
     let channel = serenity::all::ChannelId::new(fake.config().guilds[0].general());
     let one = png([1, 0, 0]);
     let two = png([0, 1, 0]);

@@ -9,15 +9,11 @@ use gamemaster::core::ids::{ChannelId, MessageId};
 use gamemaster::core::models::chat::ModelId;
 use gamemaster::discord::DiscordPresenter;
 use serde_json::json;
-use serenity::all::HttpBuilder;
 use support::fake_discord::{FakeConfig, FakeDiscord};
 
 async fn presenter() -> (FakeDiscord, DiscordPresenter, ChannelId) {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
-    let http = HttpBuilder::new(&fake.config().token)
-        .proxy(fake.base_url())
-        .ratelimiter_disabled(true)
-        .build();
+    let http = fake.http();
     let channel = ChannelId(fake.config().guilds[0].general());
     (fake, DiscordPresenter::new(Arc::new(http)), channel)
 }

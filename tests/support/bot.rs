@@ -93,6 +93,16 @@ pub fn world() -> FakeConfig {
     config
 }
 
+/// [`world`] with Discord's rate limits off in the fake (the bot's limiter and pacing stay
+/// on): for tests whose subject is something else and that send hundreds of messages to one
+/// channel, which at Discord's 5 per 5 s would take minutes. Pacing is tested in
+/// `tests/discord/rules.rs` and with the limits on everywhere else.
+pub fn world_without_rate_limits() -> FakeConfig {
+    let mut config = world();
+    config.rules.rate_limits = false;
+    config
+}
+
 pub async fn spawn_bot() -> TestBot {
     spawn_bot_with(world(), &[]).await
 }

@@ -120,6 +120,8 @@ pub struct FakeConfig {
     /// Whether the developer portal enables the privileged Message Content intent; when not,
     /// an IDENTIFY asking for it is closed with 4014 "Disallowed intent(s)", as Discord does.
     pub message_content_allowed: bool,
+    /// Rate limits, upload limit and token lifetime (Discord's by default).
+    pub rules: super::rules::Rules,
 }
 
 impl Default for FakeConfig {
@@ -146,6 +148,7 @@ impl Default for FakeConfig {
             wait_timeout: Duration::from_secs(10),
             heartbeat_interval_ms: 41_250,
             message_content_allowed: true,
+            rules: super::rules::Rules::default(),
         }
     }
 }

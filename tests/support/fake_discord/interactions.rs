@@ -145,7 +145,11 @@ fn token_interaction(shared: &Shared, app: &str, token: &str) -> Result<Interact
         return Err(Reply::error(404, 10015, "Unknown Webhook"));
     }
     match shared.read(|s| s.interaction_by_token(token).cloned()) {
-        Some(rec) if rec.ack.is_some() => Ok(rec),
+        Some(rec) if rec.ack.is_some() => match super::rules::token_expired(shared, rec.created_at)
+        {
+            Some(expired) => Err(expired),
+            None => Ok(rec),
+        },
         Some(rec) => {
             shared.update(|s| {
                 s.violate(

@@ -75,7 +75,7 @@ pub fn message_json(shared: &Shared, m: &StoredMessage) -> Value {
             .map(payloads::fake_user)
             .unwrap_or_else(|| payloads::user(m.author_id, "unknown", false))
     };
-    payloads::message(m, &author, &shared.base_url())
+    payloads::message(m, &author, &shared.cdn_url())
 }
 
 /// A new bot message from a create payload (already validated).

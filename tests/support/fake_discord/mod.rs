@@ -1,9 +1,10 @@
 //! A fake of the parts of Discord the bot uses, on 127.0.0.1, for end-to-end tests.
 //!
-//! The bot reaches it through its test seam: `HttpBuilder::new(token).proxy(base_url)
-//! .ratelimiter_disabled(true)` (serenity rewrites `https://discord.com` in every REST route,
-//! interaction callbacks and webhooks included, to the proxy), and the gateway URL comes from
-//! this server's `GET /api/v10/gateway`.
+//! The bot reaches it through its test seam, `DISCORD_API_BASE_URL` (`base_url()`): the REST
+//! client resolves `discord.com` to this server's HTTPS listener and otherwise runs as in
+//! production, serenity's rate limiter included (`gamemaster::discord::rest_client`). The
+//! gateway URL comes from this server's `GET /api/v10/gateway/bot`, on a plain listener that
+//! also serves attachments.
 //!
 //! Everything the bot does that Discord would refuse (limits, late or double acknowledgement,
 //! unknown routes) is answered as Discord answers and also recorded in `violations()`. Every
@@ -39,7 +40,9 @@ mod logs;
 mod messages;
 mod payloads;
 mod rest;
+mod rules;
 mod state;
+mod tls;
 mod user;
 
 use std::sync::Arc;
@@ -53,6 +56,7 @@ use tokio::task::JoinHandle;
 
 pub use config::{FakeChannel, FakeConfig, FakeGuild, FakeUser, intents, perms};
 pub use logs::LogCapture;
+pub use rules::{RateLimitHit, Rules, UPLOAD_LIMIT};
 pub use state::{
     AckKind, Fault, FaultKind, RecordedRequest, RegisteredCommand, StoredAttachment, StoredMessage,
     Violation,
@@ -89,28 +93,39 @@ impl FakeDiscord {
             tokio::runtime::RuntimeFlavor::CurrentThread => LogCapture::install(),
             _ => LogCapture::install_global(),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1");
-        let port = listener.local_addr().expect("local addr").port();
-        let shared = Arc::new(Shared::new(config, port, logs.problem_list()));
-        let app = Router::new()
+        let bind = || async {
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1")
+        };
+        let (plain, rest) = (bind().await, bind().await);
+        let port = plain.local_addr().expect("local addr").port();
+        let rest_port = rest.local_addr().expect("local addr").port();
+        let shared = Arc::new(Shared::new(config, port, rest_port, logs.problem_list()));
+        // The gateway and attachment downloads on plain HTTP; the REST API over TLS.
+        let plain_app = Router::new()
             .route("/gateway", get(gateway::upgrade))
             .route(
                 "/attachments/{channel}/{id}/{name}",
                 get(messages::attachment),
             )
+            .with_state(shared.clone());
+        // Uploads are read whole, so that one over Discord's limit gets Discord's 413.
+        let rest_app = Router::new()
             .fallback(rest::handle)
+            .layer(axum::extract::DefaultBodyLimit::max(4 * UPLOAD_LIMIT))
             .with_state(shared.clone());
         // Discord answers without Nagle's delay; left on, a burst of small gateway frames would
         // wait out the bot's delayed ACKs (40 ms on Linux), which is this fake's, not the bot's.
-        let listener = listener.tap_io(|tcp| {
+        let plain = plain.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
+        let rest = tls::TlsListener::new(rest);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("fake discord server");
+            let plain = axum::serve(plain, plain_app);
+            let rest = axum::serve(rest, rest_app);
+            let (a, b) = tokio::join!(plain.into_future(), rest.into_future());
+            a.and(b).expect("fake discord server");
         });
         FakeDiscord {
             shared,
@@ -119,9 +134,36 @@ impl FakeDiscord {
         }
     }
 
-    /// `http://127.0.0.1:PORT`: the value for `DISCORD_API_BASE_URL` / `HttpBuilder::proxy`.
+    /// `https://127.0.0.1:PORT`: the value for `DISCORD_API_BASE_URL` (where the bot's
+    /// `discord.com` resolves to).
     pub fn base_url(&self) -> String {
         self.shared.base_url()
+    }
+
+    /// Where attachments are served (plain HTTP, as Discord's CDN links are fetched).
+    pub fn cdn_url(&self) -> String {
+        self.shared.cdn_url()
+    }
+
+    /// The gateway URL this fake hands out.
+    pub fn gateway_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/gateway", self.shared.port)
+    }
+
+    /// A REST client for this fake, built as the bot builds its own (rate limiter on).
+    pub fn http(&self) -> serenity::all::Http {
+        self.http_allowing_pings()
+            .default_allowed_mentions(serenity::all::CreateAllowedMentions::new())
+            .build()
+    }
+
+    /// [`Self::http`] without the bot's "never ping" default: for tests of ping detection.
+    pub fn http_allowing_pings(&self) -> serenity::all::HttpBuilder {
+        gamemaster::discord::rest_client_builder(
+            &gamemaster::secret::Secret::new(self.config().token.clone()),
+            Some(&gamemaster::secret::SecretUrl::new(self.base_url())),
+        )
+        .expect("REST client for the fake Discord")
     }
 
     pub fn config(&self) -> &FakeConfig {
@@ -203,6 +245,30 @@ impl FakeDiscord {
 
     pub fn registered_commands(&self) -> Vec<RegisteredCommand> {
         self.shared.read(|s| s.commands.clone())
+    }
+
+    /// Every 429 the fake sent, oldest first.
+    pub fn rate_limited(&self) -> Vec<RateLimitHit> {
+        self.shared.read(|s| s.rules.hits.clone())
+    }
+
+    /// Takes `bits` (e.g. `perms::SEND_MESSAGES`) from the bot in `channel`: Discord answers
+    /// 50013 Missing Permissions from then on.
+    pub fn deny_bot(&self, channel: u64, bits: u64) {
+        self.shared
+            .update(|s| *s.rules.denied.entry(channel).or_default() |= bits);
+    }
+
+    /// Deletes a channel: every request to it gets 10003 Unknown Channel.
+    pub fn delete_channel(&self, channel: u64) {
+        self.shared
+            .update(|s| s.rules.deleted_channels.push(channel));
+    }
+
+    /// Archives a thread: posts and edits in it get 50083.
+    pub fn archive_thread(&self, thread: u64) {
+        self.shared
+            .update(|s| s.rules.archived_threads.push(thread));
     }
 
     /// Every request so far, in arrival order.

@@ -19,6 +19,7 @@ use super::messages::{
     channel_exists, channel_json, channel_message, create_channel_message, create_thread, open_dm,
 };
 use super::payloads;
+use super::rules;
 use super::state::{FaultKind, RecordedRequest, Shared, StoredAttachment, unix_ms};
 
 /// A parsed request body: JSON (or `payload_json`) plus uploaded files.
@@ -30,7 +31,7 @@ pub(super) struct ParsedBody {
 pub(super) struct Reply {
     status: StatusCode,
     body: Option<Value>,
-    headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -78,11 +79,31 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         }
     };
     let recorded = (body.json.clone(), body.files.clone());
-    let reply = match injected_fault(&shared, &method, &full_path) {
+    let segs = segments(&full_path);
+    let bucket_headers = match rules::admit(&shared, method.as_str(), &segs, &full_path) {
+        Ok(headers) => headers,
+        Err(too_many) => return finish(&shared, &method, &full_path, recorded, at, too_many),
+    };
+    let uploaded = body.files.iter().map(|f| f.bytes.len()).sum();
+    let refusal = rules::upload_too_large(&shared, uploaded)
+        .or_else(|| injected_fault(&shared, &method, &full_path))
+        .or_else(|| shared.read(|s| rules::world(s, method.as_str(), &segs)));
+    let mut reply = match refusal {
         Some(r) => r,
         None => route(&shared, &method, &full_path, body),
     };
+    if reply.headers.is_empty() {
+        reply.headers = bucket_headers;
+    }
     finish(&shared, &method, &full_path, recorded, at, reply)
+}
+
+/// The path's segments under `/api/v10/` (empty for anything else).
+fn segments(full_path: &str) -> Vec<&str> {
+    full_path
+        .strip_prefix("/api/v10/")
+        .map(|p| p.trim_end_matches('/').split('/').collect())
+        .unwrap_or_default()
 }
 
 fn finish(

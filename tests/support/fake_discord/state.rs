@@ -194,6 +194,8 @@ pub struct Inner {
     /// Direct-message channels the bot opened: channel id -> the user.
     pub dm_channels: HashMap<u64, u64>,
     pub typing: Vec<(u64, Instant)>,
+    /// Rate-limit windows, 429s sent, and changes to the world (see `rules`).
+    pub rules: super::rules::RulesState,
 }
 
 impl Inner {
@@ -299,19 +301,28 @@ pub struct Shared {
     pub inner: Mutex<Inner>,
     changed: Notify,
     next_id: AtomicU64,
+    /// The plain HTTP listener: gateway and attachments.
     pub port: u16,
+    /// The HTTPS listener: the REST API.
+    pub rest_port: u16,
     /// Serenity log lines showing dropped events (shared with the log capture).
     pub log_problems: Arc<Mutex<Vec<String>>>,
 }
 
 impl Shared {
-    pub fn new(config: FakeConfig, port: u16, log_problems: Arc<Mutex<Vec<String>>>) -> Self {
+    pub fn new(
+        config: FakeConfig,
+        port: u16,
+        rest_port: u16,
+        log_problems: Arc<Mutex<Vec<String>>>,
+    ) -> Self {
         Self {
             config,
             inner: Mutex::new(Inner::default()),
             changed: Notify::new(),
             next_id: AtomicU64::new(1),
             port,
+            rest_port,
             log_problems,
         }
     }
@@ -364,6 +375,11 @@ impl Shared {
     }
 
     pub fn base_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.rest_port)
+    }
+
+    /// Where attachments are downloaded from (Discord's CDN).
+    pub fn cdn_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
