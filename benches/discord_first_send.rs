@@ -9,6 +9,10 @@
 //! - burst: all 200 channels send in the same instant, the worst case;
 //! - one turn at a time while the 200 sessions stay active.
 //!
+//! The fake enforces Discord's rate limits (5 posts and edits per 5 s per channel, 50
+//! requests a second in all) and the bot runs with serenity's limiter and its own pacing, as
+//! in production; the run ends with the number of 429s the bot received.
+//!
 //! The bot runs on the runtime it builds in production for its SQLite database (one thread on
 //! one core, `gamemaster::runtime`), and the fake Discord and the fake model share that thread,
 //! which only makes the figures worse. The harness polls the fake's request log
@@ -304,6 +308,15 @@ async fn bench() {
         "player message to first bot message, one turn at a time with {CHANNELS} active sessions: p50 {:.2?}, p99 {:.2?}",
         percentile(&single, 0.5),
         percentile(&single, 0.99)
+    );
+    let hits = bot.fake.rate_limited();
+    let mut buckets: Vec<&str> = hits.iter().map(|h| h.bucket.as_str()).collect();
+    buckets.sort();
+    buckets.dedup();
+    println!(
+        "429s the bot received over the whole run: {} in {} buckets (Discord's limits on, serenity's limiter and the bot's pacing on)",
+        hits.len(),
+        buckets.len()
     );
     bot.assert_clean();
 }

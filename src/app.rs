@@ -290,9 +290,13 @@ async fn serve_discord(
     parts.ops.set_gateway(connection.gateway());
     let presenter = Arc::new(
         DiscordPresenter::new(connection.http())
+            .with_pacer(Arc::new(crate::discord::pacing::Pacer::discord(
+                config.discord_channel_rate,
+            )))
             .with_store(parts.store.clone())
             .with_metrics(parts.ops.metrics.clone()),
     );
+    let pacer = presenter.pacer();
     let engine = Engine::new(EngineDeps {
         store: parts.store.clone(),
         models: parts.models,
@@ -305,6 +309,7 @@ async fn serve_discord(
         accounts: accounts(config, parts.store.clone()),
         forms: Default::default(),
         slow_down: Default::default(),
+        pacer,
         store: parts.store,
         registry: parts.registry,
         engine: engine.clone(),

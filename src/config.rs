@@ -50,6 +50,9 @@ pub struct Config {
     pub providers: ProviderKeys,
     pub turn_window: Duration,
     pub edit_interval: Duration,
+    /// `DISCORD_CHANNEL_RATE`: the per-channel bucket of posts and edits the bot paces itself
+    /// to (Discord's 5 per 5 s); `None` (`off`) only for a stand-in without that limit.
+    pub discord_channel_rate: Option<Rate>,
     pub stats_global: bool,
     pub log_format: LogFormat,
     pub metrics_addr: Option<SocketAddr>,
@@ -405,6 +408,10 @@ impl Config {
         let image_model = r.image_model();
         let turn_window_ms = r.number("TURN_WINDOW_MS", "3000", 3000u64, 0..=60_000);
         let edit_interval_ms = r.number("EDIT_INTERVAL_MS", "1000", 1000u64, 250..=10_000);
+        let discord_channel_rate = r.rate(
+            "DISCORD_CHANNEL_RATE",
+            Some(Rate::per(5, Duration::from_secs(5))),
+        );
         let stats_global = r.flag("STATS_GLOBAL", false);
         let log_format = r.log_format();
         let metrics_addr = r.parsed("METRICS_ADDR", "127.0.0.1:9100", None, |raw| {
@@ -441,6 +448,7 @@ impl Config {
             providers,
             turn_window: Duration::from_millis(turn_window_ms),
             edit_interval: Duration::from_millis(edit_interval_ms),
+            discord_channel_rate,
             stats_global,
             log_format,
             metrics_addr,

@@ -109,7 +109,7 @@ async fn player_message(
                 let text = format!(
                     "{limited} The game master did not read your message in <#{channel}>; please send it again then."
                 );
-                tell_privately(ctx, msg, text).await?;
+                tell_privately(ctx, data, msg, text).await?;
             }
             Ok(())
         }
@@ -119,7 +119,8 @@ async fn player_message(
             let notice = serenity::all::CreateMessage::new()
                 .content(text)
                 .allowed_mentions(CreateAllowedMentions::new());
-            msg.channel_id.send_message(ctx, notice).await?;
+            let sent = msg.channel_id.send_message(ctx, notice);
+            data.pacer.message(msg.channel_id.get(), sent).await?;
             Ok(())
         }
         Err(e) => {
@@ -153,6 +154,7 @@ impl SlowDownNotices {
 /// A direct message to the author, or a notice in the channel when their DMs are closed.
 async fn tell_privately(
     ctx: &serenity::all::Context,
+    data: &Data,
     msg: &Message,
     text: String,
 ) -> Result<(), BotError> {
@@ -162,7 +164,8 @@ async fn tell_privately(
             .allowed_mentions(CreateAllowedMentions::new())
     };
     if msg.author.direct_message(ctx, message()).await.is_err() {
-        msg.channel_id.send_message(ctx, message()).await?;
+        let sent = msg.channel_id.send_message(ctx, message());
+        data.pacer.message(msg.channel_id.get(), sent).await?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod embeds;
 pub mod error;
 mod events;
 mod framework;
+pub mod pacing;
 pub mod portraits;
 pub mod presenter;
 
@@ -52,6 +53,8 @@ pub struct Data {
     pub forms: commands::account::OpenForms,
     /// Who was recently told that they are over a rate limit.
     pub slow_down: events::SlowDownNotices,
+    /// Paces every channel message the bot sends (shared with the engine's presenter).
+    pub pacer: Arc<pacing::Pacer>,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;

@@ -3,6 +3,7 @@
 //! hour, and a shown portrait must not cost a second generation.
 
 use poise::CreateReply;
+use poise::serenity_prelude as serenity;
 use serenity::all::{CreateAttachment, CreateEmbed};
 
 use crate::core::portrait::{
@@ -135,14 +136,54 @@ pub async fn paint_and_show(
         reason = ?painted.shown.placeholder,
         "portrait painted"
     );
-    let done = with_thumbnail(
-        reply().content(text(headline, painted.note())),
-        embed.build(),
-        Some(Picture::from(&painted.shown)),
-        &stem,
-    );
-    handle.edit(ctx, done).await?;
-    Ok(())
+    let content = text(headline, painted.note());
+    let picture = || Some(Picture::from(&painted.shown));
+    let done = with_thumbnail(reply().content(&content), embed.build(), picture(), &stem);
+    match handle.edit(ctx, done).await {
+        Err(e) if token_expired(&e) => {
+            // Painting outlived the interaction's token (15 minutes): the finished reply
+            // goes to the channel as a message of its own.
+            let message = serenity::all::CreateMessage::new()
+                .content(content)
+                .allowed_mentions(serenity::all::CreateAllowedMentions::new());
+            let message = with_thumbnail_message(message, embed.build(), picture(), &stem);
+            let sent = ctx.channel_id().send_message(ctx, message);
+            ctx.data()
+                .pacer
+                .message(ctx.channel_id().get(), sent)
+                .await?;
+            Ok(())
+        }
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// Discord no longer takes the interaction's token: 401 with code 50027, Invalid Webhook
+/// Token, or 10015, Unknown Webhook.
+pub fn token_expired(e: &serenity::Error) -> bool {
+    matches!(
+        e,
+        serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r))
+            if matches!(r.error.code, 50027 | 10015)
+    )
+}
+
+/// [`with_thumbnail`] for a plain channel message.
+fn with_thumbnail_message(
+    message: serenity::all::CreateMessage,
+    embed: CreateEmbed,
+    picture: Option<Picture<'_>>,
+    stem: &str,
+) -> serenity::all::CreateMessage {
+    match picture {
+        Some(p) => {
+            let name = file_name(stem, p.mime);
+            message
+                .embed(embed.thumbnail(format!("attachment://{name}")))
+                .add_file(CreateAttachment::bytes(p.bytes.to_vec(), name))
+        }
+        None => message.embed(embed),
+    }
 }
 
 /// The owner's stored portrait for a later embed; one without a portrait yet (made before

@@ -16,13 +16,14 @@ use crate::core::engine::{
     ArenaReveal, ArenaSide, BadRollTag, DiceRolled, Notice, PresentError, Presenter,
 };
 use crate::core::game::vote::{ArenaChoice, Rating};
-use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, ImageId, MessageId};
+use crate::core::ids::{BattleId, ChannelId, DiscordMessageId, ImageId, MessageId, UserId};
 use crate::core::models::chat::ModelId;
 use crate::core::portrait::PortraitOwner;
 use crate::core::store::Store;
 use crate::core::text::truncate_chars;
 use crate::discord::buttons::ButtonId;
 use crate::discord::embeds::{Embed, GOLD, RED};
+use crate::discord::pacing::Pacer;
 use crate::ops::Metrics;
 
 /// Discord's limit for message content.
@@ -39,6 +40,9 @@ pub struct DiscordPresenter {
     store: Option<Arc<dyn Store>>,
     icons: IconCache,
     metrics: Option<Arc<Metrics>>,
+    /// Every channel message goes through it: Discord counts a channel's creates and edits
+    /// together, serenity apart.
+    pacer: Arc<Pacer>,
 }
 
 impl DiscordPresenter {
@@ -48,7 +52,19 @@ impl DiscordPresenter {
             store: None,
             icons: Mutex::default(),
             metrics: None,
+            pacer: Arc::default(),
         }
+    }
+
+    /// Paces channel messages with `pacer` (the default follows Discord's limits).
+    pub fn with_pacer(mut self, pacer: Arc<Pacer>) -> DiscordPresenter {
+        self.pacer = pacer;
+        self
+    }
+
+    /// The pacer of this presenter's channel messages, for the bot's other channel messages.
+    pub fn pacer(&self) -> Arc<Pacer> {
+        self.pacer.clone()
     }
 
     /// Counts failed REST calls in `metrics` (`/metrics`).
@@ -158,8 +174,23 @@ fn channel(c: ChannelId) -> SChannelId {
     SChannelId::new(c.0)
 }
 
+/// Discord's answers that mean the bot cannot post in the channel any more.
+const CHANNEL_LOST: [(isize, &str); 4] = [
+    (10003, "the channel no longer exists"),
+    (50001, "the bot cannot see the channel"),
+    (50013, "the bot lacks permission to post in the channel"),
+    (50083, "the thread is archived"),
+];
+
 fn failed(e: serenity::Error) -> PresentError {
-    PresentError(e.to_string())
+    if let serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(response)) = &e
+        && let Some((_, why)) = CHANNEL_LOST
+            .iter()
+            .find(|(code, _)| *code == response.error.code)
+    {
+        return PresentError::channel_lost(*why);
+    }
+    PresentError::failed(e.to_string())
 }
 
 /// The buttons under a finished narration.
@@ -343,7 +374,8 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
 #[async_trait]
 impl Presenter for DiscordPresenter {
     async fn typing(&self, c: ChannelId) {
-        if let Err(e) = channel(c).broadcast_typing(&self.http).await {
+        let typing = self.pacer.global(channel(c).broadcast_typing(&self.http));
+        if let Err(e) = typing.await {
             tracing::debug!(channel = %c, error = %e, "typing indicator failed");
         }
     }
@@ -352,8 +384,9 @@ impl Presenter for DiscordPresenter {
         let message = CreateMessage::new()
             .content(truncate_chars(text, MESSAGE_MAX))
             .allowed_mentions(quiet());
-        let sent = channel(c)
-            .send_message(&self.http, message)
+        let sent = self
+            .pacer
+            .message(c.0, channel(c).send_message(&self.http, message))
             .await
             .map_err(self.failed("send"))?;
         Ok(DiscordMessageId(sent.id.get()))
@@ -368,8 +401,9 @@ impl Presenter for DiscordPresenter {
         let edit = EditMessage::new()
             .content(truncate_chars(text, MESSAGE_MAX))
             .allowed_mentions(quiet());
-        channel(c)
-            .edit_message(&self.http, SMessageId::new(message.0), edit)
+        let edited = channel(c).edit_message(&self.http, SMessageId::new(message.0), edit);
+        self.pacer
+            .message(c.0, edited)
             .await
             .map_err(self.failed("edit"))?;
         Ok(())
@@ -388,8 +422,9 @@ impl Presenter for DiscordPresenter {
         if let Some((embed, file)) = self.signature(narration).await {
             edit = edit.embed(embed).new_attachment(file);
         }
-        channel(c)
-            .edit_message(&self.http, SMessageId::new(last_message.0), edit)
+        let edited = channel(c).edit_message(&self.http, SMessageId::new(last_message.0), edit);
+        self.pacer
+            .message(c.0, edited)
             .await
             .map_err(self.failed("buttons"))?;
         Ok(())
@@ -404,10 +439,23 @@ impl Presenter for DiscordPresenter {
         if let Some(embed) = embed {
             message = message.embed(embed.build());
         }
-        channel(c)
-            .send_message(&self.http, message)
+        self.pacer
+            .message(c.0, channel(c).send_message(&self.http, message))
             .await
             .map_err(self.failed("notice"))?;
+        Ok(())
+    }
+
+    async fn tell_user(&self, user: UserId, text: &str) -> Result<(), PresentError> {
+        let opened = serenity::all::UserId::new(user.0).create_dm_channel(&self.http);
+        let dm = self.pacer.global(opened).await.map_err(self.failed("dm"))?;
+        let message = CreateMessage::new()
+            .content(truncate_chars(text, MESSAGE_MAX))
+            .allowed_mentions(quiet());
+        self.pacer
+            .message(dm.id.get(), dm.id.send_message(&self.http, message))
+            .await
+            .map_err(self.failed("dm"))?;
         Ok(())
     }
 
@@ -432,10 +480,11 @@ impl Presenter for DiscordPresenter {
             .content(crate::core::engine::arena::BALLOT_TEXT)
             .components(vec![arena_buttons(battle)])
             .allowed_mentions(quiet());
-        let sent = channel(c)
-            .send_message(&self.http, message)
+        let sent = self
+            .pacer
+            .message(c.0, channel(c).send_message(&self.http, message))
             .await
-            .map_err(failed)?;
+            .map_err(self.failed("ballot"))?;
         Ok(DiscordMessageId(sent.id.get()))
     }
 
@@ -452,10 +501,11 @@ impl Presenter for DiscordPresenter {
                     .content(truncate_chars(&reveal.summary(), MESSAGE_MAX))
                     .components(vec![])
                     .allowed_mentions(quiet());
-                channel(c)
-                    .edit_message(&self.http, SMessageId::new(ballot.0), edit)
+                let edited = channel(c).edit_message(&self.http, SMessageId::new(ballot.0), edit);
+                self.pacer
+                    .message(c.0, edited)
                     .await
-                    .map_err(failed)?;
+                    .map_err(self.failed("reveal"))?;
             }
             None => {
                 self.send(c, &reveal.summary()).await?;

@@ -1156,3 +1156,31 @@ async fn a_shard_process_sees_an_erasure_made_by_another() {
     let after = prompt(game.gm.request(2));
     assert!(!after.contains("Hero0"), "{after}");
 }
+
+#[tokio::test]
+async fn a_turn_that_panics_is_told_to_the_channel_and_the_next_message_is_narrated() {
+    let game = spawn_game(fast()).await;
+    let campaign = game.campaign("Fragile", &[ALICE]).await;
+    let session = game.start(&campaign, CHANNEL).await;
+    game.gm.push(Reply::Panic);
+    game.say(CHANNEL, ALICE, "I pull the lever.").await;
+    game.presenter
+        .wait_for(1, |s| {
+            matches!(s, Shown::Notice(c, Notice::TurnFailed { reason })
+                if *c == CHANNEL && reason.contains("internal error"))
+        })
+        .await;
+    // The channel's narrator lives on: the next message is narrated as usual.
+    game.say(CHANNEL, ALICE, "I pull it again.").await;
+    game.finished(CHANNEL, 2).await;
+    let story = game.story(session).await;
+    assert_eq!(
+        texts(&story, MessageRole::User),
+        ["I pull the lever.", "I pull it again."],
+        "nothing the player wrote is lost"
+    );
+    assert_eq!(texts(&story, MessageRole::Assistant).len(), 2);
+    let last = game.gm.request(2);
+    let asked = &last.messages.last().unwrap().content;
+    assert!(asked.contains("I pull it again."), "{asked}");
+}

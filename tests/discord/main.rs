@@ -22,3 +22,4 @@ mod rules;
 mod session;
 mod settings;
 mod stats;
+mod within_limits;

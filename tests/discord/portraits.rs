@@ -853,3 +853,150 @@ async fn the_fake_discord_resolves_attachments_on_edits_as_discord_does() {
         "{v:#?}"
     );
 }
+
+/// A real-size portrait PNG cannot compress much: RGBA noise from a small generator, about
+/// 4 MB at 1024x1024, as heavy as a detailed generated painting.
+fn noise_png(side: u32) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_u32;
+    let data: Vec<u8> = (0..side * side * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, side, side);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder
+            .write_header()
+            .unwrap()
+            .write_image_data(&data)
+            .unwrap();
+    }
+    out
+}
+
+/// Paints one character with `generated` as the provider's answer; returns the finished reply.
+async fn paint_one(bot: &TestBot, name: &str) -> StoredMessage {
+    let handle = bot
+        .slash(
+            ALICE,
+            "character create",
+            json!({"name": name, "class": "Wizard", "race": "Human"}),
+        )
+        .await;
+    let first = handle.wait_response().await;
+    let message = first.message_id.unwrap();
+    bot.fake
+        .wait_for_message(
+            |m| m.id == message && m.content == format!("**{name}** joins the story."),
+            Duration::from_secs(60),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_real_size_portrait_of_several_megabytes_goes_through_character_create() {
+    let generated = noise_png(1024);
+    assert!(generated.len() > 3 << 20, "{} bytes", generated.len());
+    let server = images_server().await;
+    Mock::given(method("POST"))
+        .respond_with(images_ok(&generated))
+        .mount(&server)
+        .await;
+    let bot = painting_bot(&server, &[]).await;
+    let done = paint_one(&bot, "Vesna").await;
+    assert_eq!(shown_png(&done, "/thumbnail/url"), generated);
+    let refused: Vec<u16> = bot
+        .fake
+        .requests()
+        .iter()
+        .map(|r| r.status)
+        .filter(|s| *s == 413)
+        .collect();
+    assert!(refused.is_empty(), "uploads refused: {refused:?}");
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_portrait_over_the_upload_limit_is_scaled_down_before_it_is_sent() {
+    let generated = noise_png(2048);
+    assert!(generated.len() > support::fake_discord::UPLOAD_LIMIT);
+    let server = images_server().await;
+    Mock::given(method("POST"))
+        .respond_with(images_ok(&generated))
+        .mount(&server)
+        .await;
+    let bot = painting_bot(&server, &[]).await;
+    let done = paint_one(&bot, "Goran").await;
+    let shown = shown_png(&done, "/thumbnail/url");
+    assert!(shown.len() <= support::fake_discord::UPLOAD_LIMIT);
+    let (width, height, _) = png_summary(&shown);
+    assert_eq!(width, height);
+    assert!((1024..2048).contains(&width), "{width}");
+    // What is stored is what was sent, so every later embed fits too.
+    let goran = bot
+        .db()
+        .list_characters(GuildId(bot.guild), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name.as_str() == "Goran")
+        .unwrap();
+    assert_eq!(portrait_of(&bot, goran.id).await.bytes, shown);
+    assert!(bot.fake.requests().iter().all(|r| r.status != 413));
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_portrait_painted_after_the_interaction_expired_is_posted_in_the_channel() {
+    let generated = png_sized(64, [10, 200, 10]);
+    let server = images_server().await;
+    Mock::given(method("POST"))
+        .respond_with(images_ok(&generated).set_delay(Duration::from_millis(2_500)))
+        .mount(&server)
+        .await;
+    let mut fake = world();
+    fake.rules.interaction_token_ttl = Duration::from_secs(2);
+    let uri = server.uri();
+    let bot = spawn_bot_with(
+        fake,
+        &[
+            ("OPENAI_API_KEY", "sk-test"),
+            ("OPENAI_BASE_URL", uri.as_str()),
+        ],
+    )
+    .await;
+    let handle = bot
+        .slash(
+            ALICE,
+            "character create",
+            json!({"name": "Late", "class": "Bard", "race": "Human"}),
+        )
+        .await;
+    let first = handle.wait_response().await;
+    let posted = bot
+        .fake
+        .wait_for_message(
+            |m| {
+                m.from_bot
+                    && m.channel_id == bot.channel
+                    && Some(m.id) != first.message_id
+                    && m.content == "**Late** joins the story."
+            },
+            Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(shown_png(&posted, "/thumbnail/url"), generated);
+    let expired = bot
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 401 && r.path.contains(&handle.token))
+        .count();
+    assert_eq!(expired, 1, "one edit refused, then the channel message");
+}

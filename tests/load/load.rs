@@ -2,7 +2,8 @@
 //! gets its narration streamed (20 tokens, one every 50 ms, like a hosted model), then again.
 //! Checked: every player message and every narration is stored exactly once and complete,
 //! the fake Discord saw no limit broken and no edit sooner than `EDIT_INTERVAL_MS` after
-//! the previous version of the message.
+//! the previous version of the message, and with Discord's rate limits on, the bot met at
+//! most one 429 per bucket.
 //!
 //! `LOAD_CHANNELS` (default 100) sets the number of channels; the full run is
 //! `LOAD_CHANNELS=500 cargo test --test load -- --nocapture`.
@@ -214,16 +215,27 @@ async fn many_channels_play_at_once() {
         "an edit came {shortest:?} after the previous one (policy: {EDIT_MS} ms)"
     );
     bot.assert_clean();
+    // Discord's limits were on: the bot's pacing met at most one 429 per bucket.
+    let hits = bot.fake.rate_limited();
+    let mut per_bucket: HashMap<&str, usize> = HashMap::new();
+    for hit in &hits {
+        *per_bucket.entry(hit.bucket.as_str()).or_default() += 1;
+    }
+    assert!(
+        per_bucket.values().all(|&n| n <= 1),
+        "several 429s in one bucket: {per_bucket:?}"
+    );
 
     first_send.sort();
     println!(
         "load: {n} channels x 2 rounds, {} narrations of {TOKENS} tokens at {} ms a token in {:.1} s \
-         ({:.1} narrations/s); {edits} edits; shortest throttled edit gap {} ms; first send p50 {} ms, \
+         ({:.1} narrations/s); {edits} edits; {} 429s; shortest throttled edit gap {} ms; first send p50 {} ms, \
          p99 {} ms, max {} ms",
         2 * n,
         TOKEN_PACE.as_millis(),
         elapsed.as_secs_f64(),
         (2 * n) as f64 / elapsed.as_secs_f64(),
+        hits.len(),
         shortest.as_millis(),
         percentile(&first_send, 0.5).as_millis(),
         percentile(&first_send, 0.99).as_millis(),

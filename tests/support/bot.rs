@@ -93,10 +93,12 @@ pub fn world() -> FakeConfig {
     config
 }
 
-/// [`world`] with Discord's rate limits off in the fake (the bot's limiter and pacing stay
-/// on): for tests whose subject is something else and that send hundreds of messages to one
-/// channel, which at Discord's 5 per 5 s would take minutes. Pacing is tested in
-/// `tests/discord/rules.rs` and with the limits on everywhere else.
+/// [`world`] with Discord's rate limits off in the fake: for tests whose subject is something
+/// else and that send hundreds of messages to one channel, which at Discord's 5 per 5 s would
+/// take minutes. The bot is told so as an admin would tell it of such a server
+/// (`DISCORD_CHANNEL_RATE=off`); serenity's limiter and the global pacing stay on. Pacing is
+/// tested in `tests/discord/rules.rs` and `within_limits.rs`, and with the limits on
+/// everywhere else.
 pub fn world_without_rate_limits() -> FakeConfig {
     let mut config = world();
     config.rules.rate_limits = false;
@@ -121,10 +123,13 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
         ("LOCAL_LLM_MODELS", "narrator,backup".into()),
         ("TURN_WINDOW_MS", "50".into()),
         ("EDIT_INTERVAL_MS", "250".into()),
-        // Narrations still running at a stop get this long (`stop` waits at most 10 s).
+        // Narrations still running at a stop get this long (`stop` waits at most 20 s).
         ("SHUTDOWN_TIMEOUT_SECS", "2".into()),
     ] {
         env.insert(k.to_string(), v);
+    }
+    if !fake.config().rules.rate_limits {
+        env.insert("DISCORD_CHANNEL_RATE".into(), "off".into());
     }
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
@@ -175,9 +180,11 @@ impl TestBot {
             return;
         }
         self.signal_stop();
-        let finished = tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+        // The drain waits for narrations in progress, whose last edits wait for the
+        // channel's bucket.
+        let finished = tokio::time::timeout(Duration::from_secs(20), &mut self.task)
             .await
-            .expect("the bot stops within 10 s");
+            .expect("the bot stops within 20 s");
         finished
             .expect("the bot task")
             .expect("the bot stops cleanly");

@@ -22,6 +22,8 @@ pub enum Reply {
     FailBefore(ErrorKind),
     /// Writes `text`, then fails.
     FailAfter(String, ErrorKind),
+    /// Panics when called (a bug somewhere under the narration).
+    Panic,
 }
 
 /// Plays back replies in order (then repeats the default), streaming each in small pieces.
@@ -92,6 +94,7 @@ impl ChatModel for ScriptedModel {
             }
             Reply::Text(text) => (text, None),
             Reply::FailAfter(text, kind) => (text, Some(kind)),
+            Reply::Panic => panic!("scripted panic"),
         };
         let delay = self.delta_delay;
         let tokens_out = (text.len() / 4) as u32;

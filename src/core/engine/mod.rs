@@ -8,6 +8,7 @@ pub mod context;
 mod narrate;
 pub mod observed;
 mod outage;
+mod reach;
 mod requests;
 pub mod shards;
 mod table;
@@ -72,6 +73,12 @@ pub trait Presenter: Send + Sync {
     ) -> Result<(), PresentError>;
     /// A short message from the bot itself: a dice result, a model failure, a warning.
     async fn notice(&self, channel: ChannelId, notice: &Notice) -> Result<(), PresentError>;
+    /// A private message to one user, for what cannot be said in the channel (the bot lost
+    /// it). Surfaces without private messages refuse.
+    async fn tell_user(&self, user: UserId, text: &str) -> Result<(), PresentError> {
+        let _ = (user, text);
+        Err(PresentError::failed("this surface has no private messages"))
+    }
     /// Whether players can vote here (buttons). Arena turns run only on such surfaces; the
     /// terminal narrates arena campaigns the usual way.
     fn collects_votes(&self) -> bool {
@@ -106,8 +113,29 @@ pub trait Presenter: Send + Sync {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct PresentError(pub String);
+#[error("{message}")]
+pub struct PresentError {
+    pub message: String,
+    /// The bot can no longer post in the channel (its permissions were taken, the channel
+    /// was deleted, the thread archived): trying again cannot help.
+    pub channel_lost: bool,
+}
+
+impl PresentError {
+    pub fn failed(message: impl Into<String>) -> PresentError {
+        PresentError {
+            message: message.into(),
+            channel_lost: false,
+        }
+    }
+
+    pub fn channel_lost(message: impl Into<String>) -> PresentError {
+        PresentError {
+            message: message.into(),
+            channel_lost: true,
+        }
+    }
+}
 
 /// A roll the game master asked for, rolled by the bot.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,7 +308,9 @@ pub struct EngineDeps {
 }
 
 struct Shared {
+    /// `deps.presenter` is `reach`, which wraps the surface the engine was given.
     deps: EngineDeps,
+    reach: Arc<reach::Reach>,
     actors: DashMap<ChannelId, mpsc::Sender<ActorCommand>>,
     /// Each playing channel's server, for the server's rate limits (it never changes).
     guilds: DashMap<ChannelId, Option<GuildId>>,
@@ -365,11 +395,14 @@ impl Shared {
 }
 
 impl Engine {
-    pub fn new(deps: EngineDeps) -> Engine {
+    pub fn new(mut deps: EngineDeps) -> Engine {
         let limiter = Limiter::new(deps.store.clone(), deps.settings.limits);
+        let reach = Arc::new(reach::Reach::new(deps.presenter.clone()));
+        deps.presenter = reach.clone();
         Engine {
             shared: Arc::new(Shared {
                 deps,
+                reach,
                 actors: DashMap::new(),
                 guilds: DashMap::new(),
                 limiter,
@@ -410,6 +443,8 @@ impl Engine {
                 StoreError::Conflict(_) => EngineError::SessionExists,
                 other => EngineError::Store(other),
             })?;
+        // A new session tries the channel again, whatever ended the last one.
+        self.shared.reach.forget(channel);
         let tx = self.actor_for_session(&session);
         tx.send(ActorCommand::Opening)
             .await

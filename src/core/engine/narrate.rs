@@ -56,6 +56,8 @@ struct Shown<'a> {
     messages: Vec<Option<DiscordMessageId>>,
     /// Per message, the text its last failed send or edit should have shown.
     unsettled: BTreeMap<usize, String>,
+    /// The surface said the channel is lost: nothing is retried.
+    lost: bool,
 }
 
 /// Waits before each retry of the final text (Discord errors are usually short-lived).
@@ -97,6 +99,7 @@ impl Shown<'_> {
                 }
                 Err(e) => {
                     tracing::warn!(channel = %self.channel, error = %e, "could not post narration");
+                    self.lost |= e.channel_lost;
                     false
                 }
             },
@@ -104,6 +107,7 @@ impl Shown<'_> {
                 Ok(()) => true,
                 Err(e) => {
                     tracing::warn!(channel = %self.channel, error = %e, "could not edit narration");
+                    self.lost |= e.channel_lost;
                     false
                 }
             },
@@ -113,7 +117,7 @@ impl Shown<'_> {
     /// Retries what Discord refused until every message shows its final text, a few times.
     async fn settle(&mut self) {
         for wait in SETTLE_BACKOFF {
-            if self.unsettled.is_empty() {
+            if self.unsettled.is_empty() || self.lost {
                 return;
             }
             tokio::time::sleep(wait).await;
@@ -124,7 +128,7 @@ impl Shown<'_> {
                 }
             }
         }
-        if !self.unsettled.is_empty() {
+        if !self.unsettled.is_empty() && !self.lost {
             tracing::warn!(channel = %self.channel, messages = self.unsettled.len(), "narration left partly shown after retries; it is stored whole");
         }
     }
@@ -171,6 +175,7 @@ pub(super) async fn narrate(
             channel: target.channel,
             messages: Vec::new(),
             unsettled: BTreeMap::new(),
+            lost: false,
         },
         row: Row {
             store,

@@ -39,13 +39,13 @@ pub fn icon_png(bytes: &[u8], side: u32) -> Option<Vec<u8>> {
 }
 
 /// The source pixels `[start, end)` that output pixel `i` of `out` averages over `src`.
-fn span(i: u32, out: u32, src: u32) -> (u32, u32) {
+pub(super) fn span(i: u32, out: u32, src: u32) -> (u32, u32) {
     let start = u64::from(i) * u64::from(src) / u64::from(out);
     let end = (u64::from(i) + 1) * u64::from(src) / u64::from(out);
     (start as u32, (end as u32).max(start as u32 + 1))
 }
 
-fn decode_rgba(bytes: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
+pub(super) fn decode_rgba(bytes: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
     let mut decoder = png::Decoder::new(bytes);
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().ok()?;
@@ -72,7 +72,7 @@ fn decode_rgba(bytes: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
     Some((info.width, info.height, rgba))
 }
 
-fn encode_rgba(width: u32, height: u32, rgba: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn encode_rgba(width: u32, height: u32, rgba: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, width, height);

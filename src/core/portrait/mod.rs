@@ -2,6 +2,7 @@
 //! user's daily allowance and the server's budget allow, a local placeholder otherwise, with
 //! one line saying why. Bytes are stored once (by hash) and served from storage afterwards.
 
+pub mod fit;
 pub mod icon;
 pub mod image;
 pub mod placeholder;
@@ -516,10 +517,26 @@ impl Portraits {
         if let Err(e) = self.store.record_call(&record).await {
             tracing::warn!(error = %e, "could not store a portrait performance record");
         }
-        let image = match outcome {
+        let mut image = match outcome {
             Ok(image) => image,
             Err(reason) => return Ok(Err(reason)),
         };
+        // Stored as it will be sent: a picture over the upload limit is scaled down once.
+        if image.bytes.len() > fit::MAX_PORTRAIT_BYTES {
+            let bytes = std::mem::take(&mut image.bytes);
+            let fitted = tokio::task::spawn_blocking(move || {
+                fit::fit_upload(bytes, fit::MAX_PORTRAIT_BYTES)
+            })
+            .await
+            .map_err(|e| PortraitError::Render(e.to_string()))?;
+            match fitted {
+                Ok(bytes) => {
+                    image.bytes = bytes;
+                    image.mime = "image/png".into();
+                }
+                Err(e) => return Ok(Err(PlaceholderReason::Failed(e.to_string()))),
+            }
+        }
         let id = self
             .store
             .put_image(&NewImage {

@@ -3,9 +3,11 @@
 //! while the model narrates are stored at once and wait for the next turn, in order.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::{mpsc, oneshot};
@@ -30,6 +32,7 @@ use crate::core::models::perf::CallKind;
 use crate::core::time::month_start;
 
 pub(in crate::core::engine) mod record;
+mod supervise;
 pub(in crate::core::engine) mod turn;
 
 pub enum ActorCommand {
@@ -127,7 +130,10 @@ impl Actor {
                         Ok(_) if self.shared.draining() => self.restarting().await,
                         Ok(stored) => {
                             self.pending.lock().unwrap().push(stored);
-                            let _ = jobs.send(Job::Players);
+                            if jobs.send(Job::Players).is_err() {
+                                self.narrator_gone().await;
+                                break;
+                            }
                         }
                         Err(e) => {
                             tracing::error!(channel = %self.channel, error = %e, "could not store a player message");
@@ -215,8 +221,10 @@ impl Actor {
                 continue;
             }
             let narrating = self.shared.narration_started();
+            // A panicking turn is a bug, but it must not take the channel's narrator with it.
+            let running = AssertUnwindSafe(Box::pin(self.run_until_stored(&job, &turn)));
             let result = tokio::select! {
-                result = Box::pin(self.run_until_stored(&job, &turn)) => result,
+                result = running.catch_unwind() => result,
                 () = self.shared.cancelled() => {
                     // Other processes' narrations are theirs to finish: only this one's.
                     let store = &self.shared.deps.store;
@@ -229,12 +237,23 @@ impl Actor {
                 }
             };
             drop(narrating);
-            if let Err(e) = result {
-                tracing::error!(channel = %self.channel, error = %e, "turn failed");
-                let notice = Notice::TurnFailed {
-                    reason: e.public_text(),
-                };
-                self.shared.tell(self.channel, &notice).await;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(channel = %self.channel, error = %e, "turn failed");
+                    let notice = Notice::TurnFailed {
+                        reason: e.public_text(),
+                    };
+                    self.shared.tell(self.channel, &notice).await;
+                }
+                Err(panic) => {
+                    let panic = supervise::panic_text(panic.as_ref()).to_string();
+                    self.turn_panicked(panic).await;
+                }
+            }
+            if let Some(why) = self.shared.reach.lost(self.channel) {
+                self.channel_lost(&why).await;
+                break;
             }
         }
     }
