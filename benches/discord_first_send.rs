@@ -310,11 +310,12 @@ async fn bench() {
         percentile(&single, 0.99)
     );
     let hits = bot.fake.rate_limited();
-    let mut buckets: Vec<&str> = hits.iter().map(|h| h.bucket.as_str()).collect();
-    buckets.sort();
-    buckets.dedup();
+    let mut buckets: std::collections::BTreeMap<String, usize> = Default::default();
+    for hit in &hits {
+        *buckets.entry(hit.bucket.clone()).or_default() += 1;
+    }
     println!(
-        "429s the bot received over the whole run: {} in {} buckets (Discord's limits on, serenity's limiter and the bot's pacing on)",
+        "429s the bot received over the whole run: {} in {} buckets, per bucket {buckets:?} (Discord's limits on, serenity's limiter and the bot's pacing on)",
         hits.len(),
         buckets.len()
     );

@@ -374,8 +374,9 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
 #[async_trait]
 impl Presenter for DiscordPresenter {
     async fn typing(&self, c: ChannelId) {
-        let typing = self.pacer.global(channel(c).broadcast_typing(&self.http));
-        if let Err(e) = typing.await {
+        // Typing is worth nothing late: skipped rather than queued when the bot is busy.
+        let typing = self.pacer.if_idle(channel(c).broadcast_typing(&self.http));
+        if let Some(Err(e)) = typing.await {
             tracing::debug!(channel = %c, error = %e, "typing indicator failed");
         }
     }

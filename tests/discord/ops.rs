@@ -36,28 +36,6 @@ fn record(guild: u64, model: &str, ok: bool) -> PerfRecord {
     }
 }
 
-/// Starts a session in the general channel whose opening is `opening`, and waits for it.
-async fn session(bot: &TestBot, opening: &str) {
-    let campaign = bot.create_campaign(ALICE, "Ops").await;
-    bot.llm.push(Reply::openai_text(
-        &[opening],
-        Some((30, 5)),
-        Duration::ZERO,
-    ));
-    let r = bot
-        .run(
-            ALICE,
-            "session start",
-            json!({"campaign": campaign.to_string()}),
-        )
-        .await;
-    assert!(!r.ephemeral, "{}", r.content);
-    bot.wait_bot_message(bot.channel, |m| {
-        m.content.contains(opening) && !m.components.is_empty()
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn system_needs_manage_server() {
     let bot = spawn_bot_with(world(), &[]).await;
@@ -71,7 +49,7 @@ async fn system_needs_manage_server() {
 #[tokio::test]
 async fn system_shows_the_owner_the_host_and_managers_their_server() {
     let bot = spawn_bot_with(world(), &[]).await;
-    session(&bot, "The lamps flicker.").await;
+    bot.start_playing("Ops", "The lamps flicker.").await;
     // Calls of the last hour in both servers, besides the opening just narrated.
     for (guild, model, ok) in [
         (bot.guild, "local:backup", false),
@@ -181,7 +159,7 @@ async fn healthz_and_metrics_report_the_running_bot() {
     assert_eq!(health.status().as_u16(), 200);
     assert_eq!(health.text().await.unwrap(), "ok\n");
 
-    session(&bot, "Rain on the roof.").await;
+    bot.start_playing("Ops", "Rain on the roof.").await;
     bot.llm
         .push(Reply::status(500, r#"{"error":{"message":"boom"}}"#));
     bot.llm
@@ -284,7 +262,7 @@ fn slow_narration(pace: Duration) -> (Reply, String) {
 #[tokio::test]
 async fn shutdown_lets_a_narration_in_progress_finish() {
     let mut bot = spawn_bot_with(world(), &[("SHUTDOWN_TIMEOUT_SECS", "8")]).await;
-    session(&bot, "The inn is quiet.").await;
+    bot.start_playing("Ops", "The inn is quiet.").await;
     let (reply, full) = slow_narration(Duration::from_millis(150));
     bot.llm.push(reply);
     bot.fake
@@ -340,7 +318,7 @@ async fn shutdown_lets_a_narration_in_progress_finish() {
 #[tokio::test]
 async fn shutdown_interrupts_a_narration_that_outlasts_the_grace_period() {
     let mut bot = spawn_bot_with(world(), &[("SHUTDOWN_TIMEOUT_SECS", "1")]).await;
-    session(&bot, "Fog rolls in.").await;
+    bot.start_playing("Ops", "Fog rolls in.").await;
     let (reply, full) = slow_narration(Duration::from_millis(700));
     bot.llm.push(reply);
     bot.fake.say(ALICE, bot.channel, "I wait.").await;

@@ -14,31 +14,6 @@ use support::bot::{ALICE, BOB, TestBot, narrations, spawn_bot_with, world};
 use support::fake_discord::perms;
 use support::fake_llm::Reply;
 
-async fn playing(bot: &TestBot, opening: &str) {
-    let campaign = bot.create_campaign(ALICE, "Ashfall").await;
-    bot.llm.push(Reply::openai_text(
-        &[opening],
-        Some((40, 8)),
-        Duration::ZERO,
-    ));
-    let r = bot
-        .run(
-            ALICE,
-            "session start",
-            json!({"campaign": campaign.to_string()}),
-        )
-        .await;
-    assert!(!r.ephemeral, "{}", r.content);
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        bot.wait_bot_message(bot.channel, |m| {
-            m.content.contains(opening) && !m.components.is_empty()
-        }),
-    )
-    .await
-    .expect("the opening is shown with its buttons");
-}
-
 #[tokio::test]
 async fn a_long_narration_with_dice_and_buttons_shares_the_channel_bucket_without_a_429() {
     let bot = spawn_bot_with(
@@ -46,7 +21,8 @@ async fn a_long_narration_with_dice_and_buttons_shares_the_channel_bucket_withou
         &[("TURN_WINDOW_MS", "0"), ("EDIT_INTERVAL_MS", "250")],
     )
     .await;
-    playing(&bot, "Ash drifts over the road.").await;
+    bot.start_playing("Ashfall", "Ash drifts over the road.")
+        .await;
 
     // Three messages' worth of text over about four seconds: edits every 250 ms would be
     // four times what the channel's bucket allows.
@@ -100,7 +76,7 @@ async fn a_long_narration_with_dice_and_buttons_shares_the_channel_bucket_withou
 #[tokio::test]
 async fn a_channel_the_bot_may_no_longer_post_in_ends_its_session_and_tells_the_starter() {
     let bot = spawn_bot_with(world(), &[("TURN_WINDOW_MS", "0")]).await;
-    playing(&bot, "The gate is shut.").await;
+    bot.start_playing("Ashfall", "The gate is shut.").await;
     let session = bot.session().await;
     bot.fake.deny_bot(bot.channel, perms::SEND_MESSAGES);
     let before = bot.fake.requests().len();

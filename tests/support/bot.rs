@@ -17,7 +17,7 @@ use super::db::{self, TestDb};
 use super::fake_discord::{
     FakeConfig, FakeDiscord, FakeGuild, FakeUser, InteractionHandle, RecordedResponse, perms,
 };
-use super::fake_llm::FakeLlm;
+use super::fake_llm::{FakeLlm, Reply};
 
 pub const ALICE: u64 = 2_000_000_000_000_000_001;
 pub const BOB: u64 = 2_000_000_000_000_000_002;
@@ -272,6 +272,29 @@ impl TestBot {
     }
 
     /// Waits for a bot message in `channel` matching `predicate`.
+    /// Starts a session in the general channel on a new campaign `name` whose opening is
+    /// `opening`, and waits until the opening is shown with its buttons.
+    pub async fn start_playing(&self, name: &str, opening: &str) {
+        let campaign = self.create_campaign(ALICE, name).await;
+        self.llm.push(Reply::openai_text(
+            &[opening],
+            Some((30, 5)),
+            Duration::ZERO,
+        ));
+        let r = self
+            .run(
+                ALICE,
+                "session start",
+                json!({"campaign": campaign.to_string()}),
+            )
+            .await;
+        assert!(!r.ephemeral, "{}", r.content);
+        self.wait_bot_message(self.channel, |m| {
+            m.content.contains(opening) && !m.components.is_empty()
+        })
+        .await;
+    }
+
     pub async fn wait_bot_message(
         &self,
         channel: u64,

@@ -4,7 +4,7 @@
 //! until it fits) and stored as the smaller PNG; a JPEG or WebP over the limit cannot be
 //! decoded here and is refused, so the placeholder shows instead.
 
-use super::icon::{decode_rgba, encode_rgba, span};
+use super::icon::{Region, decode_rgba, encode_rgba, resample};
 
 /// The most bytes a portrait may have: Discord's upload limit for a bot's message, less room
 /// for the rest of the request (the embed's JSON and the multipart framing).
@@ -41,28 +41,15 @@ pub fn fit_upload(bytes: Vec<u8>, limit: usize) -> Result<Vec<u8>, FitError> {
     Err(too_large)
 }
 
-/// Area-averaged resampling of an RGBA picture to `out_w` x `out_h`.
+/// Area-averaged resampling of a whole RGBA picture to `out_w` x `out_h`.
 fn resize(width: u32, height: u32, rgba: &[u8], out_w: u32, out_h: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity((out_w * out_h * 4) as usize);
-    for oy in 0..out_h {
-        let (y0, y1) = span(oy, out_h, height);
-        for ox in 0..out_w {
-            let (x0, x1) = span(ox, out_w, width);
-            let mut sum = [0u64; 4];
-            for y in y0..y1 {
-                let row = (y * width) as usize;
-                for x in x0..x1 {
-                    let p = (row + x as usize) * 4;
-                    for (c, s) in sum.iter_mut().enumerate() {
-                        *s += u64::from(rgba[p + c]);
-                    }
-                }
-            }
-            let n = u64::from((y1 - y0) * (x1 - x0));
-            out.extend(sum.iter().map(|s| (s / n) as u8));
-        }
-    }
-    out
+    let whole = Region {
+        x0: 0,
+        y0: 0,
+        width,
+        height,
+    };
+    resample(width, rgba, whole, out_w, out_h)
 }
 
 #[cfg(test)]

@@ -15,17 +15,38 @@ pub fn icon_png(bytes: &[u8], side: u32) -> Option<Vec<u8>> {
         return None;
     }
     let side = side.min(crop);
-    let (x0, y0) = ((width - crop) / 2, (height - crop) / 2);
-    let mut out = Vec::with_capacity((side * side * 4) as usize);
-    for oy in 0..side {
-        let (sy0, sy1) = span(oy, side, crop);
-        for ox in 0..side {
-            let (sx0, sx1) = span(ox, side, crop);
+    let region = Region {
+        x0: (width - crop) / 2,
+        y0: (height - crop) / 2,
+        width: crop,
+        height: crop,
+    };
+    let out = resample(width, &rgba, region, side, side);
+    encode_rgba(side, side, &out)
+}
+
+/// A rectangle of a picture's pixels.
+#[derive(Clone, Copy)]
+pub(super) struct Region {
+    pub x0: u32,
+    pub y0: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Area-averaged resampling of `region` of an RGBA picture `width` pixels wide to
+/// `out_w` x `out_h`.
+pub(super) fn resample(width: u32, rgba: &[u8], region: Region, out_w: u32, out_h: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity((out_w * out_h * 4) as usize);
+    for oy in 0..out_h {
+        let (sy0, sy1) = span(oy, out_h, region.height);
+        for ox in 0..out_w {
+            let (sx0, sx1) = span(ox, out_w, region.width);
             let mut sum = [0u64; 4];
             for y in sy0..sy1 {
-                let row = ((y0 + y) * width) as usize;
+                let row = ((region.y0 + y) * width) as usize;
                 for x in sx0..sx1 {
-                    let p = (row + (x0 + x) as usize) * 4;
+                    let p = (row + (region.x0 + x) as usize) * 4;
                     for (c, s) in sum.iter_mut().enumerate() {
                         *s += u64::from(rgba[p + c]);
                     }
@@ -35,11 +56,11 @@ pub fn icon_png(bytes: &[u8], side: u32) -> Option<Vec<u8>> {
             out.extend(sum.iter().map(|s| (s / n) as u8));
         }
     }
-    encode_rgba(side, side, &out)
+    out
 }
 
 /// The source pixels `[start, end)` that output pixel `i` of `out` averages over `src`.
-pub(super) fn span(i: u32, out: u32, src: u32) -> (u32, u32) {
+fn span(i: u32, out: u32, src: u32) -> (u32, u32) {
     let start = u64::from(i) * u64::from(src) / u64::from(out);
     let end = (u64::from(i) + 1) * u64::from(src) / u64::from(out);
     (start as u32, (end as u32).max(start as u32 + 1))
