@@ -11,8 +11,7 @@ use gamemaster::core::models::perf::PerfRecord;
 use gamemaster::core::store::PerfStore;
 use serde_json::json;
 use support::bot::{
-    ALICE, BOB, CAROL, NARRATOR, OTHER_GUILD, TestBot, embed_text, narrations, spawn_bot_with,
-    world,
+    ALICE, BOB, CAROL, NARRATOR, OTHER_GUILD, embed_text, narrations, spawn_bot_with, world,
 };
 use support::fake_llm::Reply;
 

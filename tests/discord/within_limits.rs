@@ -10,7 +10,7 @@ use gamemaster::core::game::transcript::MessageStatus;
 use gamemaster::core::ids::ChannelId;
 use gamemaster::core::store::{MessageStore, SessionStore};
 use serde_json::json;
-use support::bot::{ALICE, BOB, TestBot, narrations, spawn_bot_with, world};
+use support::bot::{ALICE, BOB, narrations, spawn_bot_with, world};
 use support::fake_discord::perms;
 use support::fake_llm::Reply;
 
