@@ -854,8 +854,8 @@ async fn the_fake_discord_resolves_attachments_on_edits_as_discord_does() {
     );
 }
 
-/// A real-size portrait PNG cannot compress much: RGBA noise from a small generator, about
-/// 4 MB at 1024x1024, as heavy as a detailed generated painting.
+/// A real-size portrait PNG cannot compress much: RGB noise from a small generator, about
+/// 3 MB at 1024x1024, as heavy as a detailed generated painting.
 fn noise_png(side: u32) -> Vec<u8> {
     let mut state = 0x9e37_79b9_u32;
     let data: Vec<u8> = (0..side * side * 3)
@@ -880,7 +880,7 @@ fn noise_png(side: u32) -> Vec<u8> {
     out
 }
 
-/// Paints one character with `generated` as the provider's answer; returns the finished reply.
+/// Creates a character and waits for its reply's final version (the portrait painted).
 async fn paint_one(bot: &TestBot, name: &str) -> StoredMessage {
     let handle = bot
         .slash(
