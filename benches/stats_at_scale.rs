@@ -18,49 +18,23 @@ use std::time::Instant;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use gamemaster::core::ids::{GuildId, Timestamp};
+use gamemaster::core::models::perf::{CallKind, PerfRecord};
 use gamemaster::core::stats::chart;
 use gamemaster::core::stats::{
     ArenaConfig, Metric, StatsData, StatsQuery, StatsScope, build_report, summarize,
 };
-use gamemaster::core::store::{StatsStore, fetch_stats_data};
+use gamemaster::core::store::{PerfStore, StatsStore, fetch_stats_data};
 use gamemaster::storage::DatabaseUrl;
 use gamemaster::storage::{Backend, Db};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::runtime::Runtime;
 
-pub const ROWS: i64 = 1_000_000;
-/// 2026-01-01T00:00:00Z; rows are spread evenly over the 30 days that follow.
-pub const START_MS: i64 = 1_767_225_600_000;
-const SCHEMA: &str = "stats_bench";
+#[path = "support/stats_data.rs"]
+mod stats_data;
+use stats_data::{ROWS, START_MS, seed_sql};
 
-/// One statement on both engines: a recursive CTE numbers the rows, integer hashes of the
-/// number give each row its model, server, latency, tokens and cost. Model 7 is a local model
-/// with no price (NULL cost); about 2% of calls fail; a long tail on 5% of latencies.
-fn seed_sql() -> String {
-    format!(
-        "WITH RECURSIVE s(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < {last}), \
-         r AS (SELECT i, i % 8 AS m, (i * 2654435761) % 1000003 AS h1, (i * 40503 + 7) % 9973 AS h2 FROM s) \
-         INSERT INTO performance_logs (guild_id, campaign_id, session_id, user_id, model, kind, latency_ms, \
-         ttft_ms, tokens_in, tokens_out, cost_usd, ok, error_kind, created_at) \
-         SELECT 1 + i % 40, 1 + i % 400, 1 + i % 4000, 1 + h1 % 5000, \
-         CASE m WHEN 0 THEN 'openai:gpt-4o' WHEN 1 THEN 'openai:gpt-4o-mini' \
-         WHEN 2 THEN 'anthropic:claude-sonnet-4-5' WHEN 3 THEN 'anthropic:claude-haiku-4-5' \
-         WHEN 4 THEN 'deepseek:deepseek-chat' WHEN 5 THEN 'openrouter:meta-llama/llama-3.3-70b-instruct' \
-         WHEN 6 THEN 'openrouter:mistralai/mistral-large' ELSE 'local:gemma-3-270m' END, \
-         CASE WHEN i % 25 = 0 THEN 'summary' WHEN i % 11 = 0 THEN 'arena' ELSE 'narration' END, \
-         700 + m * 300 + h1 % 2500 + CASE WHEN h2 % 20 = 0 THEN h1 % 12000 ELSE 0 END, \
-         150 + m * 40 + h2 % 600, \
-         1500 + h1 % 6000, \
-         120 + h2 % 500, \
-         CASE WHEN m = 7 THEN NULL ELSE (1500 + h1 % 6000) * (m + 1) * 0.0000004 + (120 + h2 % 500) * (m + 1) * 0.0000016 END, \
-         h2 % 50 <> 0, \
-         CASE WHEN h2 % 50 = 0 THEN 'timeout' ELSE NULL END, \
-         {START_MS} + i * 2592 \
-         FROM r",
-        last = ROWS - 1
-    )
-}
+const SCHEMA: &str = "stats_bench";
 
 async fn row_count(db: &Db) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM performance_logs")
@@ -105,7 +79,7 @@ async fn insert_rows(db: &Db) {
     ] {
         sqlx::query(sql).execute(db.pool()).await.unwrap();
     }
-    sqlx::query(sqlx::AssertSqlSafe(seed_sql()))
+    sqlx::query(sqlx::AssertSqlSafe(seed_sql(START_MS)))
         .execute(db.pool())
         .await
         .unwrap();
@@ -247,6 +221,56 @@ fn bench_engine(c: &mut Criterion, rt: &Runtime, db: &Db) {
         b.iter(|| chart::render(black_box(&report.chart), 800, 500).unwrap())
     });
     group.finish();
+    bench_under_writes(c, rt, db, &global);
+}
+
+/// `/stats` while narrations are recorded meanwhile, 50 calls a second, as a busy bot does:
+/// each read finds new rows above the watermark and rolls them up first.
+fn bench_under_writes(c: &mut Criterion, rt: &Runtime, db: &Db, query: &StatsQuery) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (db.clone(), stop.clone());
+        rt.spawn(async move {
+            let mut written = 0u64;
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                let call = PerfRecord {
+                    guild_id: Some(GuildId(1 + written % 40)),
+                    tokens_in: Some(2000),
+                    tokens_out: Some(300),
+                    ..PerfRecord::call("openai:gpt-4o", CallKind::Narration, 1500)
+                };
+                db.record_call(&call).await.unwrap();
+                written += 1;
+            }
+            written
+        })
+    };
+    let mut group = c.benchmark_group(format!("stats_at_scale/{}", db.backend().name()));
+    group.sample_size(20);
+    group.bench_function(
+        "stats end to end, global, 50 narrations/s recorded meanwhile",
+        |b| b.iter(|| rt.block_on(stats_command(db, black_box(query)))),
+    );
+    group.finish();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = rt.block_on(writer).unwrap();
+    eprintln!("{written} calls recorded during the measurement");
+    // The data set stays the deterministic million rows for the next run (and the Python
+    // pipeline); the next run rolls it up again.
+    rt.block_on(async {
+        for sql in [
+            format!("DELETE FROM performance_logs WHERE id > {ROWS}"),
+            "DELETE FROM perf_rollups".to_owned(),
+            "UPDATE perf_rollup_state SET through_id = 0".to_owned(),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+    });
 }
 
 fn bench_stats_at_scale(c: &mut Criterion) {

@@ -39,6 +39,8 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 pub async fn import_legacy(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
     let db = Db::open(&config.database_url).await?;
     let summary = crate::storage::legacy_import::import_legacy(&db, path).await?;
+    // The old app's calls reach `/stats` through the rollups, like the bot's own.
+    db.catch_up_rollups().await;
     db.close().await;
     if summary.already_imported {
         println!("{} was already imported; nothing changed", path.display());

@@ -102,6 +102,17 @@ pub struct StatsArgs {
     /// Also write the per-model aggregates as CSV.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Which chart to draw: the metric's (bars) or daily latency over the window.
+    #[arg(long, value_enum, default_value = "metric")]
+    pub chart: ChartArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChartArg {
+    /// The chart of --metric, beside its leaderboard.
+    Metric,
+    /// Each model's daily mean latency, one line per model.
+    OverTime,
 }
 
 fn parse_metric(raw: &str) -> Result<Metric, String> {

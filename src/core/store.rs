@@ -395,6 +395,16 @@ pub async fn stats_report<S: StatsStore + ?Sized>(
     ))
 }
 
+/// The latency-over-time chart of `query`'s calls; `context` ends its title.
+pub async fn over_time_report<S: StatsStore + ?Sized>(
+    store: &S,
+    query: &StatsQuery,
+    context: &str,
+) -> StoreResult<crate::core::stats::chart::Chart> {
+    let series = store.daily_latency(query).await?;
+    Ok(crate::core::stats::over_time_chart(series, context))
+}
+
 /// What operators see of the database: `/system`, `/healthz`.
 #[async_trait]
 pub trait OpsStore: Send + Sync {

@@ -238,19 +238,20 @@ async fn regenerate(
     {
         Ok(()) => {
             // The old narration is superseded: its buttons go away.
-            c.edit_response(ctx, EditInteractionResponse::new().components(vec![]))
-                .await?;
+            let superseded =
+                c.edit_response(ctx, EditInteractionResponse::new().components(vec![]));
+            data.pacer.global(superseded).await?;
         }
         Err(e) => {
             let text = BotError::from(e).user_message();
-            c.create_followup(
+            let told = c.create_followup(
                 ctx,
                 CreateInteractionResponseFollowup::new()
                     .content(text)
                     .ephemeral(true)
                     .allowed_mentions(CreateAllowedMentions::new()),
-            )
-            .await?;
+            );
+            data.pacer.global(told).await?;
         }
     }
     Ok(())

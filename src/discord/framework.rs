@@ -108,7 +108,7 @@ async fn on_error(error: FrameworkError<'_, Data, BotError>) {
         .content(message)
         .ephemeral(true)
         .allowed_mentions(CreateAllowedMentions::new());
-    if let Err(e) = ctx.send(reply).await {
+    if let Err(e) = commands::send(ctx, reply).await {
         tracing::warn!(error = %e, "could not tell the user about an error");
     }
 }

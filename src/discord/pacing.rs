@@ -7,7 +7,7 @@
 //! the bucket's period has passed since Discord answered. Discord's window opens at a request
 //! it received, which is never after the bot saw the answer, so a sixth request can never
 //! land in the window of the first five. A second, global pacer keeps the bot's channel
-//! traffic under the global limit (50 requests a second), with room left for commands.
+//! traffic and command replies under the global limit (50 requests a second).
 //!
 //! Requests wait in the order they asked (tokio's semaphore is fair), so a narration's
 //! messages and edits reach Discord in the order the engine made them.
@@ -37,11 +37,12 @@ pub const CHANNEL_MESSAGES: Bucket = Bucket {
     period: Duration::from_millis(5_000 + MARGIN.as_millis() as u64),
 };
 
-/// The share of Discord's global 50 a second that channel messages may take. Command replies
-/// (followups and edits of interaction responses) are not paced here and use the rest: 18 a
-/// second, enough for a dozen `/session start`s a second while every opening streams.
+/// The share of Discord's global 50 a second that the bot's paced requests take: channel
+/// messages, DMs, and command replies other than an interaction's first answer (callbacks
+/// are exempt from the global limit). The other 10 are for what is not paced: the few
+/// lookups a command makes (a member's permissions, a channel) and startup registration.
 pub const GLOBAL: Bucket = Bucket {
-    requests: 32,
+    requests: 40,
     period: Duration::from_millis(1_050),
 };
 

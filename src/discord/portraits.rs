@@ -9,7 +9,7 @@ use serenity::all::{CreateAttachment, CreateEmbed};
 use crate::core::portrait::{
     Painted, PlaceholderReason, Portrait, PortraitOwner, PortraitStyle, Subject,
 };
-use crate::discord::commands::{self, reply};
+use crate::discord::commands::{self, reply, send};
 use crate::discord::error::BotResult;
 use crate::discord::{Context, embeds};
 
@@ -92,12 +92,15 @@ pub async fn paint_and_show(
         let painted = portraits
             .paint(owner, commands::author(ctx), guild, subject, style)
             .await?;
-        ctx.send(with_thumbnail(
-            reply().content(text(headline, painted.note())),
-            embed.build(),
-            Some(Picture::from(&painted.shown)),
-            &stem,
-        ))
+        send(
+            ctx,
+            with_thumbnail(
+                reply().content(text(headline, painted.note())),
+                embed.build(),
+                Some(Picture::from(&painted.shown)),
+                &stem,
+            ),
+        )
         .await?;
         return Ok(());
     }
@@ -108,7 +111,7 @@ pub async fn paint_and_show(
         Some(Picture::from(&stand_in)),
         &stem,
     );
-    let handle = ctx.send(first).await?;
+    let handle = send(ctx, first).await?;
     let painted: Painted = match portraits
         .paint(owner, commands::author(ctx), guild, subject, style)
         .await
@@ -124,7 +127,7 @@ pub async fn paint_and_show(
                 Some(Picture::from(&stand_in)),
                 &stem,
             );
-            if let Err(edit) = handle.edit(ctx, stuck).await {
+            if let Err(edit) = commands::edit(ctx, &handle, stuck).await {
                 tracing::warn!(error = %edit, "could not update a portrait reply");
             }
             return Err(e.into());
@@ -139,7 +142,7 @@ pub async fn paint_and_show(
     let content = text(headline, painted.note());
     let picture = || Some(Picture::from(&painted.shown));
     let done = with_thumbnail(reply().content(&content), embed.build(), picture(), &stem);
-    match handle.edit(ctx, done).await {
+    match commands::edit(ctx, &handle, done).await {
         Err(e) if token_expired(&e) => {
             // Painting outlived the interaction's token (15 minutes): the finished reply
             // goes to the channel as a message of its own.

@@ -19,6 +19,7 @@ pub mod rollups;
 mod rows;
 mod sessions;
 mod stats;
+mod summaries;
 mod url;
 mod votes;
 

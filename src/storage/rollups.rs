@@ -22,20 +22,18 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::rows::{self, store_error};
-use super::stats::{Bind, Filter, calls_filter, sample_from_row};
+use super::stats::{Bind, Filter, calls_filter};
+use super::summaries::grouped_summaries;
 use super::{Backend, Db};
 use crate::core::ids::GuildId;
-use crate::core::stats::{
-    CallSample, CallSummary, Histogram, StatsQuery, StatsScope, SummaryBuilder, summarize,
-};
+use crate::core::stats::{CallSummary, Histogram, StatsQuery, StatsScope, SummaryBuilder};
 use crate::core::store::{StoreError, StoreResult};
 
-const DAY_MS: i64 = 86_400_000;
+use super::summaries::DAY_MS;
 
 /// Rows merged per refresh transaction. SQLite has one connection per process: a batch must
 /// stay short (tens of milliseconds) so turns are not kept waiting behind it.
@@ -104,7 +102,12 @@ impl Db {
         .await
         .map_err(store_error)?;
         let to = to.unwrap_or(cap);
-        let (rows, groups) = self.aggregate_rows(from, to).await?;
+        let mut groups = self.aggregate_rows(from, to).await?;
+        let rows = groups
+            .iter()
+            .filter(|(key, _)| key.scope == "global")
+            .map(|(_, summary)| summary.calls)
+            .sum();
 
         let mut tx = self.pool().begin().await.map_err(store_error)?;
         // Taken first, the compare-and-swap is also the lock: PostgreSQL's row lock, SQLite's
@@ -125,30 +128,25 @@ impl Db {
                 through_id: self.watermark().await?,
             });
         }
-        for (key, mut builder) in groups {
-            let existing = sqlx::query(AssertSqlSafe(format!(
-                "SELECT model, {VALUE_COLUMNS} FROM perf_rollups \
-                 WHERE scope = $1 AND scope_id = $2 AND day = $3 AND model = $4 AND kind = $5"
-            )))
-            .bind(key.scope)
-            .bind(key.scope_id)
-            .bind(key.day)
-            .bind(key.model.clone())
-            .bind(key.kind.clone())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(store_error)?;
-            if let Some(row) = existing {
-                builder.add_summary(&summary_from_row_at(&row, 0)?);
-            }
-            let summary = builder.build(key.model.clone());
-            upsert(&mut tx, &key, &summary).await?;
+        merge_existing(&mut tx, &mut groups).await?;
+        for (key, summary) in &groups {
+            upsert(&mut tx, key, summary).await?;
         }
         tx.commit().await.map_err(store_error)?;
         Ok(RefreshOutcome {
             rows,
             through_id: to,
         })
+    }
+
+    /// Rolls up what is above the watermark before a read, so that the reads after it find
+    /// the rollups current on any database: one written by `compare`, `play`,
+    /// `import-legacy` or an older version. Reads are exact either way, so a failure (a
+    /// PostgreSQL writer holding its lock too long) is logged and the read goes on.
+    pub async fn catch_up_rollups(&self) {
+        if let Err(e) = self.refresh_rollups().await {
+            tracing::warn!(error = %e, "catching the stats rollups up failed; reading raw rows");
+        }
     }
 
     /// Rolls rows up every [`REFRESH_INTERVAL`] (the first time at once) until aborted.
@@ -216,46 +214,85 @@ impl Db {
         }
     }
 
-    /// Summaries of the rows with `from < id <= to`, per rollup key.
+    /// Summaries of the rows with `from < id <= to`, per rollup key: each row counts once
+    /// in the global scope and once in its server's.
     async fn aggregate_rows(
         &self,
         from: i64,
         to: i64,
-    ) -> StoreResult<(u64, HashMap<RollupKey, SummaryBuilder>)> {
-        let engine = self.backend();
-        let mut stream = sqlx::query(
-            "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok, \
-             guild_id, kind, created_at FROM performance_logs WHERE id > $1 AND id <= $2",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch(self.pool());
-        let mut groups: HashMap<RollupKey, SummaryBuilder> = HashMap::new();
-        let mut rows = 0u64;
-        while let Some(row) = stream.try_next().await.map_err(store_error)? {
-            let sample = sample_from_row(&row, engine)?;
-            let guild: Option<i64> = row.try_get(7).map_err(store_error)?;
-            let kind: String = row.try_get(8).map_err(store_error)?;
-            let created_at: i64 = row.try_get(9).map_err(store_error)?;
-            let day = created_at.div_euclid(DAY_MS);
-            let mut add = |scope, scope_id| {
-                let key = RollupKey {
-                    scope,
-                    scope_id,
-                    day,
-                    model: sample.model.clone(),
-                    kind: kind.clone(),
-                };
-                groups.entry(key).or_default().add_call(&sample);
+    ) -> StoreResult<HashMap<RollupKey, CallSummary>> {
+        let mut f = Filter::default();
+        f.push("id > ?", Bind::Int(from));
+        f.push("id <= ?", Bind::Int(to));
+        let mut global: HashMap<RollupKey, SummaryBuilder> = HashMap::new();
+        let mut groups = HashMap::new();
+        for group in grouped_summaries(self, &f).await? {
+            let key = |scope, scope_id| RollupKey {
+                scope,
+                scope_id,
+                day: group.day,
+                model: group.summary.model.clone(),
+                kind: group.kind.clone(),
             };
-            add("global", 0);
-            if let Some(guild) = guild {
-                add("server", guild);
+            global
+                .entry(key("global", 0))
+                .or_default()
+                .add_summary(&group.summary);
+            if let Some(guild) = group.guild {
+                groups.insert(key("server", guild), group.summary);
             }
-            rows += 1;
         }
-        Ok((rows, groups))
+        groups.extend(
+            global
+                .into_iter()
+                .map(|(key, builder)| (key.clone(), builder.build(key.model))),
+        );
+        Ok(groups)
     }
+}
+
+/// Adds what the rollups already hold for `groups`' keys into them, read in one statement
+/// per day range rather than one per key.
+async fn merge_existing(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    groups: &mut HashMap<RollupKey, CallSummary>,
+) -> StoreResult<()> {
+    let (Some(first), Some(last)) = (
+        groups.keys().map(|k| k.day).min(),
+        groups.keys().map(|k| k.day).max(),
+    ) else {
+        return Ok(());
+    };
+    let existing = sqlx::query(AssertSqlSafe(format!(
+        "SELECT scope, scope_id, day, kind, model, {VALUE_COLUMNS} FROM perf_rollups \
+         WHERE day >= $1 AND day <= $2"
+    )))
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(store_error)?;
+    for row in existing {
+        let scope: String = row.try_get(0).map_err(store_error)?;
+        let key = RollupKey {
+            scope: if scope == "server" {
+                "server"
+            } else {
+                "global"
+            },
+            scope_id: row.try_get(1).map_err(store_error)?,
+            day: row.try_get(2).map_err(store_error)?,
+            kind: row.try_get(3).map_err(store_error)?,
+            model: row.try_get(4).map_err(store_error)?,
+        };
+        if let Some(fresh) = groups.get_mut(&key) {
+            let mut builder = SummaryBuilder::default();
+            builder.add_summary(&summary_from_row_at(&row, 4)?);
+            builder.add_summary(fresh);
+            *fresh = builder.build(key.model);
+        }
+    }
+    Ok(())
 }
 
 async fn upsert(
@@ -304,9 +341,12 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
         StatsScope::Global => ("global", 0),
         StatsScope::Server(guild) => ("server", GuildId::as_i64(guild)),
         StatsScope::Me(_) | StatsScope::Campaign(_) => {
-            return Ok(summarize(&raw_samples(db, calls_filter(query)).await?));
+            let mut per_model = BTreeMap::new();
+            add_groups(&mut per_model, db, &calls_filter(query)).await?;
+            return Ok(built(per_model));
         }
     };
+    db.catch_up_rollups().await;
     let since = query.since.0;
     let first_day = since.div_euclid(DAY_MS) + i64::from(since.rem_euclid(DAY_MS) != 0);
     let boundary = first_day.saturating_mul(DAY_MS);
@@ -345,14 +385,13 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
         }
     };
     // The first, partial day of the window.
-    let mut raw = Vec::new();
     if since < boundary {
         let mut f = Filter::default();
         scope_clause(&mut f, "");
         f.push("created_at >= ?", Bind::Int(since));
         f.push("created_at < ?", Bind::Int(boundary));
         f.push_kinds("kind", query);
-        raw.extend(raw_samples(db, f).await?);
+        add_groups(&mut per_model, db, &f).await?;
     }
     // Rows above the watermark. The unary `+` keeps both planners off the time and server
     // indexes (which would scan the whole window) and on the primary key's short range.
@@ -361,18 +400,29 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
     f.push("+created_at >= ?", Bind::Int(boundary));
     scope_clause(&mut f, "+");
     f.push_kinds("kind", query);
-    raw.extend(raw_samples(db, f).await?);
-    for sample in &raw {
-        per_model
-            .entry(sample.model.clone())
-            .or_default()
-            .add_call(sample);
-    }
+    add_groups(&mut per_model, db, &f).await?;
+    Ok(built(per_model))
+}
 
-    Ok(per_model
+async fn add_groups(
+    per_model: &mut BTreeMap<String, SummaryBuilder>,
+    db: &Db,
+    filter: &Filter,
+) -> StoreResult<()> {
+    for group in grouped_summaries(db, filter).await? {
+        per_model
+            .entry(group.summary.model.clone())
+            .or_default()
+            .add_summary(&group.summary);
+    }
+    Ok(())
+}
+
+fn built(per_model: BTreeMap<String, SummaryBuilder>) -> Vec<CallSummary> {
+    per_model
         .into_iter()
         .map(|(model, builder)| builder.build(model))
-        .collect())
+        .collect()
 }
 
 /// A rollup row: `model, {VALUE_COLUMNS}` by position, `model` at `offset`.
@@ -398,28 +448,4 @@ fn summary_from_row_at(row: &AnyRow, offset: usize) -> StoreResult<CallSummary> 
         latency_ms: histogram(11, "perf_rollups.latency_hist")?,
         ttft_ms: histogram(12, "perf_rollups.ttft_hist")?,
     })
-}
-
-/// The samples `filter` selects from `performance_logs`, streamed and decoded by position.
-pub(super) async fn raw_samples(db: &Db, filter: Filter) -> StoreResult<Vec<CallSample>> {
-    let sql = format!(
-        "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok \
-         FROM performance_logs WHERE {}",
-        filter.sql()
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for bind in &filter.binds {
-        q = match *bind {
-            Bind::Int(v) => q.bind(v),
-            Bind::Text(v) => q.bind(v),
-            Bind::Bool(v) => q.bind(v),
-        };
-    }
-    let engine = db.backend();
-    let mut stream = q.fetch(db.pool());
-    let mut samples = Vec::new();
-    while let Some(row) = stream.try_next().await.map_err(store_error)? {
-        samples.push(sample_from_row(&row, engine)?);
-    }
-    Ok(samples)
 }

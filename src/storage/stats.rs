@@ -2,17 +2,17 @@
 //!
 //! Filters (scope, time window, kind of call) run in SQL on the `performance_logs` indexes
 //! `(guild_id, created_at)`, `(campaign_id, created_at)`, `(user_id, created_at)` and
-//! `(created_at)`. Thumbs and daily latency are aggregated in SQL (`GROUP BY`); per-call
-//! figures arrive as narrow samples because exact percentiles need every value, and counts,
-//! sums and percentiles are then computed in one pass by `core::stats::model_stats`. A
-//! `GROUP BY model` in SQLite sorts through a temporary B-tree and costs more than that pass
-//! (about 3x on a million rows), so SQL aggregates are used where they shrink the data.
+//! `(created_at)`. Thumbs, daily latency and the per-model call summaries are aggregated in
+//! SQL (`GROUP BY`; summaries in `summaries.rs`, through the rollups in `rollups.rs`): one row
+//! per group costs far less than decoding every call through sqlx's `Any` driver. Only
+//! [`StatsStore::call_samples`] returns calls one by one.
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::rollups::{call_summaries, raw_samples};
+use super::rollups::call_summaries;
 use super::rows::{self, store_error};
 use super::{Backend, Db};
 use crate::core::game::vote::ArenaChoice;
@@ -23,7 +23,7 @@ use crate::core::stats::{
 };
 use crate::core::store::{StatsStore, StoreResult};
 
-const DAY_MS: i64 = 86_400_000;
+use super::summaries::DAY_MS;
 
 /// A value bound to a `$N` placeholder.
 #[derive(Debug, Clone, Copy)]
@@ -243,4 +243,28 @@ pub(super) fn sample_from_row(row: &AnyRow, backend: Backend) -> StoreResult<Cal
         cost_usd: row.try_get(5).map_err(store_error)?,
         ok,
     })
+}
+
+/// The samples `filter` selects from `performance_logs`, streamed and decoded by position.
+async fn raw_samples(db: &Db, filter: Filter) -> StoreResult<Vec<CallSample>> {
+    let sql = format!(
+        "SELECT model, latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok \
+         FROM performance_logs WHERE {}",
+        filter.sql()
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for bind in &filter.binds {
+        q = match *bind {
+            Bind::Int(v) => q.bind(v),
+            Bind::Text(v) => q.bind(v),
+            Bind::Bool(v) => q.bind(v),
+        };
+    }
+    let engine = db.backend();
+    let mut stream = q.fetch(db.pool());
+    let mut samples = Vec::new();
+    while let Some(row) = stream.try_next().await.map_err(store_error)? {
+        samples.push(sample_from_row(&row, engine)?);
+    }
+    Ok(samples)
 }

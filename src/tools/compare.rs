@@ -242,6 +242,7 @@ pub async fn run(config: &Config, args: &CompareArgs) -> anyhow::Result<()> {
         &mut std::io::stderr(),
     )
     .await;
+    db.catch_up_rollups().await;
     db.close().await;
     let report = report?;
     let mut out = std::io::stdout().lock();

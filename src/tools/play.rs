@@ -207,6 +207,7 @@ pub async fn run(config: &Config, args: &PlayArgs) -> anyhow::Result<()> {
     let registry = harness::registry(config)?;
     let db = Db::open(&config.database_url).await?;
     let result = play(config, &db, registry, name, requested).await;
+    db.catch_up_rollups().await;
     db.close().await;
     result
 }

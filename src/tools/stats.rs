@@ -8,12 +8,12 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::cli::{ScopeArg, StatsArgs};
+use crate::cli::{ChartArg, ScopeArg, StatsArgs};
 use crate::config::Config;
 use crate::core::ids::{CampaignId, GuildId, Timestamp, UserId};
 use crate::core::stats::chart::{self, MAX_SIDE, MIN_SIDE};
 use crate::core::stats::{StatsQuery, StatsReport, StatsScope, report_csv, window_phrase};
-use crate::core::store::stats_report;
+use crate::core::store::{over_time_report, stats_report};
 use crate::storage::Db;
 
 pub use crate::core::stats::MAX_DAYS;
@@ -64,12 +64,19 @@ fn describe(scope: StatsScope, days: u32) -> String {
     format!("{whose}, {}", window_phrase(days))
 }
 
-/// Builds the report the way `/stats` does (the same function): fetch, aggregate, chart.
+/// Builds the report the way `/stats` does (the same functions): fetch, aggregate, chart.
 pub async fn report(db: &Db, args: &StatsArgs, scope: StatsScope) -> anyhow::Result<StatsReport> {
     let query = StatsQuery::last_days(scope, args.days, Timestamp::now());
-    stats_report(db, &query, args.metric, &describe(scope, args.days))
+    let context = describe(scope, args.days);
+    let mut report = stats_report(db, &query, args.metric, &context)
         .await
-        .context("reading the statistics")
+        .context("reading the statistics")?;
+    if args.chart == ChartArg::OverTime {
+        report.chart = over_time_report(db, &query, &context)
+            .await
+            .context("reading the daily latency")?;
+    }
+    Ok(report)
 }
 
 pub async fn run(config: &Config, args: &StatsArgs) -> anyhow::Result<()> {

@@ -280,3 +280,44 @@ async fn stats_over_the_limit_is_refused_privately_with_when_to_try_again() {
     assert_chart(&bot.run(BOB, "stats", json!({})).await);
     bot.assert_clean();
 }
+
+const FORMAT_OVER_TIME: u64 = 1;
+const FORMAT_CSV: u64 = 2;
+
+#[tokio::test]
+async fn format_csv_attaches_the_aggregates_of_every_model_ranked() {
+    let (bot, ..) = seeded(&[]).await;
+    let r = bot.run(BOB, "stats", json!({"format": FORMAT_CSV})).await;
+    assert_eq!(r.embeds.len(), 1, "{r:?}");
+    assert!(r.embeds[0].get("image").is_none(), "{r:?}");
+    assert_eq!(r.attachments.len(), 1);
+    assert_eq!(r.attachments[0].filename, "stats.csv");
+    let csv = String::from_utf8(r.attachments[0].bytes.clone()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("model,calls,errors,"), "{csv}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and this server's two models: {csv}"
+    );
+    let backup = lines
+        .iter()
+        .find(|l| l.starts_with("local:backup,"))
+        .expect(&csv);
+    assert!(backup.starts_with("local:backup,3,0,"), "{csv}");
+    assert!(!csv.contains(ELSEWHERE), "{csv}");
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn format_over_time_attaches_the_latency_over_time_chart() {
+    let (bot, ..) = seeded(&[]).await;
+    let r = bot
+        .run(BOB, "stats", json!({"format": FORMAT_OVER_TIME}))
+        .await;
+    assert_chart(&r);
+    // The leaderboard stays in the embed; the chart is the one over time.
+    let text = embed_text(&r);
+    assert!(text.contains("local:backup"), "{text}");
+    bot.assert_clean();
+}

@@ -2,8 +2,9 @@ use std::collections::HashSet;
 
 use gamemaster::core::stats::chart::{
     Chart, ChartError, CostBar, DEFAULT_HEIGHT, DEFAULT_WIDTH, DailyLatency, LatencyBar,
-    RatingInterval, TokenBar, model_colour, render,
+    RatingInterval, TokenBar, render,
 };
+use gamemaster::core::stats::palette::{Colours, short_labels};
 use gamemaster::core::stats::{CallSample, model_stats};
 
 struct Decoded {
@@ -269,23 +270,63 @@ fn rejects_unreasonable_sizes() {
 }
 
 #[test]
-fn a_model_keeps_its_colour_in_every_chart() {
-    // The latency bar of a lone model is filled with its colour.
-    let model = "deepseek-chat";
-    let colour = model_colour(model);
+fn five_models_get_five_colours_and_bars_as_tall_as_their_latency() {
+    let models = [
+        "openai:gpt-4o",
+        "anthropic:claude-sonnet-4-5",
+        "deepseek:deepseek-chat",
+        "openrouter:meta-llama/llama-3.3-70b-instruct",
+        "local:gemma-3-270m",
+    ];
+    let bars: Vec<LatencyBar> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| LatencyBar {
+            model: (*m).into(),
+            p50_ms: 1000.0 * (i + 1) as f64,
+            p95_ms: 1000.0 * (i + 1) as f64,
+        })
+        .collect();
     let chart = Chart::Latency {
         title: String::new(),
-        bars: vec![LatencyBar {
-            model: model.into(),
-            p50_ms: 1000.0,
-            p95_ms: 1000.0,
-        }],
+        bars,
     };
+    let colours = Colours::for_models(chart.models());
     let image = decode(&render(&chart, 800, 500).unwrap());
-    let centre = ((300 * image.width + 400) * 3) as usize;
+    let area = |m: &str| {
+        let c = colours.of(m);
+        image
+            .rgb
+            .chunks(3)
+            .filter(|px| px == &[c.0, c.1, c.2])
+            .count() as f64
+    };
+    let areas: Vec<f64> = models.iter().map(|m| area(m)).collect();
+    let distinct: HashSet<_> = models
+        .iter()
+        .map(|m| {
+            let c = colours.of(m);
+            (c.0, c.1, c.2)
+        })
+        .collect();
+    assert_eq!(distinct.len(), 5);
+    // Equal widths, so each bar's area is its height: 1 : 2 : 3 : 4 : 5 as the data.
+    for (i, a) in areas.iter().enumerate() {
+        let ratio = a / areas[0];
+        assert!(
+            (ratio - (i + 1) as f64).abs() < 0.05 * (i + 1) as f64,
+            "bar {i}: {ratio:.2} times the first ({areas:?})"
+        );
+    }
     assert_eq!(
-        &image.rgb[centre..centre + 3],
-        [colour.0, colour.1, colour.2]
+        short_labels(&models),
+        [
+            "gpt-4o",
+            "claude-sonnet-4-5",
+            "deepseek-chat",
+            "llama-3.3-70b-instruct",
+            "gemma-3-270m"
+        ]
     );
 }
 

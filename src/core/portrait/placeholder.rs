@@ -82,7 +82,7 @@ fn darker(colour: RGBColor, factor: f64) -> RGBColor {
     RGBColor(scale(colour.0), scale(colour.1), scale(colour.2))
 }
 
-fn hsl_to_rgb(hue: f64, saturation: f64, lightness: f64) -> (u8, u8, u8) {
+pub(crate) fn hsl_to_rgb(hue: f64, saturation: f64, lightness: f64) -> (u8, u8, u8) {
     let chroma = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
     let h = hue / 60.0;
     let x = chroma * (1.0 - (h % 2.0 - 1.0).abs());

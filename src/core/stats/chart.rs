@@ -1,8 +1,8 @@
 //! PNG charts for `/stats`, rendered in memory with plotters and a bundled font.
 //!
 //! Every chart is drawn on an opaque dark slate card (Discord's own dark surface colour) with
-//! light text, so it reads the same in Discord's dark and light themes. A model keeps one
-//! colour across all charts ([`model_colour`]).
+//! light text, so it reads the same in Discord's dark and light themes. Each model of a chart
+//! has a colour of its own and a label without what all of them share ([`super::palette`]).
 //!
 //! Empty data does not fail: it renders the title and a "No data yet" notice, so `/stats` can
 //! always post an image.
@@ -16,6 +16,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::core::stats::ModelStats;
+use crate::core::stats::palette::{Colours, short_labels};
 use crate::core::time::month_day;
 
 pub const DEFAULT_WIDTH: u32 = 800;
@@ -28,20 +29,6 @@ pub const BACKGROUND: RGBColor = RGBColor(0x2b, 0x2d, 0x31);
 pub const TEXT: RGBColor = RGBColor(0xdb, 0xde, 0xe1);
 const MUTED: RGBColor = RGBColor(0x9a, 0xa0, 0xa8);
 const GRID: RGBColor = RGBColor(0x40, 0x43, 0x49);
-
-/// Colour-blind friendly hues (Okabe-Ito plus three), all bright enough on the slate card.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(86, 180, 233),
-    RGBColor(230, 159, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(240, 228, 66),
-    RGBColor(204, 121, 167),
-    RGBColor(213, 94, 0),
-    RGBColor(160, 210, 80),
-    RGBColor(180, 140, 255),
-    RGBColor(120, 220, 200),
-    RGBColor(255, 140, 140),
-];
 
 static FONT_BYTES: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 const FONT: &str = "sans-serif";
@@ -202,6 +189,20 @@ impl Chart {
         }
     }
 
+    /// The models the chart shows.
+    pub fn models(&self) -> Vec<&str> {
+        match self {
+            Chart::Latency { bars, .. } => bars.iter().map(|b| b.model.as_str()).collect(),
+            Chart::Tokens { bars, .. } => bars.iter().map(|b| b.model.as_str()).collect(),
+            Chart::Cost { bars, .. } => bars.iter().map(|b| b.model.as_str()).collect(),
+            Chart::Ratings { ratings, .. } => ratings.iter().map(|r| r.model.as_str()).collect(),
+            Chart::LatencyOverTime { series, .. } => {
+                series.iter().map(|s| s.model.as_str()).collect()
+            }
+            Chart::Values { bars, .. } => bars.iter().map(|b| b.model.as_str()).collect(),
+        }
+    }
+
     /// True when there is nothing to draw (the chart then shows a "No data yet" notice).
     pub fn is_empty(&self) -> bool {
         match self {
@@ -213,12 +214,6 @@ impl Chart {
             Chart::Values { bars, .. } => bars.is_empty(),
         }
     }
-}
-
-/// A stable colour per model name (FNV-1a hash into a fixed palette). Different models can
-/// share a colour when there are more models than palette entries.
-pub fn model_colour(model: &str) -> RGBColor {
-    PALETTE[(fnv1a(model.as_bytes()) % PALETTE.len() as u64) as usize]
 }
 
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
@@ -259,13 +254,14 @@ pub fn render(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, ChartEr
         if chart.is_empty() {
             return draw_no_data(&body);
         }
+        let colours = &Colours::for_models(chart.models());
         match chart {
-            Chart::Latency { bars, .. } => draw_latency(&body, bars),
-            Chart::Tokens { bars, .. } => draw_tokens(&body, bars),
-            Chart::Cost { bars, .. } => draw_cost(&body, bars),
-            Chart::Ratings { ratings, .. } => draw_ratings(&body, ratings),
-            Chart::LatencyOverTime { series, .. } => draw_latency_over_time(&body, series),
-            Chart::Values { axis, bars, .. } => draw_values(&body, axis, bars),
+            Chart::Latency { bars, .. } => draw_latency(&body, bars, colours),
+            Chart::Tokens { bars, .. } => draw_tokens(&body, bars, colours),
+            Chart::Cost { bars, .. } => draw_cost(&body, bars, colours),
+            Chart::Ratings { ratings, .. } => draw_ratings(&body, ratings, colours),
+            Chart::LatencyOverTime { series, .. } => draw_latency_over_time(&body, series, colours),
+            Chart::Values { axis, bars, .. } => draw_values(&body, axis, bars, colours),
         }
     })
 }
@@ -324,9 +320,12 @@ fn chars_that_fit(pixels: u32) -> usize {
     ((pixels / 8) as usize).clamp(4, 28)
 }
 
-fn model_labels<'a>(models: impl Iterator<Item = &'a str>, slot_pixels: u32) -> Vec<String> {
+fn model_labels(models: &[&str], slot_pixels: u32) -> Vec<String> {
     let max_chars = chars_that_fit(slot_pixels);
-    models.map(|m| truncate_label(m, max_chars)).collect()
+    short_labels(models)
+        .iter()
+        .map(|m| truncate_label(m, max_chars))
+        .collect()
 }
 
 /// Compact axis numbers: 950, 1.5k, 2.3M.
@@ -342,6 +341,17 @@ fn compact_number(value: f64) -> String {
         format!("{value:.0}")
     } else {
         format!("{value:.1}")
+    }
+}
+
+/// Seconds with the precision that tells latencies apart: 0.45, 2.3, 14.
+fn seconds(value: f64) -> String {
+    if value.abs() >= 10.0 || value == 0.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
     }
 }
 
@@ -377,10 +387,7 @@ fn bar_frame<'a, 'b>(
     y_format: &dyn Fn(&f64) -> String,
 ) -> Result<ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Slots, RangedCoordf64>>, ChartError> {
     let (width, _) = area.dim_in_pixel();
-    let labels = model_labels(
-        models.iter().copied(),
-        (width.saturating_sub(110)) / models.len() as u32,
-    );
+    let labels = model_labels(models, (width.saturating_sub(110)) / models.len() as u32);
     let mut chart = ChartBuilder::on(area)
         .margin_left(12)
         .margin_right(24)
@@ -465,46 +472,44 @@ fn value_label(text: String, i: usize, y: f64) -> Text<'static, (f64, f64), Stri
     )
 }
 
-fn draw_latency(area: &Area<'_>, bars: &[LatencyBar]) -> Result<(), ChartError> {
+fn draw_latency(area: &Area<'_>, bars: &[LatencyBar], colours: &Colours) -> Result<(), ChartError> {
     let models: Vec<&str> = bars.iter().map(|b| b.model.as_str()).collect();
-    let top = bars
-        .iter()
-        .map(|b| finite_or_zero(b.p95_ms.max(b.p50_ms)))
-        .fold(0.0, f64::max);
+    // In seconds, as the leaderboard shows them.
+    let p50 = |b: &LatencyBar| finite_or_zero(b.p50_ms) / 1000.0;
+    let p95 = |b: &LatencyBar| (finite_or_zero(b.p95_ms) / 1000.0).max(p50(b));
+    let top = bars.iter().map(p95).fold(0.0, f64::max);
     let mut chart = bar_frame(
         area,
         &models,
         axis_top(top),
-        "latency (ms): bar p50, whisker p95",
-        &|v| compact_number(*v),
+        "latency (s): bar p50, whisker p95",
+        &|v| seconds(*v),
     )?;
     chart
         .draw_series(
             bars.iter()
                 .enumerate()
-                .map(|(i, b)| bar(i, 0.0, finite_or_zero(b.p50_ms), model_colour(&b.model))),
+                .map(|(i, b)| bar(i, 0.0, p50(b), colours.of(&b.model))),
         )
         .map_err(draw_error)?;
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let p50 = finite_or_zero(b.p50_ms);
-            let p95 = finite_or_zero(b.p95_ms).max(p50);
             let x = slot_centre(i);
-            PathElement::new(vec![(x, p50), (x, p95)], TEXT.stroke_width(2))
+            PathElement::new(vec![(x, p50(b)), (x, p95(b))], TEXT.stroke_width(2))
         }))
         .map_err(draw_error)?;
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let p95 = finite_or_zero(b.p95_ms).max(finite_or_zero(b.p50_ms));
-            EmptyElement::at((slot_centre(i), p95))
+            EmptyElement::at((slot_centre(i), p95(b)))
                 + PathElement::new(vec![(-8, 0), (8, 0)], TEXT.stroke_width(2))
         }))
         .map_err(draw_error)?;
     chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let p95 = finite_or_zero(b.p95_ms).max(finite_or_zero(b.p50_ms));
-            value_label(format!("{} ms", compact_number(b.p50_ms)), i, p95)
-        }))
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .map(|(i, b)| value_label(format!("{} s", seconds(p50(b))), i, p95(b))),
+        )
         .map_err(draw_error)?;
     Ok(())
 }
@@ -519,7 +524,7 @@ fn faded(colour: RGBColor) -> RGBColor {
     )
 }
 
-fn draw_tokens(area: &Area<'_>, bars: &[TokenBar]) -> Result<(), ChartError> {
+fn draw_tokens(area: &Area<'_>, bars: &[TokenBar], colours: &Colours) -> Result<(), ChartError> {
     let models: Vec<&str> = bars.iter().map(|b| b.model.as_str()).collect();
     let totals: Vec<(f64, f64)> = bars
         .iter()
@@ -545,7 +550,7 @@ fn draw_tokens(area: &Area<'_>, bars: &[TokenBar]) -> Result<(), ChartError> {
                 .zip(&totals)
                 .enumerate()
                 .map(|(i, (b, (tokens_in, _)))| {
-                    bar(i, 0.0, *tokens_in, faded(model_colour(&b.model)))
+                    bar(i, 0.0, *tokens_in, faded(colours.of(&b.model)))
                 }),
         )
         .map_err(draw_error)?
@@ -554,12 +559,7 @@ fn draw_tokens(area: &Area<'_>, bars: &[TokenBar]) -> Result<(), ChartError> {
     chart
         .draw_series(bars.iter().zip(&totals).enumerate().map(
             |(i, (b, (tokens_in, tokens_out)))| {
-                bar(
-                    i,
-                    *tokens_in,
-                    tokens_in + tokens_out,
-                    model_colour(&b.model),
-                )
+                bar(i, *tokens_in, tokens_in + tokens_out, colours.of(&b.model))
             },
         ))
         .map_err(draw_error)?
@@ -604,7 +604,7 @@ where
         .map_err(draw_error)
 }
 
-fn draw_cost(area: &Area<'_>, bars: &[CostBar]) -> Result<(), ChartError> {
+fn draw_cost(area: &Area<'_>, bars: &[CostBar], colours: &Colours) -> Result<(), ChartError> {
     let values: Vec<ValueBar> = bars
         .iter()
         .map(|b| ValueBar {
@@ -619,16 +619,21 @@ fn draw_cost(area: &Area<'_>, bars: &[CostBar]) -> Result<(), ChartError> {
         t if t >= 0.01 => 3,
         _ => 5,
     };
-    draw_bars(area, "cost (USD)", &values, "$", decimals)
+    draw_bars(area, "cost (USD)", &values, colours, ("$", decimals))
 }
 
-fn draw_values(area: &Area<'_>, axis: &str, bars: &[ValueBar]) -> Result<(), ChartError> {
+fn draw_values(
+    area: &Area<'_>,
+    axis: &str,
+    bars: &[ValueBar],
+    colours: &Colours,
+) -> Result<(), ChartError> {
     let decimals = |top: f64| match top {
         t if t >= 10.0 => 0,
         t if t >= 0.1 => 2,
         _ => 4,
     };
-    draw_bars(area, axis, bars, "", decimals)
+    draw_bars(area, axis, bars, colours, ("", decimals))
 }
 
 /// One bar per model, its label above it; axis ticks are `prefix` and the value with as many
@@ -637,8 +642,8 @@ fn draw_bars(
     area: &Area<'_>,
     axis: &str,
     bars: &[ValueBar],
-    prefix: &str,
-    decimals: impl Fn(f64) -> usize,
+    colours: &Colours,
+    (prefix, decimals): (&str, impl Fn(f64) -> usize),
 ) -> Result<(), ChartError> {
     let models: Vec<&str> = bars.iter().map(|b| b.model.as_str()).collect();
     let top = bars
@@ -654,7 +659,7 @@ fn draw_bars(
         .draw_series(
             bars.iter()
                 .enumerate()
-                .map(|(i, b)| bar(i, 0.0, height(b), model_colour(&b.model))),
+                .map(|(i, b)| bar(i, 0.0, height(b), colours.of(&b.model))),
         )
         .map_err(draw_error)?;
     chart
@@ -667,11 +672,16 @@ fn draw_bars(
     Ok(())
 }
 
-fn draw_ratings(area: &Area<'_>, ratings: &[RatingInterval]) -> Result<(), ChartError> {
+fn draw_ratings(
+    area: &Area<'_>,
+    ratings: &[RatingInterval],
+    colours: &Colours,
+) -> Result<(), ChartError> {
     // Best at the top: segment 0 is the bottom row.
     let mut rows: Vec<&RatingInterval> = ratings.iter().collect();
     rows.sort_by(|a, b| a.rating.total_cmp(&b.rating));
-    let labels = model_labels(rows.iter().map(|r| r.model.as_str()), 200);
+    let names: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+    let labels = model_labels(&names, 200);
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
     let label_area = (longest * 8 + 16).clamp(60, 240);
 
@@ -724,18 +734,14 @@ fn draw_ratings(area: &Area<'_>, ratings: &[RatingInterval]) -> Result<(), Chart
                 r.low.min(r.rating),
                 r.rating,
                 r.high.max(r.rating),
-                model_colour(&r.model).stroke_width(3),
+                colours.of(&r.model).stroke_width(3),
                 12,
             )
         }))
         .map_err(draw_error)?;
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
-            Circle::new(
-                (r.rating, slot_centre(i)),
-                6,
-                model_colour(&r.model).filled(),
-            )
+            Circle::new((r.rating, slot_centre(i)), 6, colours.of(&r.model).filled())
         }))
         .map_err(draw_error)?;
     chart
@@ -750,7 +756,11 @@ fn draw_ratings(area: &Area<'_>, ratings: &[RatingInterval]) -> Result<(), Chart
     Ok(())
 }
 
-fn draw_latency_over_time(area: &Area<'_>, series: &[DailyLatency]) -> Result<(), ChartError> {
+fn draw_latency_over_time(
+    area: &Area<'_>,
+    series: &[DailyLatency],
+    colours: &Colours,
+) -> Result<(), ChartError> {
     let points = || series.iter().flat_map(|s| s.points.iter());
     let first = points().map(|p| p.0).min().unwrap_or(0);
     let last = points().map(|p| p.0).max().unwrap_or(0);
@@ -759,7 +769,9 @@ fn draw_latency_over_time(area: &Area<'_>, series: &[DailyLatency]) -> Result<()
     } else {
         (first, last)
     };
-    let top = points().map(|p| finite_or_zero(p.1)).fold(0.0, f64::max);
+    let top = points()
+        .map(|p| finite_or_zero(p.1) / 1000.0)
+        .fold(0.0, f64::max);
     let days = (last - first + 1) as usize;
 
     let mut chart = ChartBuilder::on(area)
@@ -780,18 +792,20 @@ fn draw_latency_over_time(area: &Area<'_>, series: &[DailyLatency]) -> Result<()
         .x_labels(days.min(8))
         .x_label_formatter(&|v| month_day(v.round() as i32))
         .y_labels(6)
-        .y_label_formatter(&|v| compact_number(*v))
+        .y_label_formatter(&|v| seconds(*v))
         .x_desc("day (UTC)")
-        .y_desc("latency p50 (ms)")
+        .y_desc("latency, daily mean (s)")
         .draw()
         .map_err(draw_error)?;
 
-    for line in series.iter().filter(|s| !s.points.is_empty()) {
-        let colour = model_colour(&line.model);
+    let lines: Vec<&DailyLatency> = series.iter().filter(|s| !s.points.is_empty()).collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.model.as_str()).collect();
+    for (line, label) in lines.iter().zip(model_labels(&names, 28 * 8)) {
+        let colour = colours.of(&line.model);
         let mut sorted: Vec<(f64, f64)> = line
             .points
             .iter()
-            .map(|(day, ms)| (f64::from(*day), finite_or_zero(*ms)))
+            .map(|(day, ms)| (f64::from(*day), finite_or_zero(*ms) / 1000.0))
             .collect();
         sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
         chart
@@ -800,7 +814,7 @@ fn draw_latency_over_time(area: &Area<'_>, series: &[DailyLatency]) -> Result<()
                 colour.stroke_width(2),
             ))
             .map_err(draw_error)?
-            .label(truncate_label(&line.model, 28))
+            .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3))
             });
@@ -830,30 +844,8 @@ mod tests {
         assert_eq!(compact_number(2_300_000.0), "2.3M");
         assert_eq!(compact_number(2.5), "2.5");
         assert_eq!(usd(0.01234), "$0.0123");
-    }
-
-    #[test]
-    fn model_colours_are_stable_and_spread() {
-        assert_eq!(model_colour("gpt-4o"), model_colour("gpt-4o"));
-        let names = [
-            "gpt-4o",
-            "claude-sonnet",
-            "deepseek-chat",
-            "llama-3.1-70b",
-            "mistral-large",
-            "qwen-2.5",
-        ];
-        let distinct: std::collections::HashSet<_> = names
-            .iter()
-            .map(|n| {
-                let c = model_colour(n);
-                (c.0, c.1, c.2)
-            })
-            .collect();
-        assert!(
-            distinct.len() >= 4,
-            "only {} colours for 6 models",
-            distinct.len()
-        );
+        assert_eq!(seconds(0.456), "0.46");
+        assert_eq!(seconds(2.34), "2.3");
+        assert_eq!(seconds(14.2), "14");
     }
 }

@@ -8,6 +8,7 @@ pub mod bradley_terry;
 pub mod chart;
 pub mod csv;
 pub mod leaderboard;
+pub mod palette;
 pub mod query;
 pub mod report;
 pub mod summary;
@@ -18,7 +19,7 @@ pub use aggregate::{
 pub use bradley_terry::{ArenaConfig, ArenaRating, Battle, Outcome, fit_arena, fit_strengths};
 pub use leaderboard::{LeaderboardRow, Metric, ParseMetricError, leaderboard};
 pub use query::{DEFAULT_KINDS, MAX_DAYS, StatsQuery, StatsScope, window_phrase};
-pub use report::{StatsData, StatsReport, build_report, report_csv};
+pub use report::{StatsData, StatsReport, build_report, over_time_chart, report_csv};
 pub use summary::{CallSummary, Histogram, SummaryBuilder, merge_summaries, summarize};
 
 /// The `p`-th percentile (`p` in `0.0..=100.0`) of an ascending, NaN-free slice.

@@ -10,7 +10,9 @@ use super::bradley_terry::{ArenaConfig, ArenaRating, Battle, fit_arena};
 use super::csv;
 use super::leaderboard::{LeaderboardRow, Metric, leaderboard};
 use super::summary::CallSummary;
-use crate::core::stats::chart::{Chart, CostBar, LatencyBar, RatingInterval, TokenBar, ValueBar};
+use crate::core::stats::chart::{
+    Chart, CostBar, DailyLatency, LatencyBar, RatingInterval, TokenBar, ValueBar,
+};
 
 /// What storage returned for one `StatsQuery`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -116,6 +118,16 @@ pub fn build_report<R: Rng + ?Sized>(
     }
 }
 
+/// The latency-over-time chart: each model's daily mean latency, one line per model.
+pub fn over_time_chart(series: Vec<DailyLatency>, context: &str) -> Chart {
+    let title = if context.is_empty() {
+        "Latency over time".to_owned()
+    } else {
+        format!("Latency over time · {context}")
+    };
+    Chart::LatencyOverTime { title, series }
+}
+
 /// The chart that shows `metric`: latency bars with p95 whiskers, stacked tokens, cost bars,
 /// arena intervals, or plain value bars for the rest.
 pub fn chart_for(
@@ -155,8 +167,13 @@ pub fn chart_for(
                 .collect(),
         },
         Metric::Ttft => values("time to first token (ms)", 1.0),
+        // The chart stacks both kinds of tokens: its title says so, the ranking stays by output.
         Metric::TokensOut => Chart::Tokens {
-            title,
+            title: title.replacen(
+                metric.label(),
+                "Tokens per call: input (faded) under output",
+                1,
+            ),
             bars: ranked
                 .iter()
                 .filter_map(|s| TokenBar::from_stats(s))

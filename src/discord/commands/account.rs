@@ -20,7 +20,7 @@ use crate::core::accounts::auth::Registration;
 use crate::core::accounts::personal_data::{self, Adoption, Erasure};
 use crate::core::ids::{GuildId, UserId};
 use crate::discord::buttons::ButtonId;
-use crate::discord::commands::{guild, private};
+use crate::discord::commands::{guild, private, send};
 use crate::discord::error::{BotError, BotResult, user};
 use crate::discord::{Context, Data};
 
@@ -181,14 +181,13 @@ where
             error.user_message()
         }
     };
-    submit
-        .edit_response(
-            serenity_ctx,
-            EditInteractionResponse::new()
-                .content(text)
-                .allowed_mentions(CreateAllowedMentions::new()),
-        )
-        .await?;
+    let answer = submit.edit_response(
+        serenity_ctx,
+        EditInteractionResponse::new()
+            .content(text)
+            .allowed_mentions(CreateAllowedMentions::new()),
+    );
+    ctx.data().pacer.global(answer).await?;
     Ok(())
 }
 
@@ -258,9 +257,10 @@ pub async fn link(ctx: AppContext<'_>) -> BotResult {
 pub async fn unlink(ctx: Context<'_>) -> BotResult {
     ctx.data().accounts.unlink(me(ctx)).await?;
     tracing::info!(user = %me(ctx), "account unlinked");
-    ctx.send(private(
-        "Unlinked. Your account and its data are kept; `/account link` connects again.",
-    ))
+    send(
+        ctx,
+        private("Unlinked. Your account and its data are kept; `/account link` connects again."),
+    )
     .await?;
     Ok(())
 }
@@ -275,7 +275,8 @@ pub async fn export(ctx: Context<'_>) -> BotResult {
     ctx.defer_ephemeral().await?;
     let data = personal_data::export(&*ctx.data().store, me(ctx)).await?;
     let file = CreateAttachment::bytes(data.to_json().into_bytes(), "gamemaster-data.json");
-    ctx.send(
+    send(
+        ctx,
         private(format!(
             "Everything stored about you: {} characters, {} campaigns, {} messages, {} votes.",
             data.characters.len(),
@@ -304,7 +305,8 @@ pub async fn delete(ctx: Context<'_>) -> BotResult {
             .label("Cancel")
             .style(ButtonStyle::Secondary),
     ]);
-    ctx.send(
+    send(
+        ctx,
         private(
             "Delete your account and its Discord links, your characters, votes and login history? \
              Your turns stay in shared stories, without your name, so the other players' story \
@@ -336,7 +338,7 @@ pub async fn adopt(ctx: Context<'_>) -> BotResult {
     let adoption = adopt_here(ctx.data(), me(ctx), guild_id).await?;
     let text = adoption_text(&adoption)
         .unwrap_or_else(|| "Nothing from the old app is waiting for a server.".to_string());
-    ctx.send(private(text)).await?;
+    send(ctx, private(text)).await?;
     Ok(())
 }
 
@@ -428,13 +430,13 @@ pub async fn delete_clicked(
             error.user_message()
         }
     };
-    c.edit_response(
+    let answer = c.edit_response(
         ctx,
         EditInteractionResponse::new()
             .content(text)
             .components(vec![])
             .allowed_mentions(CreateAllowedMentions::new()),
-    )
-    .await?;
+    );
+    data.pacer.global(answer).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::core::models::chat::ModelId;
 use crate::core::stats::chart;
 use crate::core::time::month_start;
 use crate::discord::commands::campaign::autocomplete_model;
-use crate::discord::commands::{guild, is_manager, reply};
+use crate::discord::commands::{guild, is_manager, reply, send};
 use crate::discord::embeds::{BLUE, Embed};
 use crate::discord::error::{BotResult, user};
 use crate::discord::{Context, Data};
@@ -55,7 +55,8 @@ pub async fn system(ctx: Context<'_>) -> BotResult {
         embed = embed.field(name, value, false);
     }
     let embed = embed.build().image(format!("attachment://{CHART_FILE}"));
-    ctx.send(
+    send(
+        ctx,
         reply()
             .embed(embed)
             .attachment(CreateAttachment::bytes(png, CHART_FILE))
@@ -302,6 +303,6 @@ async fn send_settings(ctx: Context<'_>, guild: GuildId, done: Option<String>) -
     if let Some(done) = done {
         message = message.content(done);
     }
-    ctx.send(message).await?;
+    send(ctx, message).await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::core::game::campaign::Campaign;
 use crate::discord::commands::campaign::ensure_can_manage;
-use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply};
+use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply, send};
 use crate::discord::error::{BotResult, user};
 use crate::discord::{Context, Data};
 
@@ -82,7 +82,7 @@ async fn switch(ctx: Context<'_>, campaign: Option<&str>, enabled: bool) -> BotR
         }
         text
     };
-    ctx.send(reply().content(text)).await?;
+    send(ctx, reply().content(text)).await?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::core::models::choice::new_campaign_model;
 use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
 use crate::discord::buttons::ButtonId;
 use crate::discord::commands::{
-    self, CHOICES_MAX, autocomplete_campaign, campaign_option, guild, private, reply,
+    self, CHOICES_MAX, autocomplete_campaign, campaign_option, guild, private, reply, send,
 };
 use crate::discord::error::{BotResult, user};
 use crate::discord::portraits::{self, Picture};
@@ -170,9 +170,9 @@ pub async fn list(ctx: Context<'_>) -> BotResult {
         .map(|g| g.name.clone())
         .unwrap_or_else(|| "this server".into());
     let embed = embeds::campaign_list(&guild_name, &campaigns).build();
-    ctx.send(reply().embed(embed)).await?;
+    send(ctx, reply().embed(embed)).await?;
     if let Some(text) = commands::account::adoption_text(&adoption) {
-        ctx.send(private(text)).await?;
+        send(ctx, private(text)).await?;
     }
     Ok(())
 }
@@ -212,14 +212,17 @@ pub async fn info(
     let embed = embeds::campaign(&found, &characters, here).build();
     let owner = PortraitOwner::Campaign(found.id);
     let picture = portraits::stored_or_stand_in(ctx, owner, &Subject::game_master(&found)).await?;
-    ctx.send(portraits::with_thumbnail(
-        reply(),
-        embed,
-        picture
-            .as_ref()
-            .map(|(bytes, mime)| Picture { bytes, mime }),
-        &portraits::stem(owner),
-    ))
+    send(
+        ctx,
+        portraits::with_thumbnail(
+            reply(),
+            embed,
+            picture
+                .as_ref()
+                .map(|(bytes, mime)| Picture { bytes, mime }),
+            &portraits::stem(owner),
+        ),
+    )
     .await?;
     Ok(())
 }
@@ -258,11 +261,14 @@ pub async fn model(
     ctx.data().registry.chat_model(&id)?;
     ctx.data().store.set_campaign_model(found.id, &id).await?;
     tracing::info!(campaign = %found.id, from = %found.model, to = %id, "campaign model changed");
-    ctx.send(reply().content(format!(
-        "🔁 **{}** is now narrated by `{id}` (was `{}`). The story so far is kept.",
-        found.name.as_str(),
-        found.model
-    )))
+    send(
+        ctx,
+        reply().content(format!(
+            "🔁 **{}** is now narrated by `{id}` (was `{}`). The story so far is kept.",
+            found.name.as_str(),
+            found.model
+        )),
+    )
     .await?;
     Ok(())
 }
@@ -336,7 +342,8 @@ pub async fn delete(
             .label("Cancel")
             .style(ButtonStyle::Secondary),
     ]);
-    ctx.send(
+    send(
+        ctx,
         private(format!(
             "Delete **{}** with all its sessions and story? This can't be undone.",
             found.name.as_str()

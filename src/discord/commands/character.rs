@@ -9,7 +9,7 @@ use crate::core::game::srd;
 use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
 use crate::discord::commands::{
     self, CHOICES_MAX, autocomplete_campaign, autocomplete_character, campaign_option,
-    character_option, guild, reply,
+    character_option, guild, reply, send,
 };
 use crate::discord::error::{BotResult, user};
 use crate::discord::portraits::{self, Picture};
@@ -150,8 +150,11 @@ pub async fn list(
     } else {
         "Your characters"
     };
-    ctx.send(reply().embed(embeds::character_list(title, &characters).build()))
-        .await?;
+    send(
+        ctx,
+        reply().embed(embeds::character_list(title, &characters).build()),
+    )
+    .await?;
     Ok(())
 }
 
@@ -179,14 +182,17 @@ pub async fn show(
     let subject = Subject::character(&found, campaign.as_ref().map(|c| c.themes.as_str()));
     let picture = portraits::stored_or_stand_in(ctx, owner, &subject).await?;
     let embed = embeds::character(&found, campaign.as_ref()).build();
-    ctx.send(portraits::with_thumbnail(
-        reply(),
-        embed,
-        picture
-            .as_ref()
-            .map(|(bytes, mime)| Picture { bytes, mime }),
-        &portraits::stem(owner),
-    ))
+    send(
+        ctx,
+        portraits::with_thumbnail(
+            reply(),
+            embed,
+            picture
+                .as_ref()
+                .map(|(bytes, mime)| Picture { bytes, mime }),
+            &portraits::stem(owner),
+        ),
+    )
     .await?;
     Ok(())
 }
@@ -258,7 +264,10 @@ pub async fn delete(
     }
     ctx.data().store.delete_character(found.id).await?;
     tracing::info!(character = %found.id, "character deleted");
-    ctx.send(reply().content(format!("**{}** has left the story.", found.name.as_str())))
-        .await?;
+    send(
+        ctx,
+        reply().content(format!("**{}** has left the story.", found.name.as_str())),
+    )
+    .await?;
     Ok(())
 }

@@ -11,7 +11,10 @@ pub mod roll;
 pub mod session;
 pub mod stats;
 
-use poise::CreateReply;
+use std::sync::atomic::Ordering;
+
+use poise::serenity_prelude as serenity;
+use poise::{CreateReply, ReplyHandle};
 use serenity::all::{
     AutocompleteChoice, ChannelType, CreateAllowedMentions, CreateAutocompleteResponse, Permissions,
 };
@@ -113,6 +116,37 @@ pub async fn is_manager(ctx: Context<'_>) -> bool {
 /// A plain reply that pings nobody.
 pub fn reply() -> CreateReply {
     CreateReply::default().allowed_mentions(CreateAllowedMentions::new())
+}
+
+/// Sends a command's reply. An interaction's first answer is its callback, which Discord
+/// exempts from the global limit and must have within 3 s, so it goes at once; every later
+/// one (a followup, or the answer after `defer`) holds a slot of the global bucket that
+/// channel messages share, so commands and narrations together stay within 50 a second.
+pub async fn send<'a>(
+    ctx: Context<'a>,
+    reply: CreateReply,
+) -> Result<ReplyHandle<'a>, serenity::Error> {
+    if is_callback(ctx) {
+        ctx.send(reply).await
+    } else {
+        ctx.data().pacer.global(ctx.send(reply)).await
+    }
+}
+
+/// Edits a reply sent with [`send`], within the global bucket.
+pub async fn edit(
+    ctx: Context<'_>,
+    handle: &ReplyHandle<'_>,
+    reply: CreateReply,
+) -> Result<(), serenity::Error> {
+    ctx.data().pacer.global(handle.edit(ctx, reply)).await
+}
+
+fn is_callback(ctx: Context<'_>) -> bool {
+    match ctx {
+        poise::Context::Application(app) => !app.has_sent_initial_response.load(Ordering::SeqCst),
+        poise::Context::Prefix(_) => false,
+    }
 }
 
 /// A private reply.

@@ -1,6 +1,6 @@
 //! `/models`: the models this bot can use, with context size and price.
 
-use crate::discord::commands::reply;
+use crate::discord::commands::{reply, send};
 use crate::discord::error::BotResult;
 use crate::discord::{Context, embeds};
 
@@ -23,6 +23,6 @@ pub async fn models(ctx: Context<'_>) -> BotResult {
         }
     }
     let embed = embeds::models(&data.registry.available_models(), default.as_deref()).build();
-    ctx.send(reply().embed(embed)).await?;
+    send(ctx, reply().embed(embed)).await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::core::game::dice::DiceExpr;
 use crate::core::text::truncate_chars;
-use crate::discord::commands::reply;
+use crate::discord::commands::{reply, send};
 use crate::discord::error::BotResult;
 use crate::discord::{Context, embeds};
 
@@ -38,6 +38,6 @@ pub async fn roll(
         .map(|r| truncate_chars(r.trim(), 200))
         .filter(|r| !r.is_empty());
     let embed = embeds::roll(expression.trim(), reason.as_deref(), &result, &who).build();
-    ctx.send(reply().embed(embed)).await?;
+    send(ctx, reply().embed(embed)).await?;
     Ok(())
 }

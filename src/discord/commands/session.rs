@@ -9,7 +9,7 @@ use crate::core::text::truncate_chars;
 use crate::discord::Context;
 use crate::discord::commands::{
     self, autocomplete_campaign, autocomplete_character, campaign_option, character_option, guild,
-    reply,
+    reply, send,
 };
 use crate::discord::error::{BotResult, user};
 
@@ -78,7 +78,7 @@ pub async fn start(
     } else {
         String::new()
     };
-    ctx.send(reply().content(format!(
+    send(ctx, reply().content(format!(
         "▶️ The session of **{}** begins{place}, narrated by `{}`. Write what your characters do; the game master answers.",
         found.name.as_str(),
         found.model
@@ -101,7 +101,7 @@ pub async fn end(ctx: Context<'_>) -> BotResult {
         .end_session_for(commands::channel(ctx), commands::member(ctx).await)
         .await?;
     tracing::info!(session = %session.id, "session ended");
-    ctx.send(reply().content(
+    send(ctx, reply().content(
         "⏹️ The session is over. The story is saved; start again any time with `/session start`.",
     ))
     .await?;
@@ -130,7 +130,7 @@ pub async fn recap(ctx: Context<'_>) -> BotResult {
         text
     };
     for part in split_message(&format!("📖 **The story so far**\n{text}"), 2000) {
-        ctx.send(reply().content(part)).await?;
+        send(ctx, reply().content(part)).await?;
     }
     Ok(())
 }
@@ -211,6 +211,6 @@ pub async fn act(
         })
         .await?;
     let shown = truncate_chars(&format!("🎭 **{speaker}**: {text}"), 2000);
-    ctx.send(reply().content(shown)).await?;
+    send(ctx, reply().content(shown)).await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! `/stats [scope] [metric] [days] [campaign]`: the leaderboard of the models by one metric,
-//! with its chart attached. The same report as `gamemaster stats` (`core::store::stats_report`).
+//! `/stats [scope] [metric] [days] [campaign] [format]`: the leaderboard of the models by one
+//! metric, with its chart, the latency-over-time chart or the aggregates as CSV attached. The same report as `gamemaster stats` (`core::store::stats_report`).
 
 use anyhow::Context as _;
 use poise::ChoiceParameter;
@@ -8,15 +8,19 @@ use serenity::all::CreateAttachment;
 use crate::core::ids::{GuildId, Timestamp, UserId};
 use crate::core::limits::{Action, LimitError};
 use crate::core::stats::chart::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, truncate_label};
-use crate::core::stats::{MAX_DAYS, Metric, StatsQuery, StatsReport, StatsScope, window_phrase};
-use crate::core::store::stats_report;
-use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply};
+use crate::core::stats::{
+    MAX_DAYS, Metric, StatsQuery, StatsReport, StatsScope, report_csv, window_phrase,
+};
+use crate::core::store::{over_time_report, stats_report};
+use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply, send};
 use crate::discord::embeds::{BLUE, DESCRIPTION_MAX, Embed};
 use crate::discord::error::{BotResult, user};
 use crate::discord::{Context, Data};
 
 /// The chart's file name, referenced by the embed as `attachment://stats.png`.
 pub const CHART_FILE: &str = "stats.png";
+/// The leaderboard's aggregates, as `gamemaster stats --csv` writes them.
+pub const CSV_FILE: &str = "stats.csv";
 /// Rows shown in the embed; the chart and `gamemaster stats --csv` have them all.
 const ROWS_SHOWN: usize = 20;
 /// Model names are cut to this many characters in the table.
@@ -55,6 +59,16 @@ pub enum MetricChoice {
     ThumbsUp,
     #[name = "arena rating"]
     Arena,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ChoiceParameter)]
+pub enum FormatChoice {
+    #[name = "chart"]
+    Chart,
+    #[name = "latency over time"]
+    OverTime,
+    #[name = "csv"]
+    Csv,
 }
 
 impl From<MetricChoice> for Metric {
@@ -96,6 +110,12 @@ pub async fn stats(
     #[description_localized("fr", "La campagne (par défaut : celle de ce salon)")]
     #[autocomplete = "autocomplete_campaign"]
     campaign: Option<String>,
+    #[description = "What to attach: the metric's chart (default), latency over time, or CSV"]
+    #[description_localized(
+        "fr",
+        "La pièce jointe : le graphique (par défaut), la latence dans le temps, ou CSV"
+    )]
+    format: Option<FormatChoice>,
 ) -> BotResult {
     let days = days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {
@@ -127,23 +147,41 @@ pub async fn stats(
     let context = format!("{whose}, {}", window_phrase(days));
     let report = stats_report(&*ctx.data().store, &query, metric, &context).await?;
     if report.is_empty() {
-        ctx.send(reply().content(report.empty_message()).ephemeral(private))
-            .await?;
+        send(
+            ctx,
+            reply().content(report.empty_message()).ephemeral(private),
+        )
+        .await?;
         return Ok(());
     }
-    let embed = stats_embed(&report)
-        .build()
-        .image(format!("attachment://{CHART_FILE}"));
-    let drawing = report.chart;
+    let embed = stats_embed(&report).build();
+    let attachment = match format.unwrap_or(FormatChoice::Chart) {
+        FormatChoice::Csv => {
+            let csv = report_csv(&report.stats).into_bytes();
+            send(
+                ctx,
+                reply()
+                    .embed(embed)
+                    .attachment(CreateAttachment::bytes(csv, CSV_FILE))
+                    .ephemeral(private),
+            )
+            .await?;
+            return Ok(());
+        }
+        FormatChoice::Chart => report.chart,
+        FormatChoice::OverTime => over_time_report(&*ctx.data().store, &query, &context).await?,
+    };
     // A millisecond or two of CPU, kept off the threads that serve Discord all the same.
-    let png =
-        tokio::task::spawn_blocking(move || chart::render(&drawing, DEFAULT_WIDTH, DEFAULT_HEIGHT))
-            .await
-            .context("the chart task stopped")?
-            .context("drawing the chart")?;
-    ctx.send(
+    let png = tokio::task::spawn_blocking(move || {
+        chart::render(&attachment, DEFAULT_WIDTH, DEFAULT_HEIGHT)
+    })
+    .await
+    .context("the chart task stopped")?
+    .context("drawing the chart")?;
+    send(
+        ctx,
         reply()
-            .embed(embed)
+            .embed(embed.image(format!("attachment://{CHART_FILE}")))
             .attachment(CreateAttachment::bytes(png, CHART_FILE))
             .ephemeral(private),
     )
