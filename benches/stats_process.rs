@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench --bench stats_process` (add `TEST_DATABASE_URL=postgres://...` for
 //! PostgreSQL, in the schema `stats_process`, dropped at the end). `STATS_PROCESS_RUNS` sets
-//! how many later runs are timed (default 20).
+//! how many later runs are timed (default 20); `STATS_PROCESS_DB` keeps the SQLite file there
+//! (seeded again by each run) for a closer look.
 
 use std::path::Path;
 use std::process::Command;
@@ -93,7 +94,10 @@ fn measure(engine: &str, url: &str, rt: &tokio::runtime::Runtime) {
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!("sqlite://{}", dir.path().join("imported.db").display());
+    let file = std::env::var_os("STATS_PROCESS_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("imported.db"));
+    let sqlite = format!("sqlite://{}", file.display());
     measure("SQLite", &sqlite, &rt);
 
     if let Some(admin) = std::env::var("TEST_DATABASE_URL")

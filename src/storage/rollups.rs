@@ -1,23 +1,28 @@
-//! Daily rollups of `performance_logs` for `/stats` (table `perf_rollups`, migration 0007).
+//! Rollups of `performance_logs` for `/stats` (table `perf_rollups`, migrations 0007, 0011).
 //!
 //! Per UTC day, scope (all servers, or one server), model and kind of call, a rollup row holds
-//! the exact [`CallSummary`] of those calls. `perf_rollup_state.through_id` is a watermark:
+//! the exact [`CallSummary`] of those calls; scope `hour` holds the same for all servers per
+//! UTC hour (its `day` column counts hours). `perf_rollup_state.through_id` is a watermark:
 //! the rollups hold exactly the rows with `id <= through_id`. A `/stats` query over
 //! `[since, now]` for the global or a server scope then reads:
-//! - the rollups of every day from the first whole day of the window on, together with the
-//!   watermark, in one statement (one snapshot on both engines);
-//! - raw rows of the first, partial day (`since` up to the next midnight);
-//! - raw rows above the watermark from that midnight on (the calls recorded since the last
+//! - the rollups of every day from the first whole day of the window on and, for all servers,
+//!   of every whole hour before it, together with the watermark, in one statement (one
+//!   snapshot on both engines);
+//! - raw rows before the first rolled-up period: under an hour of calls for all servers,
+//!   under a day of one server's;
+//! - raw rows above the watermark from that period on (the calls recorded since the last
 //!   refresh, and rows imported with old timestamps).
 //!
 //! The three parts are disjoint and cover the window, so the answer is exact whatever the
-//! state of the rollups, before the first refresh as after. Scopes `me` and `campaign` read
-//! raw rows only: they are small, and rolling them up would multiply the rollups.
+//! state of the rollups. Every read first rolls up what is above the watermark, so the reads
+//! after one find little raw data, on any database whoever wrote it. Raw parts are summed by
+//! the database (`summaries.rs`). Scopes `me` and `campaign` read raw rows only: they are
+//! small, and rolling them up would multiply the rollups.
 //!
 //! The refresh takes rows above the watermark in id order, in batches, and merges them into
 //! the rollups in one transaction that moves the watermark with a compare-and-swap, so two
-//! bot processes on one database never roll a row up twice. Recording a call does not touch
-//! the rollups: a turn pays nothing for them.
+//! processes on one database never roll a row up twice. Recording a call does not touch the
+//! rollups: a turn pays nothing for them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -27,7 +32,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::rows::{self, store_error};
 use super::stats::{Bind, Filter, calls_filter};
-use super::summaries::grouped_summaries;
+use super::summaries::{Grain, GroupSummary, HOUR_MS, grouped_summaries};
 use super::{Backend, Db};
 use crate::core::ids::GuildId;
 use crate::core::stats::{CallSummary, Histogram, StatsQuery, StatsScope, SummaryBuilder};
@@ -215,7 +220,7 @@ impl Db {
     }
 
     /// Summaries of the rows with `from < id <= to`, per rollup key: each row counts once
-    /// in the global scope and once in its server's.
+    /// in the global scope, once in its server's and once in its hour's.
     async fn aggregate_rows(
         &self,
         from: i64,
@@ -224,22 +229,22 @@ impl Db {
         let mut f = Filter::default();
         f.push("id > ?", Bind::Int(from));
         f.push("id <= ?", Bind::Int(to));
+        let key = |scope, scope_id, group: &GroupSummary| RollupKey {
+            scope,
+            scope_id,
+            day: group.day,
+            model: group.summary.model.clone(),
+            kind: group.kind.clone(),
+        };
         let mut global: HashMap<RollupKey, SummaryBuilder> = HashMap::new();
         let mut groups = HashMap::new();
-        for group in grouped_summaries(self, &f).await? {
-            let key = |scope, scope_id| RollupKey {
-                scope,
-                scope_id,
-                day: group.day,
-                model: group.summary.model.clone(),
-                kind: group.kind.clone(),
-            };
+        for group in grouped_summaries(self, &f, Grain::ServerDay).await? {
             global
-                .entry(key("global", 0))
+                .entry(key("global", 0, &group))
                 .or_default()
                 .add_summary(&group.summary);
             if let Some(guild) = group.guild {
-                groups.insert(key("server", guild), group.summary);
+                groups.insert(key("server", guild, &group), group.summary);
             }
         }
         groups.extend(
@@ -247,49 +252,62 @@ impl Db {
                 .into_iter()
                 .map(|(key, builder)| (key.clone(), builder.build(key.model))),
         );
+        for group in grouped_summaries(self, &f, Grain::Hour).await? {
+            groups.insert(key("hour", 0, &group), group.summary);
+        }
         Ok(groups)
     }
 }
 
-/// Adds what the rollups already hold for `groups`' keys into them, read in one statement
-/// per day range rather than one per key.
+/// Adds what the rollups already hold for `groups`' keys into them: one statement for the
+/// days and one for the hours, rather than one per key.
 async fn merge_existing(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     groups: &mut HashMap<RollupKey, CallSummary>,
 ) -> StoreResult<()> {
-    let (Some(first), Some(last)) = (
-        groups.keys().map(|k| k.day).min(),
-        groups.keys().map(|k| k.day).max(),
-    ) else {
-        return Ok(());
-    };
-    let existing = sqlx::query(AssertSqlSafe(format!(
-        "SELECT scope, scope_id, day, kind, model, {VALUE_COLUMNS} FROM perf_rollups \
-         WHERE day >= $1 AND day <= $2"
-    )))
-    .bind(first)
-    .bind(last)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(store_error)?;
-    for row in existing {
-        let scope: String = row.try_get(0).map_err(store_error)?;
-        let key = RollupKey {
-            scope: if scope == "server" {
-                "server"
-            } else {
-                "global"
-            },
-            scope_id: row.try_get(1).map_err(store_error)?,
-            day: row.try_get(2).map_err(store_error)?,
-            kind: row.try_get(3).map_err(store_error)?,
-            model: row.try_get(4).map_err(store_error)?,
+    for hours in [false, true] {
+        let periods = || {
+            groups
+                .keys()
+                .filter(move |k| (k.scope == "hour") == hours)
+                .map(|k| k.day)
         };
-        if let Some(fresh) = groups.get_mut(&key) {
-            let mut builder = SummaryBuilder::default();
-            builder.add_summary(&summary_from_row_at(&row, 4)?);
-            builder.add_summary(fresh);
-            *fresh = builder.build(key.model);
+        let (Some(first), Some(last)) = (periods().min(), periods().max()) else {
+            continue;
+        };
+        let scopes = if hours {
+            "scope = 'hour'"
+        } else {
+            "scope <> 'hour'"
+        };
+        let existing = sqlx::query(AssertSqlSafe(format!(
+            "SELECT scope, scope_id, day, kind, model, {VALUE_COLUMNS} FROM perf_rollups \
+             WHERE {scopes} AND day >= $1 AND day <= $2"
+        )))
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(store_error)?;
+        for row in existing {
+            let scope: String = row.try_get(0).map_err(store_error)?;
+            let key = RollupKey {
+                scope: match scope.as_str() {
+                    "server" => "server",
+                    "hour" => "hour",
+                    _ => "global",
+                },
+                scope_id: row.try_get(1).map_err(store_error)?,
+                day: row.try_get(2).map_err(store_error)?,
+                kind: row.try_get(3).map_err(store_error)?,
+                model: row.try_get(4).map_err(store_error)?,
+            };
+            if let Some(fresh) = groups.get_mut(&key) {
+                let mut builder = SummaryBuilder::default();
+                builder.add_summary(&summary_from_row_at(&row, 4)?);
+                builder.add_summary(fresh);
+                *fresh = builder.build(key.model);
+            }
         }
     }
     Ok(())
@@ -349,15 +367,28 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
     db.catch_up_rollups().await;
     let since = query.since.0;
     let first_day = since.div_euclid(DAY_MS) + i64::from(since.rem_euclid(DAY_MS) != 0);
-    let boundary = first_day.saturating_mul(DAY_MS);
+    let first_hour = since.div_euclid(HOUR_MS) + i64::from(since.rem_euclid(HOUR_MS) != 0);
+    // Rolled up from here on: whole days, and for all servers the whole hours before them.
+    let (rolled_from, rolled) = match query.scope {
+        StatsScope::Global => (
+            first_hour.saturating_mul(HOUR_MS),
+            format!(
+                "r.scope_id = 0 AND ((r.scope = 'global' AND r.day >= {first_day}) OR \
+                 (r.scope = 'hour' AND r.day >= {first_hour} AND r.day < {}))",
+                first_day.saturating_mul(DAY_MS / HOUR_MS)
+            ),
+        ),
+        _ => (
+            first_day.saturating_mul(DAY_MS),
+            format!("r.scope = '{scope}' AND r.scope_id = {scope_id} AND r.day >= {first_day}"),
+        ),
+    };
 
     let mut per_model: BTreeMap<String, SummaryBuilder> = BTreeMap::new();
 
-    // The rollups of whole days and the watermark they stand for, in one snapshot.
+    // The rollups and the watermark they stand for, in one snapshot.
     let mut on = Filter::default();
-    on.push("r.scope = ?", Bind::Text(scope));
-    on.push("r.scope_id = ?", Bind::Int(scope_id));
-    on.push("r.day >= ?", Bind::Int(first_day));
+    on.push_raw(&rolled);
     on.push_kinds("r.kind", query);
     let sql = format!(
         "SELECT s.through_id, r.model, r.{} FROM perf_rollup_state s \
@@ -384,12 +415,13 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
             f.push(&format!("{plus}guild_id = ?"), Bind::Int(guild.as_i64()));
         }
     };
-    // The first, partial day of the window.
-    if since < boundary {
+    // The start of the window before the first rolled-up period: under an hour for all
+    // servers, under a day for one.
+    if since < rolled_from {
         let mut f = Filter::default();
         scope_clause(&mut f, "");
         f.push("created_at >= ?", Bind::Int(since));
-        f.push("created_at < ?", Bind::Int(boundary));
+        f.push("created_at < ?", Bind::Int(rolled_from));
         f.push_kinds("kind", query);
         add_groups(&mut per_model, db, &f).await?;
     }
@@ -397,7 +429,7 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
     // indexes (which would scan the whole window) and on the primary key's short range.
     let mut f = Filter::default();
     f.push("id > ?", Bind::Int(watermark));
-    f.push("+created_at >= ?", Bind::Int(boundary));
+    f.push("+created_at >= ?", Bind::Int(rolled_from));
     scope_clause(&mut f, "+");
     f.push_kinds("kind", query);
     add_groups(&mut per_model, db, &f).await?;
@@ -409,7 +441,7 @@ async fn add_groups(
     db: &Db,
     filter: &Filter,
 ) -> StoreResult<()> {
-    for group in grouped_summaries(db, filter).await? {
+    for group in grouped_summaries(db, filter, Grain::ServerDay).await? {
         per_model
             .entry(group.summary.model.clone())
             .or_default()

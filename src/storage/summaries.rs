@@ -20,11 +20,22 @@ use crate::core::stats::{CallSummary, Histogram};
 use crate::core::store::{StoreError, StoreResult};
 
 pub(super) const DAY_MS: i64 = 86_400_000;
+pub(super) const HOUR_MS: i64 = 3_600_000;
 
-/// The calls of one server (or of none), UTC day, model and kind of call.
+/// How finely calls are grouped in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Grain {
+    /// Per server (or none) and UTC day.
+    ServerDay,
+    /// Per UTC hour, all servers together.
+    Hour,
+}
+
+/// The calls of one server (or of none), UTC day (or hour), model and kind of call.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct GroupSummary {
     pub guild: Option<i64>,
+    /// Days or hours since 1970-01-01, after the grain.
     pub day: i64,
     pub kind: String,
     pub summary: CallSummary,
@@ -45,11 +56,19 @@ fn values_of(backend: Backend, expression: &str) -> String {
     }
 }
 
-fn grouped_sql(backend: Backend, filter: &Filter) -> String {
+fn grouped_sql(backend: Backend, filter: &Filter, grain: Grain) -> String {
     let latencies = values_of(backend, "CASE WHEN ok THEN latency_ms END");
     let ttfts = values_of(backend, "CASE WHEN ok THEN ttft_ms END");
+    let (guild, period) = match grain {
+        Grain::ServerDay => ("guild_id", format!("created_at / {DAY_MS}")),
+        Grain::Hour => ("CAST(NULL AS BIGINT)", format!("created_at / {HOUR_MS}")),
+    };
+    let group_by = match grain {
+        Grain::ServerDay => format!("guild_id, {period}"),
+        Grain::Hour => period.clone(),
+    };
     format!(
-        "SELECT guild_id, created_at / {DAY_MS} AS day, model, kind, \
+        "SELECT {guild}, {period} AS day, model, kind, \
          COUNT(*), \
          COUNT(*) - COUNT(CASE WHEN ok THEN 1 END), \
          CAST(COALESCE(SUM(tokens_in), 0) AS BIGINT), COUNT(tokens_in), \
@@ -61,14 +80,18 @@ fn grouped_sql(backend: Backend, filter: &Filter) -> String {
          COUNT(CASE WHEN {FINITE_COST} THEN 1 END), \
          {latencies}, {ttfts} \
          FROM performance_logs WHERE {} \
-         GROUP BY guild_id, created_at / {DAY_MS}, model, kind",
+         GROUP BY {group_by}, model, kind",
         filter.sql()
     )
 }
 
-/// The summaries of the calls `filter` selects, one per server, day, model and kind.
-pub(super) async fn grouped_summaries(db: &Db, filter: &Filter) -> StoreResult<Vec<GroupSummary>> {
-    let sql = grouped_sql(db.backend(), filter);
+/// The summaries of the calls `filter` selects, one per `grain`, model and kind.
+pub(super) async fn grouped_summaries(
+    db: &Db,
+    filter: &Filter,
+    grain: Grain,
+) -> StoreResult<Vec<GroupSummary>> {
+    let sql = grouped_sql(db.backend(), filter, grain);
     filter
         .fetch_all(db, sql)
         .await?

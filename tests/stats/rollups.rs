@@ -241,8 +241,8 @@ async fn a_recorded_call_shows_in_stats_at_once_and_after_the_refresh() {
             .fetch_one(db.pool())
             .await
             .unwrap();
-        // Three days, each in the global and the server's scope.
-        assert_eq!(rolled, 6, "{engine}");
+        // Three days, each in the global and the server's scope, and three hours.
+        assert_eq!(rolled, 9, "{engine}");
 
         let query = StatsQuery::last_days(StatsScope::Server(GUILDS[0]), 30, Timestamp(now));
         let stats_now = || async {

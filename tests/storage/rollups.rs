@@ -101,6 +101,45 @@ async fn an_existing_database_is_rolled_up_from_scratch_in_batches() {
 }
 
 #[tokio::test]
+async fn windows_starting_at_any_moment_read_hours_days_and_raw_rows_exactly() {
+    for t in engines().await {
+        let db = &t.db;
+        let engine = t.backend().name();
+        let now = Timestamp::now().0;
+        // A call every 37 minutes over the last three days, in both servers and none.
+        for i in 0..120 {
+            db.record_call(&call(i, now - i * 37 * 60_000))
+                .await
+                .unwrap();
+        }
+        db.refresh_rollups().await.unwrap();
+        let hours: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM perf_rollups WHERE scope = 'hour'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert!(hours > 48, "{engine}: {hours} hour rollups");
+        let midnight = (now / DAY - 1) * DAY;
+        for since in [
+            midnight,
+            midnight + 12 * 3_600_000,
+            midnight + 13 * 3_600_000 + 1_234,
+            midnight - 5 * 60_000,
+            now - 3 * DAY,
+        ] {
+            for scope in [StatsScope::Global, StatsScope::Server(GuildId(8))] {
+                let query = StatsQuery::new(scope, Timestamp(since))
+                    .with_kinds(&[CallKind::Narration, CallKind::Summary]);
+                let raw = summarize(&db.call_samples(&query).await.unwrap());
+                assert!(!raw.is_empty());
+                let got = db.call_summaries(&query).await.unwrap();
+                assert_same(&got, &raw, &format!("{engine}, {scope:?} from {since}"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn small_scopes_are_summarised_by_the_database_exactly() {
     for t in engines().await {
         let db = &t.db;
