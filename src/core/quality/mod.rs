@@ -18,6 +18,8 @@ pub mod repetition;
 pub mod tags;
 
 use crate::core::game::language::Language;
+use crate::core::ids::{CampaignId, GuildId, MessageId, SessionId, Timestamp, UserId};
+use crate::core::models::perf::CallKind;
 pub use language::Detected;
 
 /// Narrations before this one that the repetition check compares with.
@@ -65,6 +67,22 @@ pub fn check(input: &QualityInput<'_>) -> QualityChecks {
             .filter(|_| input.max_answer_tokens > 0)
             .map(|t| f64::from(t) / f64::from(input.max_answer_tokens)),
     }
+}
+
+/// The checks of one live narration, as stored for `/stats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityRecord {
+    pub message_id: MessageId,
+    pub guild_id: Option<GuildId>,
+    pub campaign_id: CampaignId,
+    pub session_id: SessionId,
+    /// The player whose turn was narrated, for `/stats scope:me`.
+    pub user_id: Option<UserId>,
+    pub model: String,
+    /// `Narration` or `Arena`.
+    pub kind: CallKind,
+    pub checks: QualityChecks,
+    pub created_at: Timestamp,
 }
 
 /// One model's quality figures over many narrations. Each rate is over the narrations where
