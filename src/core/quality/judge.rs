@@ -25,6 +25,12 @@ pub const JUDGE_TEMPERATURE: f32 = 0.0;
 /// A reason is one line of at most this many characters.
 pub const MAX_REASON_CHARS: usize = 200;
 
+/// The user turn of each request: the answer format again, last, where small judges look.
+const SCORE_ASK: &str =
+    "Score the narration now, in two lines:\nSCORE: <1 to 10>\nREASON: <one sentence>";
+const PAIRWISE_ASK: &str =
+    "Judge the two narrations now, in two lines:\nWINNER: <A, B or TIE>\nREASON: <one sentence>";
+
 /// What the judge is shown of a turn.
 #[derive(Debug, Clone, Copy)]
 pub struct JudgeTurn<'a> {
@@ -66,7 +72,7 @@ pub fn score_request(turn: &JudgeTurn<'_>, narration: &str) -> Result<ChatReques
             ("narration", narration),
         ],
     )?;
-    Ok(request(system, "Score the narration now."))
+    Ok(request(system, SCORE_ASK))
 }
 
 /// The request that compares two narrations of the same turn, `a` shown first.
@@ -84,7 +90,7 @@ pub fn pairwise_request(
             ("narration_b", b),
         ],
     )?;
-    Ok(request(system, "Judge the two narrations now."))
+    Ok(request(system, PAIRWISE_ASK))
 }
 
 /// A judge's score: `score` is None when the judge failed or answered out of format, and
@@ -136,7 +142,9 @@ fn plain_lines(answer: &str) -> Vec<String> {
         .collect()
 }
 
-/// The text after `key:` (any case) on the first line that starts with it.
+/// The text after `key:` (any case; `=` or `-` also do) on the first line that starts with
+/// it. Without a separator only a number counts (`SCORE 7`), so prose that merely begins
+/// with the word ("Score the narration...", a judge echoing the rubric) is not a field.
 fn field(lines: &[String], key: &str) -> Option<String> {
     lines.iter().find_map(|line| {
         let head = line.get(..key.len())?;
@@ -144,8 +152,11 @@ fn field(lines: &[String], key: &str) -> Option<String> {
             return None;
         }
         let rest = line[key.len()..].trim_start();
-        let rest = rest.strip_prefix([':', '=', '-']).unwrap_or(rest);
-        Some(rest.trim().to_string())
+        match rest.strip_prefix([':', '=', '-']) {
+            Some(value) => Some(value.trim().to_string()),
+            None if rest.starts_with(|c: char| c.is_ascii_digit()) => Some(rest.trim().to_string()),
+            None => None,
+        }
     })
 }
 
@@ -260,6 +271,14 @@ mod tests {
 
     #[test]
     fn out_of_format_answers_leave_the_score_empty_and_say_why() {
+        let echoed = parse_score("Score the narration from 1 (unusable) to 10 (excellent).");
+        assert_eq!(echoed.score, None);
+        assert!(
+            echoed.reason.contains("Score the narration"),
+            "{}",
+            echoed.reason
+        );
+        assert_eq!(parse_score("SCORE 6").score, Some(6));
         let none = parse_score("This narration is quite good overall.");
         assert_eq!(none.score, None);
         assert!(none.reason.starts_with("out of format"), "{}", none.reason);
