@@ -128,6 +128,24 @@ pub fn has_meta_talk(text: &str) -> bool {
     !meta_phrases(text).is_empty()
 }
 
+/// Words in a row that make a quote of the game master's instructions: longer than any
+/// phrase a narration shares with them by chance.
+pub const QUOTE_WORDS: usize = 8;
+
+/// Whether the narration recites its own instructions (`prompts/<lang>/system.md`): two or
+/// more runs of [`QUOTE_WORDS`] words found in them, which is out of character however
+/// it is worded (small models paste their prompt back).
+pub fn quotes_instructions(text: &str, instructions: &str) -> bool {
+    use std::collections::HashSet;
+    let prompt = super::repetition::words(instructions);
+    let grams: HashSet<&[String]> = prompt.windows(QUOTE_WORDS).collect();
+    let own = super::repetition::words(text);
+    own.windows(QUOTE_WORDS)
+        .filter(|gram| grams.contains(gram))
+        .nth(1)
+        .is_some()
+}
+
 /// Lower case with typographic apostrophes folded, so `I’m` and `I'm` match alike.
 fn normalise(text: &str) -> String {
     text.to_lowercase().replace(['’', 'ʼ'], "'")
@@ -186,6 +204,22 @@ mod tests {
         ] {
             assert!(!has_meta_talk(text), "{text}: {:?}", meta_phrases(text));
         }
+    }
+
+    #[test]
+    fn reciting_the_instructions_is_meta_talk() {
+        use crate::core::game::language::Language;
+        use crate::core::game::prompt::PromptSet;
+        let fr = PromptSet::for_language(Language::Fr).system;
+        let pasted = "# Comment tu écris - Chaque réponse doit rester agréable à lire dans une discussion : environ 120 à 250 mots, au plus trois paragraphes courts.";
+        assert!(quotes_instructions(pasted, fr));
+        let de = PromptSet::for_language(Language::De).system;
+        let story = "Der Nebel kriecht über das Dorf, und die Mühle knarrt im Wind. Liesel, die Müllerin wartet auf deine Frage.";
+        assert!(!quotes_instructions(story, de));
+        assert!(
+            !quotes_instructions(pasted, de),
+            "another language's prompt"
+        );
     }
 
     #[test]

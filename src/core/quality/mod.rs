@@ -5,7 +5,7 @@
 //!
 //! - [`language`]: whatlang's detection against the campaign language (unknown when short).
 //! - [`tags`]: malformed or impossible roll tags.
-//! - [`meta`]: assistant talk and refusals, in every prompt language.
+//! - [`meta`]: assistant talk, refusals and recited instructions, in every prompt language.
 //! - [`repetition`]: repeated word n-grams within and across recent narrations.
 //! - [`judge`]: the optional judge model's prompts and how its answers are read.
 //! - [`chart`]: the quality rates as a PNG.
@@ -18,6 +18,7 @@ pub mod repetition;
 pub mod tags;
 
 use crate::core::game::language::Language;
+use crate::core::game::prompt::PromptSet;
 use crate::core::ids::{CampaignId, GuildId, MessageId, SessionId, Timestamp, UserId};
 use crate::core::models::perf::CallKind;
 pub use language::Detected;
@@ -60,7 +61,11 @@ pub fn check(input: &QualityInput<'_>) -> QualityChecks {
         language,
         language_ok: language.map(|d| d == Detected::Campaign(input.language)),
         tag_errors: tags::tag_errors(input.narration),
-        meta_talk: meta::has_meta_talk(input.narration),
+        meta_talk: meta::has_meta_talk(input.narration)
+            || meta::quotes_instructions(
+                input.narration,
+                PromptSet::for_language(input.language).system,
+            ),
         repetition: repetition::repetition(input.narration, &input.recent[skip..]),
         budget_use: input
             .tokens_out

@@ -13,7 +13,7 @@ use crate::core::game::roll_tag::strip_roll_tags;
 pub const N: usize = 4;
 
 /// Lower-cased words of letters and digits; punctuation and roll tags do not count.
-fn words(text: &str) -> Vec<String> {
+pub(super) fn words(text: &str) -> Vec<String> {
     strip_roll_tags(text)
         .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’')
         .filter(|w| !w.is_empty())
