@@ -26,6 +26,7 @@ const GOOD: &str = "openai:gpt-4o";
 const SMALL: &str = "local:gemma-3-270m";
 
 struct Table {
+    guild: GuildId,
     campaign: CampaignId,
     session: SessionId,
 }
@@ -49,7 +50,11 @@ async fn table(db: &Db, guild: GuildId, name: &str, channel: u64) -> Table {
         .await
         .unwrap()
         .id;
-    Table { campaign, session }
+    Table {
+        guild,
+        campaign,
+        session,
+    }
 }
 
 fn checks(
@@ -77,7 +82,6 @@ fn checks(
 async fn narrate(
     db: &Db,
     t: &Table,
-    guild: GuildId,
     user: UserId,
     model: &str,
     kind: CallKind,
@@ -99,7 +103,7 @@ async fn narrate(
         .unwrap();
     let record = QualityRecord {
         message_id: message.id,
-        guild_id: Some(guild),
+        guild_id: Some(t.guild),
         campaign_id: t.campaign,
         session_id: t.session,
         user_id: Some(user),
@@ -135,7 +139,6 @@ async fn summaries_per_model_by_scope_window_and_kind() {
         narrate(
             db,
             &here,
-            GUILD,
             MIRA,
             GOOD,
             Narration,
@@ -146,7 +149,6 @@ async fn summaries_per_model_by_scope_window_and_kind() {
         narrate(
             db,
             &here,
-            GUILD,
             BRAK,
             GOOD,
             Arena,
@@ -157,7 +159,6 @@ async fn summaries_per_model_by_scope_window_and_kind() {
         narrate(
             db,
             &here,
-            GUILD,
             MIRA,
             SMALL,
             Narration,
@@ -168,7 +169,6 @@ async fn summaries_per_model_by_scope_window_and_kind() {
         narrate(
             db,
             &here,
-            GUILD,
             BRAK,
             SMALL,
             Narration,
@@ -179,7 +179,6 @@ async fn summaries_per_model_by_scope_window_and_kind() {
         narrate(
             db,
             &there,
-            OTHER,
             MIRA,
             GOOD,
             Narration,
@@ -191,7 +190,6 @@ async fn summaries_per_model_by_scope_window_and_kind() {
         narrate(
             db,
             &here,
-            GUILD,
             MIRA,
             SMALL,
             Narration,
@@ -269,7 +267,6 @@ async fn checks_go_with_their_campaign() {
         narrate(
             db,
             &here,
-            GUILD,
             MIRA,
             GOOD,
             CallKind::Narration,
