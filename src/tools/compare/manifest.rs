@@ -4,28 +4,16 @@
 
 use sha2::{Digest, Sha256};
 
+use super::CompareRun;
+
 use crate::core::engine::context::{NARRATION_TEMPERATURE, SUMMARY_TEMPERATURE};
 use crate::core::game::prompt::PromptSet;
-use crate::core::models::chat::ModelId;
 use crate::core::quality::judge::{
     JUDGE_MAX_TOKENS, JUDGE_TEMPERATURE, PAIRWISE, PAIRWISE_PATH, RUBRIC, RUBRIC_PATH,
 };
-use crate::tools::scenario::Scenario;
 
 /// The version of the `run.json` layout.
 pub const FORMAT: &str = "gamemaster-compare-run/1";
-
-/// What `run.json` describes.
-pub struct RunManifest<'a> {
-    pub scenario: &'a Scenario,
-    /// Where the scenario was read from, and its text.
-    pub scenario_path: &'a str,
-    pub scenario_text: &'a str,
-    pub models: &'a [ModelId],
-    pub judge: Option<&'a ModelId>,
-    pub pairwise: bool,
-    pub seed: u64,
-}
 
 /// An `f32` setting as the decimal it was written as (0.8, not 0.800000011920929).
 fn decimal(value: f32) -> f64 {
@@ -37,7 +25,7 @@ fn sha256(text: &str) -> String {
 }
 
 /// The prompt files the run sends, with their paths in the repository.
-fn prompt_files(m: &RunManifest<'_>) -> Vec<(String, &'static str)> {
+fn prompt_files(m: &CompareRun<'_>) -> Vec<(String, &'static str)> {
     let code = m.scenario.campaign.language.code();
     let set = PromptSet::for_language(m.scenario.campaign.language);
     let mut files = vec![
@@ -54,39 +42,37 @@ fn prompt_files(m: &RunManifest<'_>) -> Vec<(String, &'static str)> {
     files
 }
 
-impl RunManifest<'_> {
-    /// The JSON text, pretty-printed, keys sorted: two runs with the same inputs write the
-    /// same file.
-    pub fn to_json(&self) -> String {
-        let prompts: Vec<serde_json::Value> = prompt_files(self)
-            .into_iter()
-            .map(|(path, text)| serde_json::json!({ "path": path, "sha256": sha256(text) }))
-            .collect();
-        let value = serde_json::json!({
-            "format": FORMAT,
-            "gamemaster_version": env!("CARGO_PKG_VERSION"),
-            "scenario": {
-                "path": self.scenario_path,
-                "sha256": sha256(self.scenario_text),
-                "campaign": self.scenario.campaign.name.as_str(),
-                "language": self.scenario.campaign.language.code(),
-                "turns": self.scenario.turns.len(),
-            },
-            "models": self.models.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "judge": self.judge.map(ToString::to_string),
-            "pairwise": self.pairwise,
-            "dice_seed": self.seed,
-            "sampling": {
-                "narration_temperature": decimal(NARRATION_TEMPERATURE),
-                "summary_temperature": decimal(SUMMARY_TEMPERATURE),
-                "max_answer_tokens": self.scenario.max_answer_tokens,
-                "judge_temperature": self.judge.map(|_| decimal(JUDGE_TEMPERATURE)),
-                "judge_max_tokens": self.judge.map(|_| JUDGE_MAX_TOKENS),
-            },
-            "prompts": prompts,
-        });
-        let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into());
-        text.push('\n');
-        text
-    }
+/// The JSON text of `run.json`, pretty-printed, keys sorted: two runs with the same inputs
+/// write the same file.
+pub fn to_json(run: &CompareRun<'_>) -> String {
+    let prompts: Vec<serde_json::Value> = prompt_files(run)
+        .into_iter()
+        .map(|(path, text)| serde_json::json!({ "path": path, "sha256": sha256(text) }))
+        .collect();
+    let value = serde_json::json!({
+        "format": FORMAT,
+        "gamemaster_version": env!("CARGO_PKG_VERSION"),
+        "scenario": {
+            "path": run.scenario_path,
+            "sha256": sha256(run.scenario_text),
+            "campaign": run.scenario.campaign.name.as_str(),
+            "language": run.scenario.campaign.language.code(),
+            "turns": run.scenario.turns.len(),
+        },
+        "models": run.models.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "judge": run.judge.map(ToString::to_string),
+        "pairwise": run.pairwise,
+        "dice_seed": run.seed,
+        "sampling": {
+            "narration_temperature": decimal(NARRATION_TEMPERATURE),
+            "summary_temperature": decimal(SUMMARY_TEMPERATURE),
+            "max_answer_tokens": run.scenario.max_answer_tokens,
+            "judge_temperature": run.judge.map(|_| decimal(JUDGE_TEMPERATURE)),
+            "judge_max_tokens": run.judge.map(|_| JUDGE_MAX_TOKENS),
+        },
+        "prompts": prompts,
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
 }

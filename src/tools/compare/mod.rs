@@ -334,16 +334,7 @@ fn write_outputs(
         texts.push(("pairwise.csv", asked));
         texts.push(("ranking.csv", ranking));
     }
-    let manifest = manifest::RunManifest {
-        scenario: plan.scenario,
-        scenario_path: plan.scenario_path,
-        scenario_text: plan.scenario_text,
-        models: plan.models,
-        judge: plan.judge,
-        pairwise: plan.pairwise,
-        seed: plan.seed,
-    };
-    texts.push(("run.json", manifest.to_json()));
+    texts.push(("run.json", manifest::to_json(plan)));
     let mut files = Vec::new();
     for (name, text) in texts {
         let path = out.join(name);
