@@ -49,9 +49,12 @@ pub enum Command {
     #[command(
         long_about = "Play the same scripted player turns (a TOML scenario, see prompts/scenarios/) through \
                       each model, one model after the other, with the prompts the bot uses. Writes \
-                      DIR/results.csv (one row per model and turn), DIR/summary.csv (per-model aggregates) and \
-                      DIR/latency.png, DIR/tokens.png, DIR/cost.png; every call is also recorded in DATABASE_URL \
-                      with kind `compare`. A failing model does not stop the others."
+                      DIR/results.csv (one row per model and turn, with the quality checks of its narration), \
+                      DIR/summary.csv (per-model aggregates), DIR/latency.png, DIR/tokens.png, DIR/cost.png, \
+                      DIR/quality.png and DIR/run.json (models, sampling, dice seed, prompt hashes); every \
+                      call is also recorded in DATABASE_URL with kind `compare`. A failing model does not stop \
+                      the others. --judge adds a judge model's score of each narration; --pairwise its \
+                      preferences between models, ranked by Bradley-Terry."
     )]
     Compare(CompareArgs),
     /// Exit 0 when the running bot's /healthz (at METRICS_ADDR) answers 200, 1 otherwise;
@@ -154,6 +157,16 @@ pub struct CompareArgs {
     /// Directory for the CSV files and charts (created if needed).
     #[arg(long)]
     pub out: PathBuf,
+    /// A judge model that scores each narration 1..10 against prompts/judge/rubric.md.
+    #[arg(long, value_name = "MODEL")]
+    pub judge: Option<String>,
+    /// With --judge: also compare each pair of models' narrations of the same turn, in both
+    /// orders, and rank the models by Bradley-Terry (DIR/pairwise.csv, DIR/ranking.csv).
+    #[arg(long, requires = "judge")]
+    pub pairwise: bool,
+    /// Dice seed of the run (default: the scenario's `dice_seed`, else 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 impl Cli {

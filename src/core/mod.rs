@@ -12,6 +12,8 @@
 //! - [`accounts`]: accounts, linking, personal data, the old app's data.
 //! - [`portrait`]: generated portraits, placeholders and icons.
 //! - [`stats`]: aggregates, leaderboards, arena ratings and charts behind `/stats`.
+//! - [`quality`]: per-turn checks of a narration (language, tags, assistant talk, repetition)
+//!   and the judge model's prompts.
 
 pub mod accounts;
 pub mod engine;
@@ -20,6 +22,7 @@ pub mod ids;
 pub mod limits;
 pub mod models;
 pub mod portrait;
+pub mod quality;
 pub mod stats;
 pub mod store;
 pub mod streaming;

@@ -20,6 +20,7 @@ use crate::core::models::activity::CallPoint;
 use crate::core::models::chat::ModelId;
 use crate::core::models::perf::PerfRecord;
 use crate::core::portrait::image::{NewImage, StoredImage};
+use crate::core::quality::{QualityRecord, QualitySummary};
 use crate::core::stats::chart::DailyLatency;
 use crate::core::stats::{Battle, CallSample, CallSummary, StatsData, StatsQuery, ThumbVotes};
 
@@ -166,6 +167,17 @@ pub trait PerfStore: Send + Sync {
     async fn record_call(&self, record: &PerfRecord) -> StoreResult<()>;
     /// Spend of a server since `since`, in USD (calls of unknown price count as 0 here).
     async fn guild_spend_since(&self, guild: GuildId, since: Timestamp) -> StoreResult<f64>;
+}
+
+/// The quality checks of live narrations (`core::quality`), behind `/stats` by quality.
+#[async_trait]
+pub trait QualityStore: Send + Sync {
+    /// Stores one narration's checks; a second record for the same narration is ignored.
+    async fn record_quality(&self, record: &QualityRecord) -> StoreResult<()>;
+    /// Per-model aggregates of the checks in the query's scope, window and kinds (computed in
+    /// SQL), sorted by model. A rate is None when no narration of the model has that check
+    /// known (a language too short to detect, a repetition of a one-word answer).
+    async fn quality_summaries(&self, query: &StatsQuery) -> StoreResult<Vec<QualitySummary>>;
 }
 
 #[async_trait]
@@ -345,6 +357,7 @@ pub trait Store:
     + SessionStore
     + MessageStore
     + PerfStore
+    + QualityStore
     + VoteStore
     + StatsStore
     + ImageStore
@@ -362,6 +375,7 @@ impl<T> Store for T where
         + SessionStore
         + MessageStore
         + PerfStore
+        + QualityStore
         + VoteStore
         + StatsStore
         + ImageStore

@@ -15,6 +15,7 @@ pub mod migrations;
 mod ops;
 mod perf;
 mod personal_data;
+mod quality;
 pub mod rollups;
 mod rows;
 mod sessions;

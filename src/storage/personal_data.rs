@@ -11,8 +11,8 @@ use super::rows::{self, store_error};
 use crate::core::accounts::account::DiscordLink;
 use crate::core::accounts::personal_data::{
     Adoption, Erasure, ExportedAccount, ExportedArenaVote, ExportedCall, ExportedCampaign,
-    ExportedCharacter, ExportedLink, ExportedLoginAttempt, ExportedMessage, ExportedRating, Person,
-    PersonalData, adopted_name, exported_guild, exported_id,
+    ExportedCharacter, ExportedLink, ExportedLoginAttempt, ExportedMessage, ExportedNarrationCheck,
+    ExportedRating, Person, PersonalData, adopted_name, exported_guild, exported_id,
 };
 use crate::core::ids::{AccountId, GuildId, Timestamp, UserId};
 use crate::core::store::{PersonalDataStore, StoreResult};
@@ -277,6 +277,28 @@ impl Db {
         })
         .await
     }
+
+    async fn exported_checks(&self, person: &Person) -> StoreResult<Vec<ExportedNarrationCheck>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT message_id, model, language, language_ok, tag_errors, meta_talk, repetition, \
+             created_at FROM narration_quality WHERE user_id IN {users} ORDER BY message_id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedNarrationCheck {
+                message_id: rows::int(row, "message_id")?,
+                model: rows::text(row, "model")?,
+                language: rows::opt_text(row, "language")?,
+                language_ok: rows::opt_boolean(row, "language_ok")?,
+                tag_errors: rows::int(row, "tag_errors")?,
+                meta_talk: rows::boolean(row, "meta_talk")?,
+                repetition: rows::opt_float(row, "repetition")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -314,6 +336,7 @@ impl PersonalDataStore for Db {
             arena_votes: self.exported_arena_votes(person).await?,
             login_attempts: self.exported_login_attempts(person).await?,
             model_calls: self.exported_calls(person).await?,
+            narration_checks: self.exported_checks(person).await?,
         })
     }
 
@@ -403,6 +426,7 @@ impl PersonalDataStore for Db {
             ("DELETE FROM login_attempts", "discord_user_id"),
             ("UPDATE sessions SET started_by = NULL", "started_by"),
             ("UPDATE performance_logs SET user_id = NULL", "user_id"),
+            ("UPDATE narration_quality SET user_id = NULL", "user_id"),
         ] {
             let mut p = Params::new();
             let users = p.users(&person.users);

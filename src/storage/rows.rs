@@ -88,6 +88,14 @@ pub fn boolean(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
     }
 }
 
+/// [`boolean`] for a nullable column.
+pub fn opt_boolean(row: &AnyRow, col: &str) -> Result<Option<bool>, StoreError> {
+    match row.try_get::<Option<bool>, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => opt_int(row, col).map(|v| v.map(|v| v != 0)),
+    }
+}
+
 pub fn bytes(row: &AnyRow, col: &str) -> Result<Vec<u8>, StoreError> {
     row.try_get::<Vec<u8>, _>(col).map_err(store_error)
 }

@@ -1184,3 +1184,46 @@ async fn a_turn_that_panics_is_told_to_the_channel_and_the_next_message_is_narra
     let asked = &last.messages.last().unwrap().content;
     assert!(asked.contains("I pull it again."), "{asked}");
 }
+
+#[tokio::test]
+async fn every_stored_narration_gets_its_quality_checks() {
+    use gamemaster::core::stats::{StatsQuery, StatsScope};
+    let game = spawn_game(fast()).await;
+    game.gm.push(Reply::Text(
+        "The lighthouse door creaks open onto a spiral stair. Salt wind howls through the broken \
+         panes above, and somewhere high in the tower a lamp swings on its chain. What do you do?"
+            .into(),
+    ));
+    game.gm.push(Reply::Text(
+        "En tant qu'IA, je ne peux pas décrire la suite de cette histoire, mais voici un jet : \
+         [[jet 1d20+3 Perception DD 13]] pour voir si tu remarques quelque chose dans l'escalier."
+            .into(),
+    ));
+    let campaign = game.campaign("Checked", &[ALICE]).await;
+    game.start(&campaign, CHANNEL).await;
+    game.say(CHANNEL, ALICE, "I climb the stairs.").await;
+    game.finished(CHANNEL, 2).await;
+
+    let query = StatsQuery::new(StatsScope::Campaign(campaign.id), Timestamp(0));
+    let summaries = game.db.quality_summaries(&query).await.unwrap();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let s = &summaries[0];
+    assert_eq!((s.model.as_str(), s.count), ("openai:gpt-4o-mini", 2));
+    assert_eq!(
+        s.language_ok_rate,
+        Some(0.5),
+        "the French one is off-language"
+    );
+    assert_eq!(s.tag_error_rate, Some(0.5), "[[jet ...]] is not a roll tag");
+    assert_eq!(s.meta_talk_rate, Some(0.5));
+    assert_eq!(s.repetition_mean, Some(0.0));
+
+    // The turn's narration is Alice's (for /stats scope:me); the opening is no one's.
+    let mine = game
+        .db
+        .quality_summaries(&StatsQuery::new(StatsScope::Me(ALICE), Timestamp(0)))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!((mine[0].count, mine[0].meta_talk_rate), (1, Some(1.0)));
+}

@@ -11,6 +11,7 @@ mod limits;
 mod migrations;
 mod ops;
 mod personal_data;
+mod quality;
 mod repositories;
 mod rollups;
 mod tls;

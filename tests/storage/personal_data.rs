@@ -14,11 +14,12 @@ use gamemaster::core::game::transcript::{MessageRole, MessageStatus, NewMessage}
 use gamemaster::core::game::vote::Rating;
 use gamemaster::core::ids::{AccountId, CampaignId, ChannelId, GuildId, ImageId, UserId};
 use gamemaster::core::models::chat::ModelId;
-use gamemaster::core::models::perf::PerfRecord;
+use gamemaster::core::models::perf::{CallKind, PerfRecord};
 use gamemaster::core::portrait::image::{ImageKind, NewImage};
+use gamemaster::core::quality::{QualityChecks, QualityRecord};
 use gamemaster::core::store::{
     AccountStore, CampaignStore, CharacterStore, ImageStore, MessageStore, PerfStore,
-    PersonalDataStore, SessionStore, VoteStore,
+    PersonalDataStore, QualityStore, SessionStore, VoteStore,
 };
 use gamemaster::storage::Db;
 use support::db::engines;
@@ -159,6 +160,26 @@ async fn world(db: &Db) -> World {
         .await
         .unwrap();
     }
+    db.record_quality(&QualityRecord {
+        message_id: narration,
+        guild_id: Some(GUILD),
+        campaign_id: rime,
+        session_id: session.id,
+        user_id: Some(ALICE),
+        model: "local:narrator".into(),
+        kind: CallKind::Narration,
+        checks: QualityChecks {
+            language: None,
+            language_ok: None,
+            tag_errors: 0,
+            meta_talk: false,
+            repetition: Some(0.0),
+            budget_use: Some(0.3),
+        },
+        created_at: gamemaster::core::ids::Timestamp::now(),
+    })
+    .await
+    .unwrap();
     db.set_rating(narration, ALICE, Rating::Up).await.unwrap();
     db.set_rating(narration, BOB, Rating::Down).await.unwrap();
     World {
@@ -203,6 +224,13 @@ async fn the_export_holds_everything_about_the_person_and_no_password_hash() {
         assert_eq!(data.model_calls.len(), 1);
         assert_eq!(data.model_calls[0].cost_usd, Some(0.002));
         assert_eq!(data.model_calls[0].tokens_out, Some(200));
+        assert_eq!(
+            data.narration_checks.len(),
+            1,
+            "the checks of her turn's narration"
+        );
+        assert_eq!(data.narration_checks[0].message_id, w.narration.0);
+        assert_eq!(data.narration_checks[0].language_ok, None);
 
         let json = data.to_json();
         let hash =
@@ -285,6 +313,10 @@ async fn erasure_deletes_the_person_and_keeps_the_shared_story() {
         assert!(
             left.model_calls.is_empty(),
             "performance records lose the user id"
+        );
+        assert!(
+            left.narration_checks.is_empty(),
+            "quality records lose the user id"
         );
         // Bob's data is untouched.
         let bob = personal_data::export(&t.db, BOB).await.unwrap();

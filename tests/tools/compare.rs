@@ -43,7 +43,11 @@ character = "Mira"
 text = "I strike from the shadows."
 "#;
 
-async fn gamemaster(dir: &Path, args: Vec<String>, env: Vec<(&'static str, String)>) -> Output {
+pub(crate) async fn gamemaster(
+    dir: &Path,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+) -> Output {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gamemaster"));
@@ -191,9 +195,41 @@ async fn two_models_one_refused_give_rows_summaries_charts_and_records() {
     assert_eq!(summary[2][scol("error_rate")], "1");
     assert_eq!(summary[2][scol("latency_p50_ms")], "", "no successful call");
 
-    for chart in ["latency.png", "tokens.png", "cost.png"] {
+    for chart in ["latency.png", "tokens.png", "cost.png", "quality.png"] {
         assert_png(&dir.path().join("results").join(chart));
     }
+
+    // Quality: the short answer is too short to tell its language, has no tag and no
+    // assistant talk, and repeats itself from the second turn on; without --judge the
+    // judge's columns are empty; a model that never answered has every check unknown.
+    let table = support::csv::Table::read(&dir.path().join("results/results.csv"));
+    assert_eq!(table.column("language")[..4], ["", "", "", ""]);
+    assert_eq!(table.column("tag_errors")[..4], ["0", "0", "0", "0"]);
+    assert_eq!(table.column("meta_talk")[..4], ["false"; 4]);
+    assert_eq!(table.column("repetition")[..4], ["0", "1", "1", "1"]);
+    assert_eq!(table.get(0, "budget_use"), "0.15", "30 of 200 tokens");
+    assert!(table.column("judge_score").iter().all(|v| v.is_empty()));
+    assert!(table.column("judge_reason").iter().all(|v| v.is_empty()));
+    assert!(
+        table.rows[4..]
+            .iter()
+            .all(|r| r[11..17].iter().all(String::is_empty))
+    );
+    let sums = support::csv::Table::read(&dir.path().join("results/summary.csv"));
+    assert_eq!(sums.get(0, "language_ok_rate"), "", "unknown, not 0");
+    assert_eq!(sums.get(0, "tag_error_rate"), "0");
+    assert_eq!(sums.get(0, "repetition_mean"), "0.75");
+    assert_eq!(
+        sums.get(1, "tag_error_rate"),
+        "",
+        "no narration, nothing known"
+    );
+    assert_eq!(sums.get(1, "judge_score_mean"), "");
+    let manifest = std::fs::read_to_string(dir.path().join("results/run.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["dice_seed"], 1, "the scenario's default seed");
+    assert_eq!(manifest["judge"], serde_json::Value::Null);
+    assert_eq!(manifest["models"][1], "deepseek:deepseek-chat");
 
     // The prompts are the game's: the campaign, the party and the player's words.
     let requests = good.requests();

@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod compare;
+mod judge;
 mod play;
 mod roll;
 mod scenario;

@@ -33,15 +33,23 @@ fn field_of(err: ScenarioError) -> String {
 fn the_example_scenarios_parse() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/prompts/scenarios");
     let mut seen = 0;
+    let mut languages = std::collections::HashSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let scenario = Scenario::parse(&text)
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
         assert!(scenario.turns.len() >= 3, "{}", path.display());
+        languages.insert(scenario.campaign.language);
         seen += 1;
     }
     assert!(seen >= 2, "two example scenarios ship");
+    for language in Language::ALL {
+        assert!(
+            languages.contains(&language),
+            "a scenario in {language}, for each language of prompts/"
+        );
+    }
 }
 
 #[test]

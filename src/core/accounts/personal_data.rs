@@ -69,6 +69,8 @@ pub struct PersonalData {
     pub login_attempts: Vec<ExportedLoginAttempt>,
     /// Model calls made for the person's turns (what `/stats scope:me` reads).
     pub model_calls: Vec<ExportedCall>,
+    /// Quality checks of the narrations of the person's turns (also read by `/stats scope:me`).
+    pub narration_checks: Vec<ExportedNarrationCheck>,
 }
 
 impl PersonalData {
@@ -182,6 +184,18 @@ pub struct ExportedCall {
     pub tokens_out: Option<i64>,
     pub cost_usd: Option<f64>,
     pub ok: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportedNarrationCheck {
+    pub message_id: i64,
+    pub model: String,
+    pub language: Option<String>,
+    pub language_ok: Option<bool>,
+    pub tag_errors: i64,
+    pub meta_talk: bool,
+    pub repetition: Option<f64>,
     pub created_at: Timestamp,
 }
 

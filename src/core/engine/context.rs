@@ -14,6 +14,11 @@ use crate::core::ids::{CharacterId, MessageId};
 use crate::core::models::chat::{ChatMessage, ChatRequest, Role};
 use crate::core::models::tokens;
 
+/// Sampling temperature of narrations: lively but on topic.
+pub const NARRATION_TEMPERATURE: f32 = 0.8;
+/// Sampling temperature of the rolling summary: faithful rather than inventive.
+pub const SUMMARY_TEMPERATURE: f32 = 0.2;
+
 /// What the context builder knows about the people in the story.
 pub struct Cast<'a> {
     pub characters: &'a [Character],
@@ -177,7 +182,7 @@ pub fn build(
             system,
             messages: alternate(rendered),
             max_tokens: budget.max_answer_tokens,
-            temperature: Some(0.8),
+            temperature: Some(NARRATION_TEMPERATURE),
         },
         overflow: tail[..first_included].to_vec(),
     }
@@ -246,7 +251,7 @@ pub fn summary_request(
             content: "Write the updated summary now.".into(),
         }],
         max_tokens,
-        temperature: Some(0.2),
+        temperature: Some(SUMMARY_TEMPERATURE),
     })
 }
 

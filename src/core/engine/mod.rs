@@ -34,6 +34,7 @@ use crate::core::streaming::StreamPolicy;
 
 pub use actor::ActorCommand;
 pub use arena::{ArenaReveal, ArenaSide, ArenaVoteReceipt};
+pub use narrate::collect;
 pub use requests::RatingCounts;
 
 /// Where models come from: the provider registry in production, scripted models in tests.

@@ -1,10 +1,14 @@
-//! The performance record of every model call a turn makes.
+//! The performance record of every model call a turn makes, and the quality checks of every
+//! narration it stores.
 
 use super::Actor;
+use super::turn::Scene;
 use crate::core::game::session::Session;
-use crate::core::ids::UserId;
+use crate::core::game::transcript::{MessageRole, StoredMessage};
+use crate::core::ids::{Timestamp, UserId};
 use crate::core::models::chat::{Completion, LlmError, ModelId};
 use crate::core::models::perf::{CallKind, PerfRecord};
+use crate::core::quality::{self, QualityInput, QualityRecord, RECENT_NARRATIONS};
 
 /// Writes the performance record of each model call; a failure to record never fails a turn.
 pub(in crate::core::engine) struct Recorder<'a> {
@@ -59,6 +63,46 @@ impl Recorder<'_> {
     async fn write(&self, record: PerfRecord) {
         if let Err(e) = self.actor.shared.deps.store.record_call(&record).await {
             tracing::warn!(error = %e, "could not store a performance record");
+        }
+    }
+
+    /// Checks a stored narration (`core::quality`) against the campaign's language and the
+    /// narrations before it, and stores the result; like the call record, a failure to store
+    /// it never fails the turn.
+    pub(in crate::core::engine) async fn quality(
+        &self,
+        kind: CallKind,
+        scene: &Scene<'_>,
+        narration: &StoredMessage,
+        completion: &Completion,
+    ) {
+        let recent: Vec<&str> = scene
+            .tail
+            .iter()
+            .filter(|m| m.role == MessageRole::Assistant && m.id != narration.id)
+            .map(|m| m.content.as_str())
+            .collect();
+        let recent = &recent[recent.len().saturating_sub(RECENT_NARRATIONS)..];
+        let checks = quality::check(&QualityInput {
+            narration: &narration.content,
+            language: scene.campaign.language,
+            recent,
+            max_answer_tokens: self.actor.shared.deps.settings.max_answer_tokens,
+            tokens_out: Some(completion.usage.tokens_out),
+        });
+        let record = QualityRecord {
+            message_id: narration.id,
+            guild_id: self.session.guild_id,
+            campaign_id: self.session.campaign_id,
+            session_id: self.session.id,
+            user_id: self.user,
+            model: self.model.to_string(),
+            kind,
+            checks,
+            created_at: Timestamp::now(),
+        };
+        if let Err(e) = self.actor.shared.deps.store.record_quality(&record).await {
+            tracing::warn!(error = %e, "could not store a narration's quality checks");
         }
     }
 }

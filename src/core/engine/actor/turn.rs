@@ -197,6 +197,9 @@ impl Actor {
                 } => {
                     self.supersede(replaced).await?;
                     record.success(CallKind::Narration, &completion).await;
+                    record
+                        .quality(CallKind::Narration, scene, &narration, &completion)
+                        .await;
                     self.add_buttons(last_message, &narration, model_id).await;
                     self.roll_requested_dice(scene.session, &narration).await?;
                     self.summarise_overflow(scene, &told.overflow, &*model, &record)

@@ -340,6 +340,9 @@ impl Actor {
                 last_message,
             } => {
                 record.success(CallKind::Arena, &completion).await;
+                record
+                    .quality(CallKind::Arena, turn.scene, &narration, &completion)
+                    .await;
                 Ok(Ok(Narrated {
                     side,
                     narration,
