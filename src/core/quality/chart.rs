@@ -7,7 +7,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::QualitySummary;
 use crate::core::stats::chart::{
-    BACKGROUND, ChartError, TEXT, render_png, text_style, truncate_label,
+    Area, BACKGROUND, ChartError, GRID, MUTED, TEXT, draw_error, draw_legend, draw_no_data,
+    model_labels, render_png, text_style,
 };
 
 /// One bar per check, in this order and these colours (fixed, so the legend reads the same
@@ -18,8 +19,6 @@ const SERIES: [(&str, RGBColor); 4] = [
     ("with assistant talk", RGBColor(213, 94, 0)),
     ("repetition (mean)", RGBColor(86, 180, 233)),
 ];
-const GRID: RGBColor = RGBColor(0x40, 0x43, 0x49);
-const MUTED: RGBColor = RGBColor(0x9a, 0xa0, 0xa8);
 
 fn values(s: &QualitySummary) -> [Option<f64>; 4] {
     [
@@ -28,10 +27,6 @@ fn values(s: &QualitySummary) -> [Option<f64>; 4] {
         s.meta_talk_rate,
         s.repetition_mean,
     ]
-}
-
-fn draw_error(e: impl std::fmt::Display) -> ChartError {
-    ChartError::Draw(e.to_string())
 }
 
 /// Renders the quality chart of `summaries` (in their order) to PNG bytes.
@@ -47,27 +42,17 @@ pub fn render_quality(
             .draw_text(title, &text_style(22, TEXT), (18, 14))
             .map_err(draw_error)?;
         if summaries.is_empty() {
-            let (w, h) = body.dim_in_pixel();
-            let centre = text_style(20, MUTED).pos(Pos::new(HPos::Center, VPos::Center));
-            return body
-                .draw_text("No data yet", &centre, (w as i32 / 2, h as i32 / 2))
-                .map_err(draw_error);
+            return draw_no_data(&body);
         }
         draw_groups(&body, summaries)
     })
 }
 
-fn draw_groups<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-    summaries: &[QualitySummary],
-) -> Result<(), ChartError> {
+fn draw_groups(area: &Area<'_>, summaries: &[QualitySummary]) -> Result<(), ChartError> {
     let groups = summaries.len();
     let (width, _) = area.dim_in_pixel();
-    let max_chars = ((width.saturating_sub(110) / groups as u32 / 8) as usize).clamp(4, 28);
-    let labels: Vec<String> = summaries
-        .iter()
-        .map(|s| truncate_label(&s.model, max_chars))
-        .collect();
+    let models: Vec<&str> = summaries.iter().map(|s| s.model.as_str()).collect();
+    let labels = model_labels(&models, width.saturating_sub(110) / groups as u32);
     let mut chart = ChartBuilder::on(area)
         .margin_left(12)
         .margin_right(24)
@@ -138,14 +123,7 @@ fn draw_groups<DB: DrawingBackend>(
         });
         chart.draw_series(labels).map_err(draw_error)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(BACKGROUND.mix(0.92))
-        .border_style(MUTED)
-        .label_font(text_style(13, TEXT))
-        .draw()
-        .map_err(draw_error)
+    draw_legend(&mut chart)
 }
 
 #[cfg(test)]

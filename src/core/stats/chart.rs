@@ -27,8 +27,8 @@ pub const MAX_SIDE: u32 = 4096;
 
 pub const BACKGROUND: RGBColor = RGBColor(0x2b, 0x2d, 0x31);
 pub const TEXT: RGBColor = RGBColor(0xdb, 0xde, 0xe1);
-const MUTED: RGBColor = RGBColor(0x9a, 0xa0, 0xa8);
-const GRID: RGBColor = RGBColor(0x40, 0x43, 0x49);
+pub(crate) const MUTED: RGBColor = RGBColor(0x9a, 0xa0, 0xa8);
+pub(crate) const GRID: RGBColor = RGBColor(0x40, 0x43, 0x49);
 
 static FONT_BYTES: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 const FONT: &str = "sans-serif";
@@ -45,7 +45,7 @@ pub enum ChartError {
     Encode(String),
 }
 
-fn draw_error(error: impl std::fmt::Display) -> ChartError {
+pub(crate) fn draw_error(error: impl std::fmt::Display) -> ChartError {
     ChartError::Draw(error.to_string())
 }
 
@@ -266,7 +266,7 @@ pub fn render(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, ChartEr
     })
 }
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// Allocates an RGB canvas, lets `draw` paint it and encodes the result as PNG.
 pub(crate) fn render_png(
@@ -308,7 +308,7 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError
     Ok(out)
 }
 
-fn draw_no_data(area: &Area<'_>) -> Result<(), ChartError> {
+pub(crate) fn draw_no_data(area: &Area<'_>) -> Result<(), ChartError> {
     let (w, h) = area.dim_in_pixel();
     let style = text_style(20, MUTED).pos(Pos::new(HPos::Center, VPos::Center));
     area.draw_text("No data yet", &style, (w as i32 / 2, h as i32 / 2))
@@ -320,7 +320,7 @@ fn chars_that_fit(pixels: u32) -> usize {
     ((pixels / 8) as usize).clamp(4, 28)
 }
 
-fn model_labels(models: &[&str], slot_pixels: u32) -> Vec<String> {
+pub(crate) fn model_labels(models: &[&str], slot_pixels: u32) -> Vec<String> {
     let max_chars = chars_that_fit(slot_pixels);
     short_labels(models)
         .iter()
@@ -586,7 +586,7 @@ fn draw_tokens(area: &Area<'_>, bars: &[TokenBar], colours: &Colours) -> Result<
     draw_legend(&mut chart)
 }
 
-fn draw_legend<'a, 'b, X, Y>(
+pub(crate) fn draw_legend<'a, 'b, X, Y>(
     chart: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
 ) -> Result<(), ChartError>
 where
