@@ -419,6 +419,16 @@ pub async fn over_time_report<S: StatsStore + ?Sized>(
     Ok(crate::core::stats::over_time_chart(series, context))
 }
 
+/// The models ranked by the quality checks of their narrations in `query`'s scope and window,
+/// best first (`core::quality::board`).
+pub async fn quality_report<S: QualityStore + ?Sized>(
+    store: &S,
+    query: &StatsQuery,
+) -> StoreResult<Vec<QualitySummary>> {
+    let summaries = store.quality_summaries(query).await?;
+    Ok(crate::core::quality::board::ranked(summaries))
+}
+
 /// What operators see of the database: `/system`, `/healthz`.
 #[async_trait]
 pub trait OpsStore: Send + Sync {

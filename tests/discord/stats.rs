@@ -5,15 +5,20 @@ use crate::support;
 
 use gamemaster::core::game::campaign::{CampaignName, NewCampaign, Themes};
 use gamemaster::core::game::language::Language;
+use gamemaster::core::ids::Timestamp;
 use gamemaster::core::ids::{CampaignId, GuildId, UserId};
 use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::models::perf::PerfRecord;
-use gamemaster::core::store::{CampaignStore, PerfStore};
+use gamemaster::core::quality::QualitySummary;
+use gamemaster::core::stats::{StatsQuery, StatsScope};
+use gamemaster::core::store::{CampaignStore, PerfStore, QualityStore};
 use serde_json::json;
+use std::time::Duration;
 use support::bot::{
     ALICE, BOB, CAROL, OTHER_GUILD, TestBot, embed_text, spawn_bot, spawn_bot_with, world,
 };
 use support::fake_discord::{AckKind, RecordedResponse};
+use support::fake_llm::Reply;
 
 const SCOPE_ME: u64 = 0;
 const SCOPE_CAMPAIGN: u64 = 1;
@@ -319,5 +324,101 @@ async fn format_over_time_attaches_the_latency_over_time_chart() {
     // The leaderboard stays in the embed; the chart is the one over time.
     let text = embed_text(&r);
     assert!(text.contains("local:backup"), "{text}");
+    bot.assert_clean();
+}
+
+const METRIC_QUALITY: u64 = 9;
+
+const CLEAN: &str = "The caravan rolls into the valley at dusk, and the lanterns of the inn glow \
+                     warmly through the thickening fog.";
+const ASSISTANT: &str = "As an AI language model, I cannot continue this story, but I would be \
+                         happy to help you with something else today.";
+
+/// Waits until the checks of `count` narrations are stored (they are written just after the
+/// narration is shown).
+async fn wait_checked(bot: &TestBot, count: u64) -> Vec<QualitySummary> {
+    let query = StatsQuery::last_days(StatsScope::Server(GuildId(bot.guild)), 30, Timestamp::now());
+    for _ in 0..200 {
+        let summaries = bot.db().quality_summaries(&query).await.unwrap();
+        if summaries.iter().map(|s| s.count).sum::<u64>() >= count {
+            return summaries;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the checks of {count} narrations were not stored");
+}
+
+#[tokio::test]
+async fn quality_ranks_models_by_the_checks_of_their_live_narrations() {
+    let bot = spawn_bot().await;
+    bot.start_playing("Fogvale", CLEAN).await;
+    bot.llm
+        .push(Reply::openai_text(&[ASSISTANT], None, Duration::ZERO));
+    bot.fake
+        .say(ALICE, bot.channel, "Aria knocks on the inn's door.")
+        .await;
+    bot.wait_bot_message(bot.channel, |m| m.content.contains("happy to help"))
+        .await;
+    wait_checked(&bot, 2).await;
+
+    let r = bot
+        .run(ALICE, "stats", json!({"metric": METRIC_QUALITY}))
+        .await;
+    assert_eq!(r.ack, AckKind::DeferredMessage, "{r:?}");
+    assert_eq!(r.embeds.len(), 1, "{r:?}");
+    assert_eq!(
+        r.embeds[0]["image"]["url"],
+        json!("attachment://quality.png")
+    );
+    assert_eq!(r.attachments[0].filename, "quality.png");
+    assert_eq!(png_size(&r.attachments[0].bytes), (800, 500));
+    let text = embed_text(&r);
+    assert!(
+        text.contains("Narration quality · this server, last 30 days"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.contains("local:narrator"))
+        .expect(&text);
+    // Both narrations in English, one with assistant talk: 100% language, 50% ai, n = 2.
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[0], "1", "{text}");
+    assert_eq!(cells[3], "100%", "{text}");
+    assert_eq!(cells[5], "50%", "{text}");
+    assert_eq!(cells.last(), Some(&"2"), "{text}");
+
+    let r = bot
+        .run(
+            ALICE,
+            "stats",
+            json!({"metric": METRIC_QUALITY, "format": FORMAT_CSV}),
+        )
+        .await;
+    assert_eq!(r.attachments[0].filename, "quality.csv");
+    let csv = String::from_utf8(r.attachments[0].bytes.clone()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("model,narrations,score,"), "{csv}");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].starts_with("local:narrator,2,"), "{csv}");
+    assert!(
+        lines[1].contains(",1,0,0.5,"),
+        "language ok, no tag errors, half assistant talk: {csv}"
+    );
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn quality_without_checked_narrations_says_so() {
+    let (bot, ..) = seeded(&[]).await;
+    let r = bot
+        .run(BOB, "stats", json!({"metric": METRIC_QUALITY}))
+        .await;
+    assert!(r.embeds.is_empty() && r.attachments.is_empty(), "{r:?}");
+    assert!(
+        r.content.contains("No narration has been checked yet"),
+        "{}",
+        r.content
+    );
     bot.assert_clean();
 }

@@ -9,7 +9,9 @@
 //! - [`repetition`]: repeated word n-grams within and across recent narrations.
 //! - [`judge`]: the optional judge model's prompts and how its answers are read.
 //! - [`chart`]: the quality rates as a PNG.
+//! - [`board`]: the models ranked by a quality score, as `/stats` shows them.
 
+pub mod board;
 pub mod chart;
 pub mod judge;
 pub mod language;

@@ -12,6 +12,7 @@ pub mod palette;
 pub mod query;
 pub mod report;
 pub mod summary;
+pub mod table;
 
 pub use aggregate::{
     CallSample, ModelStats, ThumbVotes, model_stats, model_stats_from_summaries, thumbs_up_share,

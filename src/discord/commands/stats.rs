@@ -3,15 +3,20 @@
 
 use anyhow::Context as _;
 use poise::ChoiceParameter;
-use serenity::all::CreateAttachment;
+use serenity::all::{CreateAttachment, CreateEmbed};
 
 use crate::core::ids::{GuildId, Timestamp, UserId};
 use crate::core::limits::{Action, LimitError};
+use crate::core::quality::QualitySummary;
+use crate::core::quality::board;
+use crate::core::quality::chart::render_quality;
+use crate::core::stats::chart::ChartError;
 use crate::core::stats::chart::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, truncate_label};
+use crate::core::stats::table::aligned;
 use crate::core::stats::{
     MAX_DAYS, Metric, StatsQuery, StatsReport, StatsScope, report_csv, window_phrase,
 };
-use crate::core::store::{over_time_report, stats_report};
+use crate::core::store::{over_time_report, quality_report, stats_report};
 use crate::discord::commands::{self, autocomplete_campaign, campaign_option, guild, reply, send};
 use crate::discord::embeds::{BLUE, DESCRIPTION_MAX, Embed};
 use crate::discord::error::{BotResult, user};
@@ -21,6 +26,9 @@ use crate::discord::{Context, Data};
 pub const CHART_FILE: &str = "stats.png";
 /// The leaderboard's aggregates, as `gamemaster stats --csv` writes them.
 pub const CSV_FILE: &str = "stats.csv";
+/// The quality chart and leaderboard, for `metric: narration quality`.
+pub const QUALITY_CHART_FILE: &str = "quality.png";
+pub const QUALITY_CSV_FILE: &str = "quality.csv";
 /// Rows shown in the embed; the chart and `gamemaster stats --csv` have them all.
 const ROWS_SHOWN: usize = 20;
 /// Model names are cut to this many characters in the table.
@@ -59,6 +67,8 @@ pub enum MetricChoice {
     ThumbsUp,
     #[name = "arena rating"]
     Arena,
+    #[name = "narration quality"]
+    Quality,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ChoiceParameter)]
@@ -71,9 +81,10 @@ pub enum FormatChoice {
     Csv,
 }
 
-impl From<MetricChoice> for Metric {
-    fn from(c: MetricChoice) -> Metric {
-        match c {
+impl MetricChoice {
+    /// The call or vote metric; None for narration quality, which has its own leaderboard.
+    fn stats_metric(self) -> Option<Metric> {
+        Some(match self {
             MetricChoice::Latency => Metric::Latency,
             MetricChoice::Ttft => Metric::Ttft,
             MetricChoice::TokensOut => Metric::TokensOut,
@@ -83,7 +94,8 @@ impl From<MetricChoice> for Metric {
             MetricChoice::ErrorRate => Metric::ErrorRate,
             MetricChoice::ThumbsUp => Metric::ThumbsUp,
             MetricChoice::Arena => Metric::Arena,
-        }
+            MetricChoice::Quality => return None,
+        })
     }
 }
 
@@ -135,7 +147,6 @@ pub async fn stats(
         Err(LimitError::Limited(limited)) => return Err(user(limited.to_string())),
         Err(LimitError::Store(e)) => return Err(e.into()),
     }
-    let metric = metric.map_or(Metric::Latency, Metric::from);
     // Your own games may span other servers: only you see them.
     let private = matches!(scope, StatsScope::Me(_));
     if private {
@@ -145,6 +156,10 @@ pub async fn stats(
     }
     let query = StatsQuery::last_days(scope, days, Timestamp::now());
     let context = format!("{whose}, {}", window_phrase(days));
+    let format = format.unwrap_or(FormatChoice::Chart);
+    let Some(metric) = metric.map_or(Some(Metric::Latency), MetricChoice::stats_metric) else {
+        return quality(ctx, &query, &context, format, private).await;
+    };
     let report = stats_report(&*ctx.data().store, &query, metric, &context).await?;
     if report.is_empty() {
         send(
@@ -155,7 +170,7 @@ pub async fn stats(
         return Ok(());
     }
     let embed = stats_embed(&report).build();
-    let attachment = match format.unwrap_or(FormatChoice::Chart) {
+    let attachment = match format {
         FormatChoice::Csv => {
             let csv = report_csv(&report.stats).into_bytes();
             send(
@@ -171,22 +186,103 @@ pub async fn stats(
         FormatChoice::Chart => report.chart,
         FormatChoice::OverTime => over_time_report(&*ctx.data().store, &query, &context).await?,
     };
-    // A millisecond or two of CPU, kept off the threads that serve Discord all the same.
-    let png = tokio::task::spawn_blocking(move || {
+    send_png(ctx, embed, CHART_FILE, private, move || {
         chart::render(&attachment, DEFAULT_WIDTH, DEFAULT_HEIGHT)
     })
     .await
-    .context("the chart task stopped")?
-    .context("drawing the chart")?;
+}
+
+/// Sends `embed` showing the PNG that `draw` renders, attached as `file`.
+async fn send_png(
+    ctx: Context<'_>,
+    embed: CreateEmbed,
+    file: &str,
+    private: bool,
+    draw: impl FnOnce() -> Result<Vec<u8>, ChartError> + Send + 'static,
+) -> BotResult {
+    // A millisecond or two of CPU, kept off the threads that serve Discord all the same.
+    let png = tokio::task::spawn_blocking(draw)
+        .await
+        .context("the chart task stopped")?
+        .context("drawing the chart")?;
     send(
         ctx,
         reply()
-            .embed(embed.image(format!("attachment://{CHART_FILE}")))
-            .attachment(CreateAttachment::bytes(png, CHART_FILE))
+            .embed(embed.image(format!("attachment://{file}")))
+            .attachment(CreateAttachment::bytes(png, file))
             .ephemeral(private),
     )
     .await?;
     Ok(())
+}
+
+/// `/stats metric: narration quality`: the models ranked by the checks of their live
+/// narrations, with the quality chart, the latency over time or the CSV attached.
+async fn quality(
+    ctx: Context<'_>,
+    query: &StatsQuery,
+    context: &str,
+    format: FormatChoice,
+    private: bool,
+) -> BotResult {
+    let store = &*ctx.data().store;
+    let ranked = quality_report(store, query).await?;
+    if ranked.is_empty() {
+        let text = format!("No narration has been checked yet for {context}; play a turn first.");
+        send(ctx, reply().content(text).ephemeral(private)).await?;
+        return Ok(());
+    }
+    let title = format!("Narration quality · {context}");
+    let embed = quality_embed(&title, &ranked).build();
+    match format {
+        FormatChoice::Csv => {
+            let csv = board::to_csv(&ranked).into_bytes();
+            let attachment = CreateAttachment::bytes(csv, QUALITY_CSV_FILE);
+            send(
+                ctx,
+                reply()
+                    .embed(embed)
+                    .attachment(attachment)
+                    .ephemeral(private),
+            )
+            .await?;
+            Ok(())
+        }
+        FormatChoice::Chart => {
+            send_png(ctx, embed, QUALITY_CHART_FILE, private, move || {
+                render_quality(&title, &ranked, DEFAULT_WIDTH, DEFAULT_HEIGHT)
+            })
+            .await
+        }
+        FormatChoice::OverTime => {
+            let over_time = over_time_report(store, query, context).await?;
+            send_png(ctx, embed, CHART_FILE, private, move || {
+                chart::render(&over_time, DEFAULT_WIDTH, DEFAULT_HEIGHT)
+            })
+            .await
+        }
+    }
+}
+
+/// The quality leaderboard (score, language, tag errors, assistant talk, repetition, n).
+pub fn quality_embed(title: &str, ranked: &[QualitySummary]) -> Embed {
+    let shown = &ranked[..ranked.len().min(ROWS_SHOWN)];
+    let mut description = format!("```\n{}```", board::table(shown, table_label));
+    let hidden = ranked.len() - shown.len();
+    if hidden > 0 {
+        description.push_str(&format!("\n…and {hidden} more models (see the chart)."));
+    }
+    if description.chars().count() > DESCRIPTION_MAX {
+        description = format!("{} models ranked; see the chart.", ranked.len());
+    }
+    Embed::new(title)
+        .description(description)
+        .footer(format!(
+            "{}. lang = in the campaign's language, tags = with tag errors, ai = with \
+             assistant talk, n = narrations checked",
+            board::SCORE_MEANING
+        ))
+        .colour(BLUE)
 }
 
 /// The scope and how to name it in the title. Campaigns are looked up in this server only;
@@ -238,43 +334,28 @@ async fn resolve_scope(
     })
 }
 
+/// A model name as the embed's table shows it: cut short, and without backticks, which would
+/// end the code block early.
+fn table_label(model: &str) -> String {
+    truncate_label(model, MODEL_CHARS).replace('`', "'")
+}
+
 /// The leaderboard as a monospaced table (rank, model, the metric, sample size).
 pub fn stats_embed(report: &StatsReport) -> Embed {
-    let rows: Vec<(String, String, String, String)> = report
+    let rows: Vec<Vec<String>> = report
         .leaderboard
         .iter()
         .take(ROWS_SHOWN)
         .map(|r| {
-            (
+            vec![
                 r.rank.to_string(),
-                truncate_label(&r.model, MODEL_CHARS),
+                table_label(&r.model),
                 r.display.clone(),
                 r.sample_size.to_string(),
-            )
+            ]
         })
         .collect();
-    let width = |header: &str, pick: fn(&(String, String, String, String)) -> &String| {
-        rows.iter()
-            .map(|r| pick(r).chars().count())
-            .chain(std::iter::once(header.chars().count()))
-            .max()
-            .unwrap_or(0)
-    };
-    let (w_rank, w_model, w_value, w_n) = (
-        width("#", |r| &r.0),
-        width("model", |r| &r.1),
-        width(report.metric.label(), |r| &r.2),
-        width("n", |r| &r.3),
-    );
-    let line = |a: &str, b: &str, c: &str, d: &str| {
-        // Backticks would end the code block early.
-        let b = b.replace('`', "'");
-        format!("{a:>w_rank$}  {b:<w_model$}  {c:>w_value$}  {d:>w_n$}\n")
-    };
-    let mut table = line("#", "model", report.metric.label(), "n");
-    for (rank, model, value, n) in &rows {
-        table.push_str(&line(rank, model, value, n));
-    }
+    let table = aligned(&["#", "model", report.metric.label(), "n"], &rows, &[1]);
     let mut description = format!("```\n{table}```");
     let hidden = report.leaderboard.len().saturating_sub(ROWS_SHOWN);
     if hidden > 0 {
@@ -347,10 +428,15 @@ mod tests {
     }
 
     #[test]
-    fn every_metric_has_a_choice() {
-        let mapped: Vec<Metric> = (0..MetricChoice::list().len())
-            .map(|i| MetricChoice::from_index(i).unwrap().into())
+    fn every_metric_has_a_choice_and_quality_comes_last() {
+        let choices = MetricChoice::list().len();
+        let mapped: Vec<Metric> = (0..choices)
+            .filter_map(|i| MetricChoice::from_index(i).unwrap().stats_metric())
             .collect();
         assert_eq!(mapped, Metric::ALL.to_vec());
+        assert_eq!(
+            MetricChoice::from_index(choices - 1),
+            Some(MetricChoice::Quality)
+        );
     }
 }
