@@ -16,6 +16,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::core::stats::ModelStats;
+use crate::core::stats::glyphs::ChartBitmap;
 use crate::core::stats::palette::{Colours, short_labels};
 use crate::core::time::month_day;
 
@@ -30,7 +31,7 @@ pub const TEXT: RGBColor = RGBColor(0xdb, 0xde, 0xe1);
 pub(crate) const MUTED: RGBColor = RGBColor(0x9a, 0xa0, 0xa8);
 pub(crate) const GRID: RGBColor = RGBColor(0x40, 0x43, 0x49);
 
-static FONT_BYTES: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+pub(super) static FONT_BYTES: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 const FONT: &str = "sans-serif";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,7 +267,7 @@ pub fn render(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, ChartEr
     })
 }
 
-pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<ChartBitmap<'a>, Shift>;
 
 /// Allocates an RGB canvas, lets `draw` paint it and encodes the result as PNG.
 pub(crate) fn render_png(
@@ -281,7 +282,8 @@ pub(crate) fn render_png(
     ensure_font()?;
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        let root =
+            ChartBitmap(BitMapBackend::with_buffer(&mut rgb, (width, height))).into_drawing_area();
         root.fill(&background).map_err(draw_error)?;
         draw(&root)?;
         root.present().map_err(draw_error)?;
@@ -385,7 +387,7 @@ fn bar_frame<'a, 'b>(
     y_top: f64,
     y_desc: &str,
     y_format: &dyn Fn(&f64) -> String,
-) -> Result<ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Slots, RangedCoordf64>>, ChartError> {
+) -> Result<ChartContext<'a, ChartBitmap<'b>, Cartesian2d<Slots, RangedCoordf64>>, ChartError> {
     let (width, _) = area.dim_in_pixel();
     let labels = model_labels(models, (width.saturating_sub(110)) / models.len() as u32);
     let mut chart = ChartBuilder::on(area)
@@ -587,7 +589,7 @@ fn draw_tokens(area: &Area<'_>, bars: &[TokenBar], colours: &Colours) -> Result<
 }
 
 pub(crate) fn draw_legend<'a, 'b, X, Y>(
-    chart: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
+    chart: &mut ChartContext<'a, ChartBitmap<'b>, Cartesian2d<X, Y>>,
 ) -> Result<(), ChartError>
 where
     X: plotters::coord::ranged1d::Ranged,

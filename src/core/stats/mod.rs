@@ -7,6 +7,7 @@ pub mod aggregate;
 pub mod bradley_terry;
 pub mod chart;
 pub mod csv;
+pub mod glyphs;
 pub mod leaderboard;
 pub mod palette;
 pub mod query;
