@@ -294,6 +294,7 @@ async fn serve_discord(
         DiscordPresenter::new(connection.http())
             .with_pacer(Arc::new(crate::discord::pacing::Pacer::discord(
                 config.discord_channel_rate,
+                config.discord_global_rate,
             )))
             .with_store(parts.store.clone())
             .with_metrics(parts.ops.metrics.clone()),

@@ -53,6 +53,9 @@ pub struct Config {
     /// `DISCORD_CHANNEL_RATE`: the per-channel bucket of posts and edits the bot paces itself
     /// to (Discord's 5 per 5 s); `None` (`off`) only for a stand-in without that limit.
     pub discord_channel_rate: Option<Rate>,
+    /// `DISCORD_GLOBAL_RATE`: the requests a second Discord allows this bot in all (50, or
+    /// what Discord raised it to for a large bot); the bot paces itself to 4/5 of it.
+    pub discord_global_rate: u32,
     pub stats_global: bool,
     pub log_format: LogFormat,
     pub metrics_addr: Option<SocketAddr>,
@@ -412,6 +415,7 @@ impl Config {
             "DISCORD_CHANNEL_RATE",
             Some(Rate::per(5, Duration::from_secs(5))),
         );
+        let discord_global_rate = r.number("DISCORD_GLOBAL_RATE", "50", 50u32, 5..=100_000);
         let stats_global = r.flag("STATS_GLOBAL", false);
         let log_format = r.log_format();
         let metrics_addr = r.parsed("METRICS_ADDR", "127.0.0.1:9100", None, |raw| {
@@ -449,6 +453,7 @@ impl Config {
             turn_window: Duration::from_millis(turn_window_ms),
             edit_interval: Duration::from_millis(edit_interval_ms),
             discord_channel_rate,
+            discord_global_rate,
             stats_global,
             log_format,
             metrics_addr,

@@ -240,7 +240,7 @@ async fn regenerate(
             // The old narration is superseded: its buttons go away.
             let superseded =
                 c.edit_response(ctx, EditInteractionResponse::new().components(vec![]));
-            data.pacer.global(superseded).await?;
+            data.pacer.interaction(superseded).await?;
         }
         Err(e) => {
             let text = BotError::from(e).user_message();
@@ -251,7 +251,7 @@ async fn regenerate(
                     .ephemeral(true)
                     .allowed_mentions(CreateAllowedMentions::new()),
             );
-            data.pacer.global(told).await?;
+            data.pacer.interaction(told).await?;
         }
     }
     Ok(())

@@ -41,10 +41,27 @@ pub const CHANNEL_MESSAGES: Bucket = Bucket {
 /// messages, DMs, and command replies other than an interaction's first answer (callbacks
 /// are exempt from the global limit). The other 10 are for what is not paced: the few
 /// lookups a command makes (a member's permissions, a channel) and startup registration.
-pub const GLOBAL: Bucket = Bucket {
-    requests: 40,
-    period: Duration::from_millis(1_050),
-};
+pub const GLOBAL: Bucket = global_share(50);
+
+/// Four fifths of a global limit of `per_second` requests, over a second and the margin's
+/// half (the global window is one second, reset more precisely than a route's).
+pub const fn global_share(per_second: u32) -> Bucket {
+    let share = per_second as usize * 4 / 5;
+    let requests = if share == 0 { 1 } else { share };
+    Bucket {
+        requests,
+        period: Duration::from_millis(1_050),
+    }
+}
+
+/// Interaction webhook requests (followups, the answer after `defer`, their edits) in flight
+/// at once, for the whole bot. serenity counts every interaction's webhook requests in one
+/// bucket keyed by the application id, where Discord counts them per interaction token
+/// (5 per 5 s each), and it sleeps until that bucket's reset, holding it, as soon as its own
+/// count of requests in flight reaches the `remaining` of the last answer (4 for a new
+/// token). Five deferred commands answered at once made the sixth and every one after it
+/// wait up to 5 s. Three in flight keep serenity's count above zero.
+pub const INTERACTION_IN_FLIGHT: usize = 3;
 
 /// Idle channels are forgotten once this many are remembered.
 const CHANNELS_KEPT: usize = 4096;
@@ -54,6 +71,7 @@ pub struct Pacer {
     channel: Option<Bucket>,
     channels: Mutex<HashMap<u64, Arc<Semaphore>>>,
     global: (Bucket, Arc<Semaphore>),
+    interactions: Arc<Semaphore>,
 }
 
 impl Default for Pacer {
@@ -63,13 +81,14 @@ impl Default for Pacer {
 }
 
 impl Pacer {
-    /// Discord's global limit, and `channel_rate` (`DISCORD_CHANNEL_RATE`) per channel.
-    pub fn discord(channel_rate: Option<Rate>) -> Pacer {
+    /// `channel_rate` (`DISCORD_CHANNEL_RATE`) per channel, and the share of the global
+    /// limit of `global_per_second` (`DISCORD_GLOBAL_RATE`) that [`global_share`] gives.
+    pub fn discord(channel_rate: Option<Rate>, global_per_second: u32) -> Pacer {
         let channel = channel_rate.map(|rate| Bucket {
             requests: rate.count as usize,
             period: rate.period + MARGIN,
         });
-        Pacer::new(channel, GLOBAL)
+        Pacer::new(channel, global_share(global_per_second))
     }
 
     pub fn new(channel: Option<Bucket>, global: Bucket) -> Pacer {
@@ -77,6 +96,7 @@ impl Pacer {
             channel,
             channels: Mutex::default(),
             global: (global, Arc::new(Semaphore::new(global.requests))),
+            interactions: Arc::new(Semaphore::new(INTERACTION_IN_FLIGHT)),
         }
     }
 
@@ -104,6 +124,14 @@ impl Pacer {
         let out = request.await;
         release_after(slot, bucket.period);
         out
+    }
+
+    /// Runs `request`, a webhook request of an interaction (a followup, the answer after
+    /// `defer`, or an edit of either), within the global bucket and at most
+    /// [`INTERACTION_IN_FLIGHT`] at once.
+    pub async fn interaction<T>(&self, request: impl Future<Output = T>) -> T {
+        let _in_flight = self.interactions.acquire().await.expect("never closed");
+        self.global(request).await
     }
 
     /// Runs `request` only if the global bucket has room now: for what is worth nothing
@@ -217,5 +245,35 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn interaction_requests_run_at_most_three_at_once() {
+        let pacer = Arc::new(Pacer::new(None, bucket(1000, 10)));
+        let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (pacer, running, most) = (pacer.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    pacer
+                        .interaction(async {
+                            use std::sync::atomic::Ordering::SeqCst;
+                            let now = running.fetch_add(1, SeqCst) + 1;
+                            most.fetch_max(now, SeqCst);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            running.fetch_sub(1, SeqCst);
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            most.load(std::sync::atomic::Ordering::SeqCst),
+            INTERACTION_IN_FLIGHT
+        );
     }
 }

@@ -96,7 +96,8 @@ pub fn world() -> FakeConfig {
 /// [`world`] with Discord's rate limits off in the fake: for tests whose subject is something
 /// else and that send hundreds of messages to one channel, which at Discord's 5 per 5 s would
 /// take minutes. The bot is told so as an admin would tell it of such a server
-/// (`DISCORD_CHANNEL_RATE=off`); serenity's limiter and the global pacing stay on. Pacing is
+/// (`DISCORD_CHANNEL_RATE=off`, and a `DISCORD_GLOBAL_RATE` of 100,000, as Discord can raise
+/// it for a large bot); serenity's limiter stays on. Pacing is
 /// tested in `tests/discord/rules.rs` and `within_limits.rs`, and with the limits on
 /// everywhere else.
 pub fn world_without_rate_limits() -> FakeConfig {
@@ -128,8 +129,15 @@ pub async fn spawn_bot_with(fake_config: FakeConfig, extra: &[(&str, &str)]) -> 
     ] {
         env.insert(k.to_string(), v);
     }
-    if !fake.config().rules.rate_limits {
+    let rules = &fake.config().rules;
+    if rules.rate_limits {
+        env.insert(
+            "DISCORD_GLOBAL_RATE".into(),
+            rules.global_per_second.to_string(),
+        );
+    } else {
         env.insert("DISCORD_CHANNEL_RATE".into(), "off".into());
+        env.insert("DISCORD_GLOBAL_RATE".into(), "100000".into());
     }
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());

@@ -187,7 +187,7 @@ where
             .content(text)
             .allowed_mentions(CreateAllowedMentions::new()),
     );
-    ctx.data().pacer.global(answer).await?;
+    ctx.data().pacer.interaction(answer).await?;
     Ok(())
 }
 
@@ -437,6 +437,6 @@ pub async fn delete_clicked(
             .components(vec![])
             .allowed_mentions(CreateAllowedMentions::new()),
     );
-    data.pacer.global(answer).await?;
+    data.pacer.interaction(answer).await?;
     Ok(())
 }

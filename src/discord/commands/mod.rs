@@ -129,7 +129,7 @@ pub async fn send<'a>(
     if is_callback(ctx) {
         ctx.send(reply).await
     } else {
-        ctx.data().pacer.global(ctx.send(reply)).await
+        ctx.data().pacer.interaction(ctx.send(reply)).await
     }
 }
 
@@ -139,7 +139,7 @@ pub async fn edit(
     handle: &ReplyHandle<'_>,
     reply: CreateReply,
 ) -> Result<(), serenity::Error> {
-    ctx.data().pacer.global(handle.edit(ctx, reply)).await
+    ctx.data().pacer.interaction(handle.edit(ctx, reply)).await
 }
 
 fn is_callback(ctx: Context<'_>) -> bool {
