@@ -74,7 +74,12 @@ fn dice() -> impl Strategy<Value = String> {
 }
 
 fn valid_ish() -> impl Strategy<Value = String> {
-    let leaf = prop_oneof![dice(), (0i64..100).prop_map(|n| n.to_string())];
+    let leaf = prop_oneof![
+        dice(),
+        (0i64..100).prop_map(|n| n.to_string()),
+        (0u32..100, "[0-9]{0,4}").prop_map(|(whole, fraction)| format!("{whole}.{fraction}")),
+        "[0-9]{1,3}".prop_map(|fraction| format!(".{fraction}")),
+    ];
     leaf.prop_recursive(5, 40, 4, |inner| {
         prop_oneof![
             (
@@ -87,7 +92,11 @@ fn valid_ish() -> impl Strategy<Value = String> {
                 .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
             (prop::sample::select(vec!["-", "+"]), inner.clone())
                 .prop_map(|(s, e)| format!("{s}{e}")),
-            inner.clone().prop_map(|e| format!("({e})")),
+            (
+                inner.clone(),
+                prop::sample::select(vec!["", "kh1", "kl2", "p<3", "k>2", "ph1pl1"])
+            )
+                .prop_map(|(e, ops)| format!("({e}){ops}")),
             (
                 prop::collection::vec(inner, 0..4),
                 prop::sample::select(vec!["", "kh1", "pl1", "k>3"])
@@ -138,6 +147,81 @@ proptest! {
         prop_assert_eq!(result.total, i64::from(expected));
         let kept = result.rolls.iter().filter(|r| r.status == DieStatus::Kept).count();
         prop_assert_eq!(kept, keep.min(faces.len()));
+    }
+
+    #[test]
+    fn keep_and_drop_on_a_set_of_numbers_choose_like_sorting(
+        items in prop::collection::vec(-50i64..50, 0..8),
+        n in 0usize..10,
+        threshold in 0i64..20,
+    ) {
+        let set = items.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let mut descending = items.clone();
+        descending.sort_unstable_by(|a, b| b.cmp(a));
+        let sum = |values: &[i64]| values.iter().sum::<i64>();
+        let cases = [
+            (format!("({set},)kh{n}"), sum(&descending[..n.min(items.len())])),
+            (format!("({set},)pl{n}"), sum(&descending[..items.len().saturating_sub(n)])),
+            (
+                format!("({set},)k>{threshold}"),
+                items.iter().filter(|&&v| v > threshold).sum(),
+            ),
+            (
+                format!("({set},)p<{threshold}"),
+                items.iter().filter(|&&v| v >= threshold).sum(),
+            ),
+        ];
+        for (expr, expected) in cases {
+            if items.is_empty() {
+                // `(,)` is not a set; `()` is the empty one.
+                continue;
+            }
+            let result = DiceExpr::parse(&expr).unwrap().roll_with(&mut ScriptedDice::always(1));
+            prop_assert_eq!(result.unwrap().total, expected, "{}", expr);
+        }
+    }
+
+    #[test]
+    fn parentheses_around_dice_keep_as_the_dice_would(
+        faces in prop::collection::vec(1u32..=12, 1..10),
+        op in prop::sample::select(vec!["kh", "kl", "ph", "pl", "k>", "p<", "k"]),
+        n in 0u32..13,
+    ) {
+        let dice = format!("{}d12", faces.len());
+        let inside = DiceExpr::parse(&format!("({dice}){op}{n}")).unwrap();
+        let direct = DiceExpr::parse(&format!("{dice}{op}{n}")).unwrap();
+        let a = inside.roll_with(&mut ScriptedDice::new(faces.clone())).unwrap();
+        let b = direct.roll_with(&mut ScriptedDice::new(faces.clone())).unwrap();
+        prop_assert_eq!(a.total, b.total);
+        prop_assert_eq!(a.rolls, b.rolls);
+    }
+
+    #[test]
+    fn decimal_totals_round_towards_zero(
+        whole in 0i64..10_000,
+        fraction in "[0-9]{1,6}",
+        dice in 0u32..4,
+        face in 1u32..=6,
+    ) {
+        let decimal = format!("{whole}.{fraction}");
+        let exact: f64 = decimal.parse().unwrap();
+        let dice_sum = i64::from(dice * face);
+        let expr = format!("{dice}d6 + {decimal}");
+        let result = DiceExpr::parse(&expr).unwrap().roll_with(&mut ScriptedDice::always(face));
+        prop_assert_eq!(result.unwrap().total, dice_sum + whole);
+        let negative = format!("{dice}d6 - {decimal}");
+        let result = DiceExpr::parse(&negative).unwrap().roll_with(&mut ScriptedDice::always(face));
+        prop_assert_eq!(result.unwrap().total, (dice_sum as f64 - exact).trunc() as i64);
+    }
+
+    #[test]
+    fn decimals_display_as_the_same_number(whole in "[0-9]{0,18}", fraction in "[0-9]{0,30}") {
+        let text = format!("{whole}.{fraction}");
+        if let Ok(expr) = DiceExpr::parse(&text) {
+            let shown = expr.to_string();
+            prop_assert!(!shown.contains('e'), "{}", shown);
+            prop_assert_eq!(shown.parse::<f64>().unwrap(), text.parse::<f64>().unwrap());
+        }
     }
 
     #[test]

@@ -258,7 +258,8 @@ fn tidy_label(rest: &str) -> String {
     let junk: &[char] = &[',', ';', ':', '-', '|', '–', '—', ' '];
     loop {
         let before = label.len();
-        label = label.trim_matches(junk).to_owned();
+        // A leading `.` is the full stop after the expression (`1d20+3. Then ...`).
+        label = label.trim_matches(junk).trim_start_matches('.').to_owned();
         for suffix in [" vs.", " vs", " against"] {
             if label.len() >= suffix.len()
                 && label.is_char_boundary(label.len() - suffix.len())

@@ -1,15 +1,30 @@
 //! Dice expressions in the notation Discord D&D players already know (Avrae's `d20`):
-//! `4d6kh3`, `1d20adv + 5`, `(1d4, 2, 3d6)kh1`, `8d6p<3`, `1d8 [slashing] + 3 [str]`.
+//! `4d6kh3`, `1d20adv + 5`, `(1d4, 2, 3d6)kh1`, `8d6p<3`, `1d8 [slashing] + 3 [str]`,
+//! `2d6 * 1.5`, `2d%kh1`.
 //!
 //! [`DiceExpr::parse`] turns untrusted text into an expression that respects every bound
 //! (length, nesting, dice count, die size); [`DiceExpr::roll`] rolls it with any
 //! [`rand::Rng`], or [`DiceExpr::roll_with`] with any [`DieSource`] such as [`ScriptedDice`]
 //! for exact results in tests. Rolling never panics and never loops unboundedly: rerolls and
 //! explosions count towards the same [`MAX_DICE`] budget and stop with an error beyond it.
+//!
+//! Where d20 and we agree, and the few places we part:
+//! - Decimals (`1.5`, `.5`, `2.`) and `/` compute as d20 does, in Python's arithmetic: `7 / 2`
+//!   is 3.5 inside the expression, so `(7 / 2) * 2` is 7. The total, like d20's, is a whole
+//!   number rounded towards zero (`2d6 * 1.5` with 3 and 4 is 10; `1 - 2.5` is -1), which for
+//!   the usual non-negative results is D&D's "round down". Unlike d20, a float total that
+//!   misses a whole number only by binary rounding noise counts as that number
+//!   (`(1 - 0.9) * 10` is 1, where d20 says 0). Counts, sizes and selectors stay whole.
+//! - `k` and `p` work on sets (`(1d20, 1d20)kh1`) and, as in d20, on parentheses around one
+//!   thing they reach into: `(4d6)kh3` keeps three of the four dice, `((1, 2, 3))kh1` keeps
+//!   the 3; around a number or arithmetic they keep or drop the whole.
+//! - `d%` is a d100 rolling 1 to 100, the percentile dice of the rules; d20 rolls its `d%` as
+//!   a tens die (0, 10, ..., 90). It is shown as typed, `1d% (57)`.
 
 mod parse;
 mod render;
 mod roll;
+mod value;
 
 use std::fmt;
 use std::str::FromStr;
@@ -43,8 +58,8 @@ pub enum DiceError {
     TooDeep { max: usize },
     #[error("{number} is too large a number")]
     NumberTooLarge { number: String },
-    #[error("dice numbers are whole numbers; `{number}` has a decimal point")]
-    Decimal { number: String },
+    #[error("{what} must be a whole number, not `{number}`")]
+    NotWhole { what: &'static str, number: String },
     #[error("a die needs at least one side: `d0` cannot be rolled")]
     ZeroSides,
     #[error("a d{sides} has too many sides; the largest die is a d{max}")]
@@ -67,6 +82,8 @@ pub enum DiceError {
     },
     #[error("`{op}` works on dice only; a set like `(1d4, 3)` accepts only `k` and `p`")]
     DiceOnlyOperator { op: String },
+    #[error("`{op}` is not an operation: drop with `p`, like `4d6pl1` or `(1d20, 1d20)ph1`")]
+    DropIsP { op: String },
     #[error("`{word}` applies to a single die, like `1d20 {word}` or `1d20{word}+5`; {problem}")]
     Advantage { word: String, problem: &'static str },
     #[error("the annotation starting at position {position} has no closing `]`")]
@@ -110,9 +127,9 @@ pub(crate) enum BinaryOp {
     Add,
     Sub,
     Mul,
-    /// `/`: floor division on integers, as Avrae does.
+    /// `/`: exact division, `7 / 2` is 3.5 (Python's, as in d20).
     Div,
-    /// `//`: the same floor division, kept apart only to display what was typed.
+    /// `//`: division rounded down, `-7 // 2` is -4.
     FloorDiv,
     Rem,
     Eq,
@@ -133,15 +150,35 @@ pub(crate) struct Term {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TermKind {
     Number(i64),
+    Decimal(Decimal),
     Dice(DiceTerm),
-    /// `(expr)` or a set `(a, b, ...)`, with `k`/`p` operations when it is a set.
+    /// `(expr)` or a set `(a, b, ...)`, with `k`/`p` operations.
     Group(Group),
+}
+
+/// A decimal literal (`1.5`, `.5`, `2.`), finite and non-negative by construction (a sign is
+/// a unary operator), so equality between two is an equivalence and `Eq` holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Decimal(f64);
+
+impl Eq for Decimal {}
+
+impl Decimal {
+    pub(crate) fn new(value: f64) -> Option<Decimal> {
+        (value.is_finite() && value >= 0.0).then_some(Decimal(value))
+    }
+
+    pub(crate) fn get(self) -> f64 {
+        self.0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DiceTerm {
     pub(crate) count: u32,
     pub(crate) sides: u32,
+    /// Written `d%`: a d100, shown as typed.
+    pub(crate) percentile: bool,
     pub(crate) ops: Vec<SetOp>,
 }
 
@@ -151,6 +188,13 @@ pub(crate) struct Group {
     /// `(x,)` is a one-element set, `(x)` is plain parentheses.
     pub(crate) trailing_comma: bool,
     pub(crate) ops: Vec<SetOp>,
+}
+
+impl Group {
+    /// `(x)`: `k`/`p` reach into `x` (its dice, or its items if it is a set) as in d20.
+    pub(crate) fn is_parenthetical(&self) -> bool {
+        self.items.len() == 1 && !self.trailing_comma
+    }
 }
 
 /// One operation with the selectors it was given; consecutive uses of the same operation
@@ -239,10 +283,10 @@ impl DiceExpr {
         &self,
         source: &mut S,
     ) -> Result<RollResult, DiceError> {
-        let rolled = roll::roll(&self.root, source)?;
+        let (rolled, total) = roll::roll(&self.root, source)?;
         Ok(RollResult {
-            total: rolled.value(),
-            text: render::result_text(&rolled),
+            total,
+            text: render::result_text(&rolled, total),
             rolls: render::die_rolls(&rolled),
         })
     }
@@ -260,7 +304,7 @@ impl FromStr for DiceExpr {
     }
 }
 
-/// The normalised form: lower case, `1d20` for `d20`, `1d100` for `d%`, `2d20kh1` for
+/// The normalised form: lower case, `1d20` for `d20`, `1.5` for `1.50`, `2d20kh1` for
 /// `1d20 adv`, single spaces around binary operators. Parsing it gives the same expression.
 impl fmt::Display for DiceExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

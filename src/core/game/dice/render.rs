@@ -5,18 +5,16 @@ use std::fmt::{self, Write as _};
 
 use super::roll::{Die, Rolled};
 use super::{
-    BinaryOp, DieRoll, DieStatus, Expr, Selector, SelectorKind, SetOp, Term, TermKind, UnaryOp,
+    BinaryOp, DiceTerm, DieRoll, DieStatus, Expr, Selector, SelectorKind, SetOp, Term, TermKind,
+    UnaryOp,
 };
 
 pub(super) fn write_expr(out: &mut impl fmt::Write, expr: &Expr) -> fmt::Result {
     match expr {
         Expr::Term(term) => {
             match &term.kind {
-                TermKind::Number(value) => write!(out, "{value}")?,
-                TermKind::Dice(dice) => {
-                    write!(out, "{}d{}", dice.count, dice.sides)?;
-                    write_ops(out, &dice.ops)?;
-                }
+                TermKind::Number(_) | TermKind::Decimal(_) => write_literal(out, &term.kind)?,
+                TermKind::Dice(dice) => write_dice(out, dice)?,
                 TermKind::Group(group) => {
                     out.write_char('(')?;
                     for (i, item) in group.items.iter().enumerate() {
@@ -64,6 +62,33 @@ pub(super) fn selector_text(selector: &Selector) -> String {
     format!("{prefix}{}", selector.value)
 }
 
+/// `1.5` for `1.50`, `2.0` for `2.`: the shortest text that reads back as the same float (as
+/// Python prints it, but never in exponent form, which the parser does not read).
+fn write_literal(out: &mut impl fmt::Write, kind: &TermKind) -> fmt::Result {
+    match kind {
+        TermKind::Number(value) => write!(out, "{value}"),
+        TermKind::Decimal(value) => {
+            let text = value.get().to_string();
+            out.write_str(&text)?;
+            if text.contains('.') {
+                Ok(())
+            } else {
+                out.write_str(".0")
+            }
+        }
+        TermKind::Dice(_) | TermKind::Group(_) => Ok(()),
+    }
+}
+
+fn write_dice(out: &mut impl fmt::Write, dice: &DiceTerm) -> fmt::Result {
+    if dice.percentile {
+        write!(out, "{}d%", dice.count)?;
+    } else {
+        write!(out, "{}d{}", dice.count, dice.sides)?;
+    }
+    write_ops(out, &dice.ops)
+}
+
 fn write_ops(out: &mut impl fmt::Write, ops: &[SetOp]) -> fmt::Result {
     for op in ops {
         for selector in &op.selectors {
@@ -105,25 +130,24 @@ fn binary_symbol(op: BinaryOp) -> &'static str {
 }
 
 /// `4d6kh3 (5, 3, ~~**1**~~, **6**) + 2 = 16`
-pub(super) fn result_text(rolled: &Rolled<'_>) -> String {
+pub(super) fn result_text(rolled: &Rolled<'_>, total: i64) -> String {
     let mut text = String::new();
     write_rolled(&mut text, rolled, false);
-    let _ = write!(text, " = {}", rolled.value());
+    let _ = write!(text, " = {total}");
     text
 }
 
 /// `in_dropped`: already inside struck-through text, where nested `~~` would end it early.
 fn write_rolled(out: &mut String, rolled: &Rolled<'_>, in_dropped: bool) {
     match rolled {
-        Rolled::Number { term, value } => {
-            let _ = write!(out, "{value}");
+        Rolled::Number { term, .. } => {
+            let _ = write_literal(out, &term.kind);
             let _ = write_annotations(out, term);
         }
         Rolled::Dice {
             term, dice, rolled, ..
         } => {
-            let _ = write!(out, "{}d{}", dice.count, dice.sides);
-            let _ = write_ops(out, &dice.ops);
+            let _ = write_dice(out, dice);
             out.push_str(" (");
             for (i, die) in rolled.iter().enumerate() {
                 if i > 0 {

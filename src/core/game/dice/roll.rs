@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::render::expr_text;
+use super::value::{self, Failure, Value};
 use super::{
     BinaryOp, DiceError, DiceTerm, DieOrigin, DieSource, Expr, Group, MAX_DICE, OpKind, Selector,
     SelectorKind, SetOp, Term, TermKind, UnaryOp,
@@ -13,36 +14,36 @@ use super::{
 pub(super) enum Rolled<'e> {
     Number {
         term: &'e Term,
-        value: i64,
+        value: Value,
     },
     Dice {
         term: &'e Term,
         dice: &'e DiceTerm,
         rolled: Vec<Die>,
-        total: i64,
+        total: Value,
     },
     Group {
         term: &'e Term,
         group: &'e Group,
         /// Each item with whether it was kept.
         items: Vec<(Rolled<'e>, bool)>,
-        total: i64,
+        total: Value,
     },
     Unary {
         op: UnaryOp,
         operand: Box<Rolled<'e>>,
-        value: i64,
+        value: Value,
     },
     Binary {
         op: BinaryOp,
         left: Box<Rolled<'e>>,
         right: Box<Rolled<'e>>,
-        value: i64,
+        value: Value,
     },
 }
 
 impl Rolled<'_> {
-    pub(super) fn value(&self) -> i64 {
+    pub(super) fn value(&self) -> Value {
         match self {
             Rolled::Number { value, .. }
             | Rolled::Unary { value, .. }
@@ -72,11 +73,14 @@ pub(super) struct Face {
     pub(super) value: i64,
 }
 
+/// Rolls `expr`, with its whole-number total.
 pub(super) fn roll<'e, S: DieSource + ?Sized>(
     expr: &'e Expr,
     source: &mut S,
-) -> Result<Rolled<'e>, DiceError> {
-    Roller { source, rolled: 0 }.expr(expr)
+) -> Result<(Rolled<'e>, i64), DiceError> {
+    let rolled = Roller { source, rolled: 0 }.expr(expr)?;
+    let total = rolled.value().total().ok_or_else(|| overflow(expr))?;
+    Ok((rolled, total))
 }
 
 struct Roller<'s, S: ?Sized> {
@@ -91,10 +95,10 @@ impl<S: DieSource + ?Sized> Roller<'_, S> {
             Expr::Unary { op, operand } => {
                 let operand = self.expr(operand)?;
                 let value = match op {
-                    UnaryOp::Plus => Some(operand.value()),
-                    UnaryOp::Minus => operand.value().checked_neg(),
+                    UnaryOp::Plus => Ok(operand.value()),
+                    UnaryOp::Minus => operand.value().negate(),
                 }
-                .ok_or_else(|| overflow(expr))?;
+                .map_err(|failure| failed(failure, expr))?;
                 Ok(Rolled::Unary {
                     op: *op,
                     operand: Box::new(operand),
@@ -104,7 +108,8 @@ impl<S: DieSource + ?Sized> Roller<'_, S> {
             Expr::Binary { op, left, right } => {
                 let left = self.expr(left)?;
                 let right = self.expr(right)?;
-                let value = apply_binary(*op, left.value(), right.value(), expr)?;
+                let value = value::binary(*op, left.value(), right.value())
+                    .map_err(|failure| failed(failure, expr))?;
                 Ok(Rolled::Binary {
                     op: *op,
                     left: Box::new(left),
@@ -119,7 +124,11 @@ impl<S: DieSource + ?Sized> Roller<'_, S> {
         match &term.kind {
             TermKind::Number(value) => Ok(Rolled::Number {
                 term,
-                value: *value,
+                value: Value::Int(*value),
+            }),
+            TermKind::Decimal(value) => Ok(Rolled::Number {
+                term,
+                value: Value::Float(value.get()),
             }),
             TermKind::Dice(dice) => {
                 let mut rolled = Vec::new();
@@ -129,10 +138,7 @@ impl<S: DieSource + ?Sized> Roller<'_, S> {
                 for op in &dice.ops {
                     self.dice_op(op, dice.sides, &mut rolled)?;
                 }
-                let total = checked_sum(rolled.iter().filter(|d| d.kept).map(Die::value))
-                    .ok_or_else(|| DiceError::Overflow {
-                        expression: expr_text(&Expr::Term(term.clone())),
-                    })?;
+                let total = dice_total(term, &rolled)?;
                 Ok(Rolled::Dice {
                     term,
                     dice,
@@ -146,34 +152,9 @@ impl<S: DieSource + ?Sized> Roller<'_, S> {
                     items.push((self.expr(item)?, true));
                 }
                 for op in &group.ops {
-                    let live: Vec<(usize, i64)> = items
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (_, kept))| *kept)
-                        .map(|(i, (item, _))| (i, item.value()))
-                        .collect();
-                    let chosen = select_all(&op.selectors, &live);
-                    for (i, _) in live {
-                        let drop = match op.kind {
-                            OpKind::Keep => !chosen.contains(&i),
-                            OpKind::Drop => chosen.contains(&i),
-                            // The parser accepts only `k` and `p` on groups.
-                            _ => false,
-                        };
-                        if drop {
-                            items[i].1 = false;
-                        }
-                    }
+                    group_op(op, group, &mut items)?;
                 }
-                let total = checked_sum(
-                    items
-                        .iter()
-                        .filter(|(_, kept)| *kept)
-                        .map(|(item, _)| item.value()),
-                )
-                .ok_or_else(|| DiceError::Overflow {
-                    expression: expr_text(&Expr::Term(term.clone())),
-                })?;
+                let total = items_total(term, &items)?;
                 Ok(Rolled::Group {
                     term,
                     group,
@@ -186,19 +167,8 @@ impl<S: DieSource + ?Sized> Roller<'_, S> {
 
     fn dice_op(&mut self, op: &SetOp, sides: u32, dice: &mut Vec<Die>) -> Result<(), DiceError> {
         match op.kind {
-            OpKind::Keep => {
-                let live = live(dice);
-                let chosen = select_all(&op.selectors, &live);
-                for (i, _) in live {
-                    if !chosen.contains(&i) {
-                        dice[i].kept = false;
-                    }
-                }
-            }
-            OpKind::Drop => {
-                for i in select_all(&op.selectors, &live(dice)) {
-                    dice[i].kept = false;
-                }
+            OpKind::Keep | OpKind::Drop => {
+                keep_or_drop(op, &live(dice), |i| dice[i].kept = false);
             }
             OpKind::RerollForever => loop {
                 // Ends when no die matches; the parser refuses selectors matching every face,
@@ -278,44 +248,120 @@ impl<S: DieSource + ?Sized> Roller<'_, S> {
     }
 }
 
-fn live(dice: &[Die]) -> Vec<(usize, i64)> {
+/// `k`/`p` on a group. Around a single thing, `(4d6)kh3` or `((1, 2, 3))kh1`, d20 applies them
+/// to that thing's dice or items, so the totals on the way down are summed again.
+fn group_op(op: &SetOp, group: &Group, items: &mut [(Rolled<'_>, bool)]) -> Result<(), DiceError> {
+    if group.is_parenthetical() {
+        match &mut items[0].0 {
+            Rolled::Dice {
+                term,
+                rolled,
+                total,
+                ..
+            } => {
+                keep_or_drop(op, &live(rolled), |i| rolled[i].kept = false);
+                *total = dice_total(term, rolled)?;
+                return Ok(());
+            }
+            Rolled::Group {
+                term,
+                group: inner,
+                items: inner_items,
+                total,
+            } => {
+                group_op(op, inner, inner_items)?;
+                *total = items_total(term, inner_items)?;
+                return Ok(());
+            }
+            // A number or arithmetic is a set of itself, kept or dropped whole.
+            _ => {}
+        }
+    }
+    let live: Vec<(usize, Value)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, kept))| *kept)
+        .map(|(i, (item, _))| (i, item.value()))
+        .collect();
+    keep_or_drop(op, &live, |i| items[i].1 = false);
+    Ok(())
+}
+
+/// `k` drops whatever its selectors do not match, `p` what they match.
+fn keep_or_drop(op: &SetOp, live: &[(usize, Value)], mut drop: impl FnMut(usize)) {
+    let chosen = select_all(&op.selectors, live);
+    for &(i, _) in live {
+        let dropped = match op.kind {
+            OpKind::Keep => !chosen.contains(&i),
+            OpKind::Drop => chosen.contains(&i),
+            // The parser accepts only `k` and `p` on groups; other dice operations go elsewhere.
+            _ => false,
+        };
+        if dropped {
+            drop(i);
+        }
+    }
+}
+
+fn dice_total(term: &Term, dice: &[Die]) -> Result<Value, DiceError> {
+    sum(
+        dice.iter()
+            .filter(|d| d.kept)
+            .map(|d| Value::Int(d.value())),
+        term,
+    )
+}
+
+fn items_total(term: &Term, items: &[(Rolled<'_>, bool)]) -> Result<Value, DiceError> {
+    let kept = items.iter().filter(|(_, kept)| *kept);
+    sum(kept.map(|(item, _)| item.value()), term)
+}
+
+fn sum(mut values: impl Iterator<Item = Value>, term: &Term) -> Result<Value, DiceError> {
+    values
+        .try_fold(Value::Int(0), Value::add)
+        .map_err(|failure| failed(failure, &Expr::Term(term.clone())))
+}
+
+fn live(dice: &[Die]) -> Vec<(usize, Value)> {
     dice.iter()
         .enumerate()
         .filter(|(_, die)| die.kept)
-        .map(|(i, die)| (i, die.value()))
+        .map(|(i, die)| (i, Value::Int(die.value())))
         .collect()
 }
 
 /// Indices matched by one selector, in the order it ranks them.
-fn select(selector: &Selector, live: &[(usize, i64)]) -> Vec<usize> {
+fn select(selector: &Selector, live: &[(usize, Value)]) -> Vec<usize> {
     let n = usize::try_from(selector.value).unwrap_or(0);
     let ranked = |descending: bool| {
         let mut sorted = live.to_vec();
         // Stable sort: among equal values the earlier die is chosen first.
         if descending {
-            sorted.sort_by_key(|&(_, value)| std::cmp::Reverse(value));
+            sorted.sort_by(|(_, a), (_, b)| b.compare(*a));
         } else {
-            sorted.sort_by_key(|&(_, value)| value);
+            sorted.sort_by(|(_, a), (_, b)| a.compare(*b));
         }
         sorted.into_iter().take(n).map(|(i, _)| i).collect()
     };
-    let filtered = |keep: &dyn Fn(i64) -> bool| {
+    let against = Value::Int(selector.value);
+    let filtered = |keep: &dyn Fn(std::cmp::Ordering) -> bool| {
         live.iter()
-            .filter(|(_, value)| keep(*value))
+            .filter(|(_, value)| keep(value.compare(against)))
             .map(|(i, _)| *i)
             .collect()
     };
     match selector.kind {
         SelectorKind::Highest => ranked(true),
         SelectorKind::Lowest => ranked(false),
-        SelectorKind::Equal => filtered(&|v| v == selector.value),
-        SelectorKind::Greater => filtered(&|v| v > selector.value),
-        SelectorKind::Less => filtered(&|v| v < selector.value),
+        SelectorKind::Equal => filtered(&|o| o.is_eq()),
+        SelectorKind::Greater => filtered(&|o| o.is_gt()),
+        SelectorKind::Less => filtered(&|o| o.is_lt()),
     }
 }
 
 /// The union of what several selectors match (`kh1kl1` keeps both ends).
-fn select_all(selectors: &[Selector], live: &[(usize, i64)]) -> BTreeSet<usize> {
+fn select_all(selectors: &[Selector], live: &[(usize, Value)]) -> BTreeSet<usize> {
     selectors.iter().flat_map(|s| select(s, live)).collect()
 }
 
@@ -325,101 +371,23 @@ fn face_matches(selectors: &[Selector], value: i64) -> bool {
 }
 
 /// The first die the selectors match, for `ra` which adds at most one die.
-fn select_one(selectors: &[Selector], live: &[(usize, i64)]) -> Option<usize> {
+fn select_one(selectors: &[Selector], live: &[(usize, Value)]) -> Option<usize> {
     selectors
         .iter()
         .find_map(|s| select(s, live).first().copied())
 }
 
-fn checked_sum(mut values: impl Iterator<Item = i64>) -> Option<i64> {
-    values.try_fold(0i64, |sum, v| sum.checked_add(v))
+fn failed(failure: Failure, expr: &Expr) -> DiceError {
+    match failure {
+        Failure::DivisionByZero => DiceError::DivisionByZero {
+            expression: expr_text(expr),
+        },
+        Failure::Overflow => overflow(expr),
+    }
 }
 
 fn overflow(expr: &Expr) -> DiceError {
     DiceError::Overflow {
         expression: expr_text(expr),
-    }
-}
-
-fn apply_binary(op: BinaryOp, a: i64, b: i64, expr: &Expr) -> Result<i64, DiceError> {
-    let zero_check = || {
-        if b == 0 {
-            Err(DiceError::DivisionByZero {
-                expression: expr_text(expr),
-            })
-        } else {
-            Ok(())
-        }
-    };
-    let value = match op {
-        BinaryOp::Add => a.checked_add(b),
-        BinaryOp::Sub => a.checked_sub(b),
-        BinaryOp::Mul => a.checked_mul(b),
-        BinaryOp::Div | BinaryOp::FloorDiv => {
-            zero_check()?;
-            floor_div(a, b)
-        }
-        BinaryOp::Rem => {
-            zero_check()?;
-            Some(floor_rem(a, b))
-        }
-        BinaryOp::Eq => Some(i64::from(a == b)),
-        BinaryOp::Ne => Some(i64::from(a != b)),
-        BinaryOp::Lt => Some(i64::from(a < b)),
-        BinaryOp::Gt => Some(i64::from(a > b)),
-        BinaryOp::Le => Some(i64::from(a <= b)),
-        BinaryOp::Ge => Some(i64::from(a >= b)),
-    };
-    value.ok_or_else(|| overflow(expr))
-}
-
-/// Division rounding towards negative infinity, like Python's `//`: `-7 // 2 == -4`.
-fn floor_div(a: i64, b: i64) -> Option<i64> {
-    let quotient = a.checked_div(b)?;
-    if a % b != 0 && ((a < 0) != (b < 0)) {
-        quotient.checked_sub(1)
-    } else {
-        Some(quotient)
-    }
-}
-
-/// The remainder that goes with [`floor_div`]: it takes the sign of the divisor.
-fn floor_rem(a: i64, b: i64) -> i64 {
-    // `checked_rem` fails only for `i64::MIN % -1`, whose remainder is 0.
-    let remainder = a.checked_rem(b).unwrap_or(0);
-    if remainder != 0 && ((remainder < 0) != (b < 0)) {
-        remainder + b
-    } else {
-        remainder
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{floor_div, floor_rem};
-
-    #[test]
-    fn floor_division_matches_python() {
-        let cases = [
-            (7, 2, 3, 1),
-            (-7, 2, -4, 1),
-            (7, -2, -4, -1),
-            (-7, -2, 3, -1),
-            (6, 3, 2, 0),
-        ];
-        for (a, b, quotient, remainder) in cases {
-            assert_eq!(floor_div(a, b), Some(quotient), "{a} // {b}");
-            assert_eq!(floor_rem(a, b), remainder, "{a} % {b}");
-            assert_eq!(quotient * b + remainder, a);
-        }
-    }
-
-    #[test]
-    fn extreme_division_does_not_panic() {
-        assert_eq!(floor_div(i64::MIN, -1), None);
-        assert_eq!(floor_rem(i64::MIN, -1), 0);
-        assert_eq!(floor_div(i64::MIN, 1), Some(i64::MIN));
-        assert_eq!(floor_div(i64::MIN, 2), Some(i64::MIN / 2));
-        assert_eq!(floor_rem(i64::MIN, i64::MAX), i64::MAX - 1);
     }
 }

@@ -2,10 +2,15 @@
 //! `+ -`, `* / // %`, unary signs, then terms (numbers, dice, groups) with their operations,
 //! `adv`/`dis` and `[annotations]`.
 
+mod advantage;
+mod ops;
+
 use super::{
-    BinaryOp, DiceError, DiceTerm, Expr, Group, MAX_DEPTH, MAX_DICE, MAX_EXPRESSION_CHARS,
+    BinaryOp, Decimal, DiceError, DiceTerm, Expr, Group, MAX_DEPTH, MAX_DICE, MAX_EXPRESSION_CHARS,
     MAX_SIDES, OpKind, Selector, SelectorKind, SetOp, Term, TermKind, UnaryOp,
 };
+use advantage::{apply_advantage, apply_to_leftmost_d20};
+use ops::check_terminates;
 
 const EXPECTED_OPERAND: &str = "a number, a die like `1d20`, `(`, `+` or `-`";
 const EXPECTED_END: &str = "an operator like `+`, or the end of the expression";
@@ -33,7 +38,7 @@ pub(super) fn parse_prefix(input: &str) -> Result<(Expr, usize), DiceError> {
 pub(super) fn static_dice_count(expr: &Expr) -> u32 {
     match expr {
         Expr::Term(term) => match &term.kind {
-            TermKind::Number(_) => 0,
+            TermKind::Number(_) | TermKind::Decimal(_) => 0,
             TermKind::Dice(dice) => dice.count,
             TermKind::Group(group) => group.items.iter().fold(0u32, |sum, item| {
                 sum.saturating_add(static_dice_count(item))
@@ -51,21 +56,6 @@ fn check_dice_count(expr: &Expr) -> Result<(), DiceError> {
         return Err(DiceError::TooManyDice { max: MAX_DICE });
     }
     Ok(())
-}
-
-#[derive(Clone, Copy)]
-enum Advantage {
-    Advantage,
-    Disadvantage,
-}
-
-impl Advantage {
-    fn word(self) -> &'static str {
-        match self {
-            Advantage::Advantage => "adv",
-            Advantage::Disadvantage => "dis",
-        }
-    }
 }
 
 struct Parser<'a> {
@@ -211,6 +201,9 @@ impl<'a> Parser<'a> {
     fn parse_term(&mut self, depth: usize) -> Result<Expr, DiceError> {
         let kind = match self.peek() {
             Some(b) if b.is_ascii_digit() => self.parse_number_or_dice()?,
+            Some(b'.') if self.byte_is_digit(self.pos + 1) => {
+                TermKind::Decimal(self.parse_decimal(self.pos)?)
+            }
             Some(b'd') if self.starts_die_size(self.pos + 1) => {
                 self.pos += 1;
                 TermKind::Dice(self.parse_dice_rest(1)?)
@@ -227,13 +220,17 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_number_or_dice(&mut self) -> Result<TermKind, DiceError> {
+        let start = self.pos;
         let digits = self.take_digits();
-        if self.peek() == Some(b'.') && self.byte_is_digit(self.pos + 1) {
-            self.pos += 1;
-            let fraction = self.take_digits();
-            return Err(DiceError::Decimal {
-                number: format!("{digits}.{fraction}"),
-            });
+        if self.at_decimal_point() {
+            let decimal = self.parse_decimal(start)?;
+            if self.peek() == Some(b'd') && !self.at_advantage_word() {
+                return Err(DiceError::NotWhole {
+                    what: "a dice count",
+                    number: self.src[start..self.pos].to_owned(),
+                });
+            }
+            return Ok(TermKind::Decimal(decimal));
         }
         if self.peek() == Some(b'd') && !self.at_advantage_word() {
             let count = match digits.parse::<u32>() {
@@ -251,13 +248,41 @@ impl<'a> Parser<'a> {
         Ok(TermKind::Number(value))
     }
 
+    /// d20 reads `1.5`, `.5` and `1.` as decimals. Before free text (a roll tag's label) a dot
+    /// without digits after it ends a sentence instead: `[[roll 1d20+3. Then ...]]`.
+    fn at_decimal_point(&self) -> bool {
+        self.peek() == Some(b'.') && (self.byte_is_digit(self.pos + 1) || !self.prefix)
+    }
+
+    /// From `start` (the first digit, or the dot of `.5`) through the fraction. The whole part
+    /// is bounded like any number, which also keeps the float exact to the unit.
+    fn parse_decimal(&mut self, start: usize) -> Result<Decimal, DiceError> {
+        let whole = &self.src[start..self.pos];
+        self.pos += 1; // '.'
+        self.take_digits();
+        let text = &self.src[start..self.pos];
+        let too_large = || DiceError::NumberTooLarge {
+            number: text.to_owned(),
+        };
+        if !whole.is_empty() && whole.parse::<i64>().is_err() {
+            return Err(too_large());
+        }
+        text.parse::<f64>()
+            .ok()
+            .and_then(Decimal::new)
+            .ok_or_else(too_large)
+    }
+
     /// After the `d` of `NdS`: the size, the operations, then `adv`/`dis`.
     fn parse_dice_rest(&mut self, count: u32) -> Result<DiceTerm, DiceError> {
-        let sides = if self.peek() == Some(b'%') {
+        let percentile = self.peek() == Some(b'%');
+        let sides = if percentile {
             self.pos += 1;
             100
         } else if self.byte_is_digit(self.pos) {
+            let start = self.pos;
             let digits = self.take_digits();
+            self.refuse_fraction(start, "a die size")?;
             match digits.parse::<u32>() {
                 Ok(0) => return Err(DiceError::ZeroSides),
                 Ok(sides) if sides <= MAX_SIDES => sides,
@@ -275,7 +300,12 @@ impl<'a> Parser<'a> {
         for op in &ops {
             check_terminates(op, sides)?;
         }
-        let mut dice = DiceTerm { count, sides, ops };
+        let mut dice = DiceTerm {
+            count,
+            sides,
+            percentile,
+            ops,
+        };
         let before = self.pos;
         self.skip_ws();
         match self.advantage_keyword() {
@@ -330,108 +360,6 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Operations written right after dice or a set (`4d6kh3`, `(1, 2)p1`). After whitespace
-    /// a letter counts as an operation only when a selector follows, so that in
-    /// `1d20 Perception` the label is not misread as `p`.
-    fn parse_ops(&mut self) -> Result<Vec<SetOp>, DiceError> {
-        let mut ops: Vec<SetOp> = Vec::new();
-        loop {
-            let before = self.pos;
-            self.skip_ws();
-            let after_space = self.pos != before;
-            let Some((kind, len)) = self.op_at(self.pos) else {
-                self.pos = before;
-                return Ok(ops);
-            };
-            if after_space && !self.selector_follows(self.pos + len) {
-                self.pos = before;
-                return Ok(ops);
-            }
-            self.pos += len;
-            let selector = self.parse_selector(kind)?;
-            match ops.last_mut() {
-                Some(last) if last.kind == kind => last.selectors.push(selector),
-                _ => ops.push(SetOp {
-                    kind,
-                    selectors: vec![selector],
-                }),
-            }
-        }
-    }
-
-    fn op_at(&self, at: usize) -> Option<(OpKind, usize)> {
-        let lower = |i: usize| self.bytes.get(i).map(u8::to_ascii_lowercase);
-        let two = match (lower(at)?, lower(at + 1)) {
-            (b'r', Some(b'r')) => Some(OpKind::RerollForever),
-            (b'r', Some(b'o')) => Some(OpKind::RerollOnce),
-            (b'r', Some(b'a')) => Some(OpKind::RerollAdd),
-            (b'm', Some(b'i')) => Some(OpKind::Minimum),
-            (b'm', Some(b'a')) => Some(OpKind::Maximum),
-            _ => None,
-        };
-        if let Some(kind) = two {
-            return Some((kind, 2));
-        }
-        match lower(at)? {
-            b'k' => Some((OpKind::Keep, 1)),
-            b'p' => Some((OpKind::Drop, 1)),
-            b'e' => Some((OpKind::Explode, 1)),
-            _ => None,
-        }
-    }
-
-    fn selector_follows(&self, at: usize) -> bool {
-        match self.bytes.get(at).map(u8::to_ascii_lowercase) {
-            Some(b) if b.is_ascii_digit() => true,
-            Some(b'h' | b'l' | b'<' | b'>') => self.byte_is_digit(at + 1),
-            _ => false,
-        }
-    }
-
-    fn parse_selector(&mut self, op: OpKind) -> Result<Selector, DiceError> {
-        let kind = match self.peek() {
-            Some(b'h') => SelectorKind::Highest,
-            Some(b'l') => SelectorKind::Lowest,
-            Some(b'<') => SelectorKind::Less,
-            Some(b'>') => SelectorKind::Greater,
-            _ => SelectorKind::Equal,
-        };
-        if kind != SelectorKind::Equal {
-            self.pos += 1;
-        }
-        if !self.byte_is_digit(self.pos) {
-            return Err(self.syntax_error(
-                "a selector number after the operation, like `kh3`, `rr1`, `p<3` or `e6`",
-            ));
-        }
-        let digits = self.take_digits();
-        let value = digits
-            .parse::<i64>()
-            .map_err(|_| DiceError::NumberTooLarge {
-                number: digits.to_owned(),
-            })?;
-        let selector = Selector { kind, value };
-        let hint = match op {
-            OpKind::RerollForever | OpKind::Explode
-                if matches!(kind, SelectorKind::Highest | SelectorKind::Lowest) =>
-            {
-                Some("match faces instead, like `1`, `<3` or `>5`")
-            }
-            OpKind::Minimum | OpKind::Maximum if kind != SelectorKind::Equal => {
-                Some("give a plain number, like `mi2` or `ma5`")
-            }
-            _ => None,
-        };
-        if let Some(hint) = hint {
-            return Err(DiceError::InvalidSelector {
-                op: op.symbol().to_owned(),
-                selector: super::render::selector_text(&selector),
-                hint,
-            });
-        }
-        Ok(selector)
-    }
-
     fn parse_annotations(&mut self, term: &mut Term) -> Result<(), DiceError> {
         loop {
             let before = self.pos;
@@ -452,39 +380,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    // ---- advantage ----
-
-    fn at_advantage_word(&self) -> bool {
-        self.advantage_word_len(self.pos).is_some()
-    }
-
-    fn advantage_word_len(&self, at: usize) -> Option<(Advantage, usize)> {
-        const WORDS: [(&str, Advantage); 5] = [
-            ("advantage", Advantage::Advantage),
-            ("adv", Advantage::Advantage),
-            ("disadvantage", Advantage::Disadvantage),
-            ("disadv", Advantage::Disadvantage),
-            ("dis", Advantage::Disadvantage),
-        ];
-        let rest = &self.bytes[at.min(self.bytes.len())..];
-        WORDS.iter().find_map(|(word, adv)| {
-            let matches = rest.len() >= word.len()
-                && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
-                && !rest
-                    .get(word.len())
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-            matches.then_some((*adv, word.len()))
-        })
-    }
-
-    fn advantage_keyword(&mut self) -> Option<Advantage> {
-        let (adv, len) = self.advantage_word_len(self.pos)?;
-        self.pos += len;
-        Some(adv)
-    }
-
-    // ---- bytes ----
-
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).map(u8::to_ascii_lowercase)
     }
@@ -495,6 +390,20 @@ impl<'a> Parser<'a> {
 
     fn starts_die_size(&self, at: usize) -> bool {
         self.byte_is_digit(at) || self.bytes.get(at) == Some(&b'%')
+    }
+
+    /// A whole number (from `start`) followed by `.5`: say which number must be whole, where
+    /// d20 would only report a syntax error at the dot.
+    fn refuse_fraction(&mut self, start: usize, what: &'static str) -> Result<(), DiceError> {
+        if self.peek() == Some(b'.') && self.byte_is_digit(self.pos + 1) {
+            self.pos += 1;
+            self.take_digits();
+            return Err(DiceError::NotWhole {
+                what,
+                number: self.src[start..self.pos].to_owned(),
+            });
+        }
+        Ok(())
     }
 
     fn take_digits(&mut self) -> &'a str {
@@ -530,79 +439,6 @@ impl<'a> Parser<'a> {
         }
     }
 }
-
-/// `rr` and `e` repeat while a die matches; if every face matches they could never stop.
-fn check_terminates(op: &SetOp, sides: u32) -> Result<(), DiceError> {
-    if !matches!(op.kind, OpKind::RerollForever | OpKind::Explode) {
-        return Ok(());
-    }
-    let matches_face = |face: i64| op.selectors.iter().any(|s| s.matches_face(face));
-    if (1..=i64::from(sides)).all(matches_face) {
-        return Err(DiceError::Endless {
-            op: op
-                .selectors
-                .iter()
-                .map(|s| format!("{}{}", op.kind.symbol(), super::render::selector_text(s)))
-                .collect(),
-            sides,
-        });
-    }
-    Ok(())
-}
-
-/// `1d20 adv` is `2d20kh1`; `1d20 dis` is `2d20kl1`.
-fn apply_advantage(dice: &mut DiceTerm, adv: Advantage) -> Result<(), DiceError> {
-    let problem = if dice.count != 1 {
-        Some("it cannot apply to several dice")
-    } else if dice
-        .ops
-        .last()
-        .is_some_and(|op| matches!(op.kind, OpKind::Keep | OpKind::Drop))
-    {
-        Some("it cannot follow `k` or `p`")
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
-        return Err(DiceError::Advantage {
-            word: adv.word().to_owned(),
-            problem,
-        });
-    }
-    let kind = match adv {
-        Advantage::Advantage => SelectorKind::Highest,
-        Advantage::Disadvantage => SelectorKind::Lowest,
-    };
-    dice.count = 2;
-    dice.ops.push(SetOp {
-        kind: OpKind::Keep,
-        selectors: vec![Selector { kind, value: 1 }],
-    });
-    Ok(())
-}
-
-/// A trailing `adv`/`dis` (`1d20+5 adv`) applies to the leftmost `1d20`, as on Avrae.
-fn apply_to_leftmost_d20(expr: &mut Expr, adv: Advantage) -> Result<(), DiceError> {
-    fn leftmost_d20(expr: &mut Expr) -> Option<&mut DiceTerm> {
-        match expr {
-            Expr::Term(term) => match &mut term.kind {
-                TermKind::Dice(dice) if dice.count == 1 && dice.sides == 20 => Some(dice),
-                TermKind::Group(group) => group.items.iter_mut().find_map(leftmost_d20),
-                _ => None,
-            },
-            Expr::Unary { operand, .. } => leftmost_d20(operand),
-            Expr::Binary { left, right, .. } => leftmost_d20(left).or_else(|| leftmost_d20(right)),
-        }
-    }
-    match leftmost_d20(expr) {
-        Some(dice) => apply_advantage(dice, adv),
-        None => Err(DiceError::Advantage {
-            word: adv.word().to_owned(),
-            problem: "there is no `1d20` in this expression",
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::parse_prefix;
