@@ -87,6 +87,9 @@ pub struct Db {
     /// Whether other processes write to the database too (gateway shards run apart): their
     /// writes never move this process's revision, so nothing may be kept between turns.
     shared_with_other_processes: bool,
+    /// Rows merged per rollup refresh transaction (`rollups::REFRESH_BATCH_ROWS` unless the
+    /// process serves no turns).
+    refresh_batch_rows: i64,
     /// SQLite files only: checkpoints the WAL in the background (see `checkpoint`).
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
@@ -164,8 +167,17 @@ impl Db {
             file_identity,
             revision: Arc::new(AtomicU64::new(0)),
             shared_with_other_processes: false,
+            refresh_batch_rows: rollups::REFRESH_BATCH_ROWS,
             _checkpointer: checkpointer,
         })
+    }
+
+    /// The same database, for a command that serves no turns (`stats`, `migrate`,
+    /// `import-legacy`, `compare`): its rollup refreshes take
+    /// [`rollups::TOOL_REFRESH_BATCH_ROWS`] rows at a time, since no turn waits behind them.
+    pub fn serving_no_turns(mut self) -> Db {
+        self.refresh_batch_rows = rollups::TOOL_REFRESH_BATCH_ROWS;
+        self
     }
 
     /// The same database, for a process that shares it with others (one of several shard

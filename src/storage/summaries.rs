@@ -22,15 +22,6 @@ use crate::core::store::{StoreError, StoreResult};
 pub(super) const DAY_MS: i64 = 86_400_000;
 pub(super) const HOUR_MS: i64 = 3_600_000;
 
-/// How finely calls are grouped in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Grain {
-    /// Per server (or none) and UTC day.
-    ServerDay,
-    /// Per UTC hour, all servers together.
-    Hour,
-}
-
 /// The calls of one server (or of none), UTC day (or hour), model and kind of call.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct GroupSummary {
@@ -56,20 +47,14 @@ fn values_of(backend: Backend, expression: &str) -> String {
     }
 }
 
-fn grouped_sql(backend: Backend, filter: &Filter, grain: Grain) -> String {
+/// The aggregates of a group of calls, in [`group_from_row`]'s order after the key: calls,
+/// errors, token sums and counts, generated tokens and time, cost sum and count, the
+/// latencies and the TTFTs.
+fn aggregates(backend: Backend) -> String {
     let latencies = values_of(backend, "CASE WHEN ok THEN latency_ms END");
     let ttfts = values_of(backend, "CASE WHEN ok THEN ttft_ms END");
-    let (guild, period) = match grain {
-        Grain::ServerDay => ("guild_id", format!("created_at / {DAY_MS}")),
-        Grain::Hour => ("CAST(NULL AS BIGINT)", format!("created_at / {HOUR_MS}")),
-    };
-    let group_by = match grain {
-        Grain::ServerDay => format!("guild_id, {period}"),
-        Grain::Hour => period.clone(),
-    };
     format!(
-        "SELECT {guild}, {period} AS day, model, kind, \
-         COUNT(*), \
+        "COUNT(*), \
          COUNT(*) - COUNT(CASE WHEN ok THEN 1 END), \
          CAST(COALESCE(SUM(tokens_in), 0) AS BIGINT), COUNT(tokens_in), \
          CAST(COALESCE(SUM(tokens_out), 0) AS BIGINT), COUNT(tokens_out), \
@@ -78,20 +63,82 @@ fn grouped_sql(backend: Backend, filter: &Filter, grain: Grain) -> String {
               THEN {GENERATION_MS} END), 0) AS BIGINT), \
          CAST(COALESCE(SUM(CASE WHEN {FINITE_COST} THEN cost_usd END), 0) AS DOUBLE PRECISION), \
          COUNT(CASE WHEN {FINITE_COST} THEN 1 END), \
-         {latencies}, {ttfts} \
+         {latencies}, {ttfts}"
+    )
+}
+
+/// The aggregates of [`aggregates`]' groups (named `a1` to `a12`), merged into coarser ones.
+fn merged(backend: Backend) -> String {
+    let sum = |column: &str| format!("CAST(SUM({column}) AS BIGINT)");
+    let values = |column: &str| match backend {
+        Backend::Sqlite => format!("group_concat({column})"),
+        Backend::Postgres => format!("string_agg({column}, ',')"),
+    };
+    let mut parts: Vec<String> = (1..=8).map(|i| sum(&format!("a{i}"))).collect();
+    parts.push("CAST(SUM(a9) AS DOUBLE PRECISION)".into());
+    parts.push(sum("a10"));
+    parts.push(values("a11"));
+    parts.push(values("a12"));
+    parts.join(", ")
+}
+
+fn grouped_sql(backend: Backend, filter: &Filter) -> String {
+    format!(
+        "SELECT guild_id, created_at / {DAY_MS} AS day, model, kind, {} \
          FROM performance_logs WHERE {} \
-         GROUP BY {group_by}, model, kind",
+         GROUP BY guild_id, created_at / {DAY_MS}, model, kind",
+        aggregates(backend),
         filter.sql()
     )
 }
 
-/// The summaries of the calls `filter` selects, one per `grain`, model and kind.
-pub(super) async fn grouped_summaries(
+/// One statement for both grains the rollups keep: the calls are grouped once per server,
+/// hour, model and kind (the costly pass over every row), and those groups are merged into
+/// days per server and into hours for all servers. Two passes over the rows took twice as
+/// long. Rows are `(grain, guild, period, model, kind, aggregates)`, grain 0 for a server's
+/// day and 1 for an hour of all servers.
+fn rollup_sql(backend: Backend, filter: &Filter) -> String {
+    let names: Vec<String> = (1..=12).map(|i| format!("a{i}")).collect();
+    let hours_per_day = DAY_MS / HOUR_MS;
+    format!(
+        "WITH h (guild_id, hour, model, kind, {names}) AS MATERIALIZED (\
+         SELECT guild_id, created_at / {HOUR_MS}, model, kind, {aggregates} \
+         FROM performance_logs WHERE {filter} GROUP BY guild_id, created_at / {HOUR_MS}, model, kind) \
+         SELECT 0, guild_id, hour / {hours_per_day}, model, kind, {merged} FROM h \
+         GROUP BY guild_id, hour / {hours_per_day}, model, kind \
+         UNION ALL \
+         SELECT 1, CAST(NULL AS BIGINT), hour, model, kind, {merged} FROM h \
+         GROUP BY hour, model, kind",
+        names = names.join(", "),
+        aggregates = aggregates(backend),
+        filter = filter.sql(),
+        merged = merged(backend),
+    )
+}
+
+/// The summaries of the calls `filter` selects, per server and day and per hour (all
+/// servers), in one pass over the rows: `(days, hours)`.
+pub(super) async fn rollup_summaries(
     db: &Db,
     filter: &Filter,
-    grain: Grain,
-) -> StoreResult<Vec<GroupSummary>> {
-    let sql = grouped_sql(db.backend(), filter, grain);
+) -> StoreResult<(Vec<GroupSummary>, Vec<GroupSummary>)> {
+    let sql = rollup_sql(db.backend(), filter);
+    let (mut days, mut hours) = (Vec::new(), Vec::new());
+    for row in filter.fetch_all(db, sql).await? {
+        let grain: i64 = row.try_get(0).map_err(store_error)?;
+        let group = group_from_row_at(&row, 1)?;
+        if grain == 0 {
+            days.push(group)
+        } else {
+            hours.push(group)
+        }
+    }
+    Ok((days, hours))
+}
+
+/// The summaries of the calls `filter` selects, one per server, UTC day, model and kind.
+pub(super) async fn grouped_summaries(db: &Db, filter: &Filter) -> StoreResult<Vec<GroupSummary>> {
+    let sql = grouped_sql(db.backend(), filter);
     filter
         .fetch_all(db, sql)
         .await?
@@ -101,18 +148,23 @@ pub(super) async fn grouped_summaries(
 }
 
 fn group_from_row(row: &AnyRow) -> StoreResult<GroupSummary> {
-    let int = |i: usize| row.try_get::<i64, _>(i).map_err(store_error);
+    group_from_row_at(row, 0)
+}
+
+/// A group whose key (guild, period, model, kind) starts at column `at`.
+fn group_from_row_at(row: &AnyRow, at: usize) -> StoreResult<GroupSummary> {
+    let int = |i: usize| row.try_get::<i64, _>(at + i).map_err(store_error);
     let count = |i: usize| int(i).map(|v| v.max(0) as u64);
     let values = |i: usize, what: &str| {
-        let text: Option<String> = row.try_get(i).map_err(store_error)?;
+        let text: Option<String> = row.try_get(at + i).map_err(store_error)?;
         histogram_of(text.as_deref().unwrap_or(""), what)
     };
     Ok(GroupSummary {
-        guild: row.try_get(0).map_err(store_error)?,
+        guild: row.try_get(at).map_err(store_error)?,
         day: int(1)?,
-        kind: row.try_get(3).map_err(store_error)?,
+        kind: row.try_get(at + 3).map_err(store_error)?,
         summary: CallSummary {
-            model: row.try_get(2).map_err(store_error)?,
+            model: row.try_get(at + 2).map_err(store_error)?,
             calls: count(4)?,
             errors: count(5)?,
             tokens_in_sum: int(6)?,
@@ -121,7 +173,7 @@ fn group_from_row(row: &AnyRow) -> StoreResult<GroupSummary> {
             tokens_out_known: count(9)?,
             generated_tokens: int(10)?,
             generation_ms: int(11)?,
-            cost_sum: row.try_get::<f64, _>(12).map_err(store_error)?,
+            cost_sum: row.try_get::<f64, _>(at + 12).map_err(store_error)?,
             cost_known: count(13)?,
             latency_ms: values(14, "latency_ms")?,
             ttft_ms: values(15, "ttft_ms")?,

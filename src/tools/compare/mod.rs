@@ -120,7 +120,7 @@ pub async fn run(config: &Config, args: &CompareArgs) -> anyhow::Result<()> {
         .transpose()
         .context("--judge")?;
     let registry: Arc<dyn ModelSource> = Arc::new(harness::registry(config)?);
-    let db = Db::open(&config.database_url).await?;
+    let db = Db::open(&config.database_url).await?.serving_no_turns();
     let path = args.scenario.display().to_string();
     let plan = CompareRun {
         scenario: &scenario,
