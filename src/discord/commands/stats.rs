@@ -267,14 +267,7 @@ async fn quality(
 /// The quality leaderboard (score, language, tag errors, assistant talk, repetition, n).
 pub fn quality_embed(title: &str, ranked: &[QualitySummary]) -> Embed {
     let shown = &ranked[..ranked.len().min(ROWS_SHOWN)];
-    let mut description = format!("```\n{}```", board::table(shown, table_label));
-    let hidden = ranked.len() - shown.len();
-    if hidden > 0 {
-        description.push_str(&format!("\n…and {hidden} more models (see the chart)."));
-    }
-    if description.chars().count() > DESCRIPTION_MAX {
-        description = format!("{} models ranked; see the chart.", ranked.len());
-    }
+    let description = table_description(&board::table(shown, table_label), ranked.len());
     Embed::new(title)
         .description(description)
         .footer(format!(
@@ -340,6 +333,20 @@ fn table_label(model: &str) -> String {
     truncate_label(model, MODEL_CHARS).replace('`', "'")
 }
 
+/// A leaderboard's table in a code block, saying how many of the `ranked` models it leaves
+/// out (it shows [`ROWS_SHOWN`]), or only their number when it would not fit an embed.
+fn table_description(table: &str, ranked: usize) -> String {
+    let mut description = format!("```\n{table}```");
+    let hidden = ranked.saturating_sub(ROWS_SHOWN);
+    if hidden > 0 {
+        description.push_str(&format!("\n…and {hidden} more models (see the chart)."));
+    }
+    if description.chars().count() > DESCRIPTION_MAX {
+        description = format!("{ranked} models ranked; see the chart.");
+    }
+    description
+}
+
 /// The leaderboard as a monospaced table (rank, model, the metric, sample size).
 pub fn stats_embed(report: &StatsReport) -> Embed {
     let rows: Vec<Vec<String>> = report
@@ -356,14 +363,7 @@ pub fn stats_embed(report: &StatsReport) -> Embed {
         })
         .collect();
     let table = aligned(&["#", "model", report.metric.label(), "n"], &rows, &[1]);
-    let mut description = format!("```\n{table}```");
-    let hidden = report.leaderboard.len().saturating_sub(ROWS_SHOWN);
-    if hidden > 0 {
-        description.push_str(&format!("\n…and {hidden} more models (see the chart)."));
-    }
-    if description.chars().count() > DESCRIPTION_MAX {
-        description = format!("{} models ranked; see the chart.", report.leaderboard.len());
-    }
+    let description = table_description(&table, report.leaderboard.len());
     let sample = match report.metric {
         Metric::ThumbsUp => "n = thumbs given",
         Metric::Arena => "n = arena battles; a model needs enough votes to be ranked",
