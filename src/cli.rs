@@ -40,11 +40,13 @@ pub enum Command {
     /// Play a session in the terminal, no Discord: type what your character does, one line a turn.
     #[command(
         long_about = "Play a session in the terminal, no Discord. The narration streams to stdout; each \
-                      line on stdin is your character's action (`/end` ends the session, `/quit` or the \
+                      line on stdin is your character's action (`/sheet` prints the party, `/end` ends the session, `/quit` or the \
                       end of input leaves it open to continue later). The campaign and session are stored \
                       in DATABASE_URL like any other, under the terminal's own server and channel."
     )]
     Play(PlayArgs),
+    /// Print a terminal campaign's party: sheets, inventories, gold and the journal.
+    Sheet(SheetArgs),
     /// Play the same scripted turns through several models and write CSV results and PNG charts.
     #[command(
         long_about = "Play the same scripted player turns (a TOML scenario, see prompts/scenarios/) through \
@@ -144,6 +146,25 @@ pub struct PlayArgs {
     /// campaign's model, else DEFAULT_MODEL, else the first configured model).
     #[arg(long)]
     pub model: Option<String>,
+    /// Your character: created on first use (with --class and --race), then played.
+    #[arg(long)]
+    pub character: Option<String>,
+    /// The new character's class (an SRD class or your own).
+    #[arg(long, default_value = "Fighter", requires = "character")]
+    pub class: String,
+    /// The new character's race (an SRD race or your own).
+    #[arg(long, default_value = "Human", requires = "character")]
+    pub race: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SheetArgs {
+    /// The terminal campaign whose party to print.
+    #[arg(long, default_value = "Terminal Adventure")]
+    pub campaign: String,
+    /// Print JSON: {"campaign", "characters": [...], "journal": [...]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

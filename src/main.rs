@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             Command::Stats(args) => tools::stats::run(&config, args).await,
             Command::Roll(_) => unreachable!("handled before loading the configuration"),
             Command::Play(args) => tools::play::run(&config, args).await,
+            Command::Sheet(args) => tools::sheet::run(&config, args).await,
             Command::Compare(args) => tools::compare::run(&config, args).await,
             Command::Healthcheck => app::healthcheck(&config).await,
         }

@@ -8,6 +8,9 @@
 //! - [`engine`]: the session engine (one task per playing channel), the arena, outages.
 //! - [`streaming`]: how a streamed narration becomes Discord-sized messages and edits.
 //! - [`game`]: campaigns, characters, sessions, the story, dice, roll tags, prompts, votes.
+//! - [`sheet`]: SRD 5.1 character sheets, the state tags that change them, death saves,
+//!   initiative and the party state the game master reads.
+//! - [`party`]: what the party's commands (`/sheet`, `/journal`, `/init`) do, over the store.
 //! - [`models`]: the chat and image model traits, prices, token counts, budgets, call records.
 //! - [`accounts`]: accounts, linking, personal data, the old app's data.
 //! - [`portrait`]: generated portraits, placeholders and icons.
@@ -21,8 +24,10 @@ pub mod game;
 pub mod ids;
 pub mod limits;
 pub mod models;
+pub mod party;
 pub mod portrait;
 pub mod quality;
+pub mod sheet;
 pub mod stats;
 pub mod store;
 pub mod streaming;

@@ -9,6 +9,10 @@ use crate::core::game::campaign::{Campaign, NewCampaign};
 use crate::core::game::character::{Character, NewCharacter};
 use crate::core::game::guild::GuildSettings;
 use crate::core::game::session::Session;
+use crate::core::game::state::{
+    Applied, ChangeSource, JournalEntry, NarrationState, SheetWrite, StateChangeRecord,
+    StoredCombat, StoredSheet,
+};
 use crate::core::game::transcript::{MessageStatus, NewMessage, StoredMessage};
 use crate::core::game::vote::{ArenaBattle, ArenaChoice, Rating};
 use crate::core::ids::{
@@ -21,6 +25,7 @@ use crate::core::models::chat::ModelId;
 use crate::core::models::perf::PerfRecord;
 use crate::core::portrait::image::{NewImage, StoredImage};
 use crate::core::quality::{QualityRecord, QualitySummary};
+use crate::core::sheet::{Combat, Sheet};
 use crate::core::stats::chart::DailyLatency;
 use crate::core::stats::{Battle, CallSample, CallSummary, StatsData, StatsQuery, ThumbVotes};
 
@@ -93,6 +98,63 @@ pub trait CharacterStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Deletes the character, and its portrait unless another row shows the same image.
     async fn delete_character(&self, id: CharacterId) -> StoreResult<bool>;
+}
+
+/// The game's state: sheets, the journal, the change log and fights.
+#[async_trait]
+pub trait SheetStore: Send + Sync {
+    /// Creates the character with its sheet, in one transaction.
+    async fn create_character_with_sheet(
+        &self,
+        new: &NewCharacter,
+        sheet: &Sheet,
+    ) -> StoreResult<(Character, StoredSheet)>;
+    async fn sheet(&self, character: CharacterId) -> StoreResult<Option<StoredSheet>>;
+    /// The sheets of a campaign's characters, by character id.
+    async fn campaign_sheets(&self, campaign: CampaignId) -> StoreResult<Vec<StoredSheet>>;
+    /// Writes one sheet if it is still at `write.revision`; false when it changed meanwhile.
+    /// Creates the sheet when `write.revision` is 0 and it has none.
+    async fn save_sheet(
+        &self,
+        campaign: Option<CampaignId>,
+        write: &SheetWrite,
+        source: &ChangeSource,
+    ) -> StoreResult<bool>;
+    /// Applies a narration's sheet writes and journal notes in one transaction, once.
+    async fn apply_narration_state(&self, state: &NarrationState) -> StoreResult<Applied>;
+    /// Takes back what a narration changed (it was regenerated): each sheet it wrote goes
+    /// back to its state before, its notes leave the journal. Returns the summaries undone.
+    async fn undo_narration_state(&self, narration: MessageId) -> StoreResult<Vec<String>>;
+    /// Most recent journal entries of a campaign, newest last; `before` pages back by id.
+    async fn journal(
+        &self,
+        campaign: CampaignId,
+        limit: u32,
+        before: Option<i64>,
+    ) -> StoreResult<Vec<JournalEntry>>;
+    async fn add_journal_entry(
+        &self,
+        campaign: CampaignId,
+        author: Option<UserId>,
+        text: &str,
+    ) -> StoreResult<JournalEntry>;
+    async fn remove_journal_entry(&self, campaign: CampaignId, id: i64) -> StoreResult<bool>;
+    /// Changes made to a campaign's sheets, newest last.
+    async fn state_log(
+        &self,
+        campaign: CampaignId,
+        limit: u32,
+    ) -> StoreResult<Vec<StateChangeRecord>>;
+    async fn combat(&self, session: SessionId) -> StoreResult<Option<StoredCombat>>;
+    /// Writes the fight if it is still at `revision` (0: none yet); false when it changed.
+    async fn save_combat(
+        &self,
+        session: SessionId,
+        campaign: CampaignId,
+        combat: &Combat,
+        revision: i64,
+    ) -> StoreResult<bool>;
+    async fn end_combat(&self, session: SessionId) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -354,6 +416,7 @@ pub trait PersonalDataStore: Send + Sync {
 pub trait Store:
     CampaignStore
     + CharacterStore
+    + SheetStore
     + SessionStore
     + MessageStore
     + PerfStore
@@ -372,6 +435,7 @@ pub trait Store:
 impl<T> Store for T where
     T: CampaignStore
         + CharacterStore
+        + SheetStore
         + SessionStore
         + MessageStore
         + PerfStore

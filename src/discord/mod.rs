@@ -11,6 +11,7 @@ pub mod error;
 mod events;
 mod framework;
 pub mod pacing;
+pub mod party_embeds;
 pub mod portraits;
 pub mod presenter;
 

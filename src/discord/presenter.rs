@@ -338,6 +338,7 @@ pub fn render_notice(notice: &Notice) -> (Option<String>, Option<Embed>) {
                     .colour(RED),
             ),
         ),
+        Notice::State { line } => (Some(line.clone()), None),
         Notice::Restarting => (
             Some(
                 "🔧 The bot is restarting. Your message is kept, and the game master picks the story up \

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::Db;
@@ -31,6 +32,31 @@ fn character_from_row(row: &AnyRow) -> StoreResult<Character> {
     })
 }
 
+/// Inserts a character (level 1) on `conn`, which may be inside a transaction.
+pub(super) async fn insert_character(
+    conn: &mut AnyConnection,
+    new: &NewCharacter,
+) -> StoreResult<Character> {
+    let sql = format!(
+        "INSERT INTO characters (owner_id, guild_id, campaign_id, name, class, race, gender, level, description, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(new.owner_id.as_i64())
+        .bind(new.guild_id.as_i64())
+        .bind(new.campaign_id.map(|c| c.0))
+        .bind(new.name.as_str())
+        .bind(new.class.as_str())
+        .bind(new.race.as_str())
+        .bind(new.gender.as_ref().map(|g| g.as_str().to_string()))
+        .bind(new.description.as_ref().map(|d| d.as_str().to_string()))
+        .bind(Timestamp::now().0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    character_from_row(&row)
+}
+
 impl Db {
     async fn characters_where(&self, clause: &str, binds: &[i64]) -> StoreResult<Vec<Character>> {
         let sql = format!("SELECT {COLUMNS} FROM characters WHERE {clause} ORDER BY id");
@@ -46,24 +72,9 @@ impl Db {
 #[async_trait]
 impl CharacterStore for Db {
     async fn create_character(&self, new: &NewCharacter) -> StoreResult<Character> {
-        let sql = format!(
-            "INSERT INTO characters (owner_id, guild_id, campaign_id, name, class, race, gender, level, description, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(new.owner_id.as_i64())
-            .bind(new.guild_id.as_i64())
-            .bind(new.campaign_id.map(|c| c.0))
-            .bind(new.name.as_str())
-            .bind(new.class.as_str())
-            .bind(new.race.as_str())
-            .bind(new.gender.as_ref().map(|g| g.as_str().to_string()))
-            .bind(new.description.as_ref().map(|d| d.as_str().to_string()))
-            .bind(Timestamp::now().0)
-            .fetch_one(self.pool())
-            .await
-            .map_err(store_error)?;
-        self.changed(character_from_row(&row))
+        let mut conn = self.pool().acquire().await.map_err(store_error)?;
+        let character = insert_character(&mut conn, new).await?;
+        Ok(self.changed(character))
     }
 
     async fn character(&self, id: CharacterId) -> StoreResult<Option<Character>> {

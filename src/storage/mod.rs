@@ -19,6 +19,7 @@ mod quality;
 pub mod rollups;
 mod rows;
 mod sessions;
+mod sheets;
 mod stats;
 mod summaries;
 mod url;

@@ -11,11 +11,12 @@ use super::rows::{self, store_error};
 use crate::core::accounts::account::DiscordLink;
 use crate::core::accounts::personal_data::{
     Adoption, Erasure, ExportedAccount, ExportedArenaVote, ExportedCall, ExportedCampaign,
-    ExportedCharacter, ExportedLink, ExportedLoginAttempt, ExportedMessage, ExportedNarrationCheck,
-    ExportedRating, Person, PersonalData, adopted_name, exported_guild, exported_id,
+    ExportedCharacter, ExportedJournalEntry, ExportedLink, ExportedLoginAttempt, ExportedMessage,
+    ExportedNarrationCheck, ExportedRating, ExportedSheetChange, Person, PersonalData,
+    adopted_name, exported_guild, exported_id,
 };
 use crate::core::ids::{AccountId, GuildId, Timestamp, UserId};
-use crate::core::store::{PersonalDataStore, StoreResult};
+use crate::core::store::{PersonalDataStore, StoreError, StoreResult};
 use crate::core::text::name_key;
 
 /// The integer parameters of one statement, numbered as they are added (`$1`, `$2` ...), so
@@ -138,8 +139,9 @@ impl Db {
         let mut p = Params::new();
         let owned = p.owned(person, "account_id", "owner_id");
         let sql = format!(
-            "SELECT id, guild_id, campaign_id, owner_id, name, class, race, gender, level, description, created_at \
-             FROM characters WHERE {owned} ORDER BY id"
+            "SELECT c.id, c.guild_id, c.campaign_id, c.owner_id, c.name, c.class, c.race, c.gender, c.level, \
+             c.description, s.sheet, c.created_at \
+             FROM characters c LEFT JOIN character_sheets s ON s.character_id = c.id WHERE {owned} ORDER BY c.id"
         );
         self.decoded(sql, p, |row| {
             Ok(ExportedCharacter {
@@ -153,6 +155,10 @@ impl Db {
                 gender: rows::opt_text(row, "gender")?,
                 level: rows::int(row, "level")?,
                 description: rows::opt_text(row, "description")?,
+                sheet: rows::opt_text(row, "sheet")?
+                    .map(|text| serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("sheet: {e}")))?,
                 created_at: Timestamp(rows::int(row, "created_at")?),
             })
         })
@@ -301,6 +307,47 @@ impl Db {
     }
 }
 
+impl Db {
+    async fn exported_journal(&self, person: &Person) -> StoreResult<Vec<ExportedJournalEntry>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT id, campaign_id, text, created_at FROM journal_entries \
+             WHERE author_id IN {users} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedJournalEntry {
+                id: rows::int(row, "id")?,
+                campaign_id: rows::int(row, "campaign_id")?,
+                text: rows::text(row, "text")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+
+    async fn exported_sheet_changes(
+        &self,
+        person: &Person,
+    ) -> StoreResult<Vec<ExportedSheetChange>> {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!(
+            "SELECT id, character_id, summary, created_at FROM state_changes \
+             WHERE user_id IN {users} ORDER BY id"
+        );
+        self.decoded(sql, p, |row| {
+            Ok(ExportedSheetChange {
+                id: rows::int(row, "id")?,
+                character_id: rows::int(row, "character_id")?,
+                summary: rows::text(row, "summary")?,
+                created_at: Timestamp(rows::int(row, "created_at")?),
+            })
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl PersonalDataStore for Db {
     async fn account_links(&self, account: AccountId) -> StoreResult<Vec<DiscordLink>> {
@@ -337,6 +384,8 @@ impl PersonalDataStore for Db {
             login_attempts: self.exported_login_attempts(person).await?,
             model_calls: self.exported_calls(person).await?,
             narration_checks: self.exported_checks(person).await?,
+            journal_entries: self.exported_journal(person).await?,
+            sheet_changes: self.exported_sheet_changes(person).await?,
         })
     }
 
@@ -358,6 +407,17 @@ impl PersonalDataStore for Db {
             .await
             .map_err(store_error)?
             .rows_affected();
+
+        // Journal entries and sheet corrections stay with the campaign, without their author.
+        for table in [
+            "journal_entries SET author_id = NULL WHERE author_id",
+            "state_changes SET user_id = NULL WHERE user_id",
+        ] {
+            let mut p = Params::new();
+            let users = p.users(&person.users);
+            let sql = format!("UPDATE {table} IN {users}");
+            p.query(sql).execute(&mut *tx).await.map_err(store_error)?;
+        }
 
         // Imported campaigns no server adopted are nobody else's: they go entirely.
         let mut p = Params::new();

@@ -18,10 +18,15 @@ use crate::cli::PlayArgs;
 use crate::config::Config;
 use crate::core::engine::{Engine, EngineDeps, Notice, PlayerInput, PresentError, Presenter};
 use crate::core::game::campaign::{Campaign, CampaignName, NewCampaign, Themes};
+use crate::core::game::character::{Character, CharacterClass, CharacterName, NewCharacter, Race};
+use crate::core::game::dice::RngDice;
 use crate::core::game::language::Language;
 use crate::core::ids::{ChannelId, DiscordMessageId, GuildId, MessageId, UserId};
 use crate::core::models::chat::ModelId;
-use crate::core::store::{CampaignStore, SessionStore};
+use crate::core::party::Party;
+use crate::core::sheet::{self, ScoreMethod, Sheet};
+use crate::core::store::{CampaignStore, CharacterStore, SessionStore, SheetStore};
+use crate::core::text::name_key;
 use crate::storage::Db;
 use crate::tools::harness;
 
@@ -170,6 +175,7 @@ impl Presenter for TerminalPresenter {
                     "[budget spent: ${spent_usd:.2} of ${budget_usd:.2}; narration paused until next month]"
                 )
             }
+            Notice::State { line } => format!("[{line}]"),
             Notice::Restarting => "[the game is shutting down; your message is kept]".to_string(),
             Notice::StorageDown => {
                 "[the database is not answering; your message is held until it is back]".to_string()
@@ -204,9 +210,14 @@ pub async fn run(config: &Config, args: &PlayArgs) -> anyhow::Result<()> {
         .transpose()
         .context("--model")?;
     let name = CampaignName::parse(&args.campaign).context("--campaign")?;
+    let hero = args
+        .character
+        .as_deref()
+        .map(|name| Hero::parse(name, &args.class, &args.race))
+        .transpose()?;
     let registry = harness::registry(config)?;
     let db = Db::open(&config.database_url).await?;
-    let result = play(config, &db, registry, name, requested).await;
+    let result = play(config, &db, registry, name, requested, hero).await;
     db.catch_up_rollups().await;
     db.close().await;
     result
@@ -218,8 +229,13 @@ async fn play(
     registry: crate::llm::Registry,
     name: CampaignName,
     requested: Option<ModelId>,
+    hero: Option<Hero>,
 ) -> anyhow::Result<()> {
     let campaign = campaign(db, &registry, config, name, requested).await?;
+    let character = match &hero {
+        Some(hero) => Some(hero.find_or_create(db, &campaign).await?),
+        None => None,
+    };
     let engine = Engine::new(EngineDeps {
         store: Arc::new(db.clone()),
         models: Arc::new(registry),
@@ -230,7 +246,7 @@ async fn play(
     match db.active_session(TERMINAL_CHANNEL).await? {
         Some(session) if session.campaign_id == campaign.id => {
             eprintln!(
-                "Continuing {} with {} (type /end to end the session, /quit to stop for now).",
+                "Continuing {} with {} (type /sheet for the party, /end to end the session, /quit to stop for now).",
                 campaign.name.as_str(),
                 campaign.model
             );
@@ -242,7 +258,7 @@ async fn play(
                 engine.end_session(TERMINAL_CHANNEL).await?;
             }
             eprintln!(
-                "Starting {} with {} (type /end to end the session, /quit to stop for now).",
+                "Starting {} with {} (type /sheet for the party, /end to end the session, /quit to stop for now).",
                 campaign.name.as_str(),
                 campaign.model
             );
@@ -267,6 +283,19 @@ async fn play(
         match line {
             "" => continue,
             "/quit" => break,
+            "/sheet" => {
+                let party = Party::load(db, campaign.id).await?;
+                let journal = db.journal(campaign.id, 20, None).await?;
+                let json =
+                    crate::tools::sheet::party_json(campaign.name.as_str(), &party, &journal);
+                let vitals: Vec<_> = party
+                    .members
+                    .iter()
+                    .map(|m| m.sheet.vitals.clone())
+                    .collect();
+                print!("{}", crate::tools::sheet::party_text(&json, &vitals));
+                continue;
+            }
             "/end" => {
                 engine.end_session(TERMINAL_CHANNEL).await?;
                 println!("The session is over.");
@@ -279,7 +308,7 @@ async fn play(
                 channel: TERMINAL_CHANNEL,
                 author: TERMINAL_PLAYER,
                 author_name: "player".into(),
-                character: None,
+                character: character.as_ref().map(|c| c.id),
                 content: line.to_string(),
                 discord_message_id: None,
             })
@@ -290,6 +319,62 @@ async fn play(
         }
     }
     Ok(())
+}
+
+/// The character `--character` names, with the class and race used when it is created.
+struct Hero {
+    name: CharacterName,
+    class: CharacterClass,
+    race: Race,
+}
+
+impl Hero {
+    fn parse(name: &str, class: &str, race: &str) -> anyhow::Result<Hero> {
+        Ok(Hero {
+            name: CharacterName::parse(name).context("--character")?,
+            class: CharacterClass::parse(class).context("--class")?,
+            race: Race::parse(race).context("--race")?,
+        })
+    }
+
+    /// The campaign's character of that name, created (with its sheet) on first use.
+    async fn find_or_create(&self, db: &Db, campaign: &Campaign) -> anyhow::Result<Character> {
+        let key = name_key(self.name.as_str());
+        let existing = db
+            .campaign_characters(campaign.id)
+            .await?
+            .into_iter()
+            .find(|c| name_key(c.name.as_str()) == key);
+        if let Some(found) = existing {
+            return Ok(found);
+        }
+        let choice = sheet::choose_scores(
+            ScoreMethod::Standard,
+            None,
+            self.class.as_str(),
+            &mut RngDice(&mut rand::rng()),
+        )?;
+        let new_sheet = Sheet::new(self.class.as_str(), self.race.as_str(), choice.base);
+        let new = NewCharacter {
+            owner_id: TERMINAL_PLAYER,
+            guild_id: TERMINAL_GUILD,
+            campaign_id: Some(campaign.id),
+            name: self.name.clone(),
+            class: self.class.clone(),
+            race: self.race.clone(),
+            gender: None,
+            description: None,
+        };
+        let (created, _) = db.create_character_with_sheet(&new, &new_sheet).await?;
+        eprintln!(
+            "{} the {} {} joins {}.",
+            created.name.as_str(),
+            created.race.as_str(),
+            created.class.as_str(),
+            campaign.name.as_str()
+        );
+        Ok(created)
+    }
 }
 
 /// The campaign named `name` on the terminal's server, created when missing; `requested`

@@ -14,6 +14,7 @@ mod harness;
 mod hostile;
 mod isolation;
 mod ops;
+mod party;
 mod portraits;
 mod presenter;
 mod registration;

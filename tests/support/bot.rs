@@ -26,9 +26,13 @@ pub const CAROL: u64 = 2_000_000_000_000_000_003;
 pub const OTHER_GUILD: u64 = 1_200_000_000_000_000_000;
 
 /// Every top-level command the bot registers.
-pub const COMMANDS: [&str; 11] = [
+pub const COMMANDS: [&str; 15] = [
     "campaign",
     "character",
+    "sheet",
+    "inventory",
+    "journal",
+    "init",
     "session",
     "act",
     "roll",

@@ -10,3 +10,4 @@ mod judge;
 mod play;
 mod roll;
 mod scenario;
+mod sheet;

@@ -71,6 +71,10 @@ pub struct PersonalData {
     pub model_calls: Vec<ExportedCall>,
     /// Quality checks of the narrations of the person's turns (also read by `/stats scope:me`).
     pub narration_checks: Vec<ExportedNarrationCheck>,
+    /// Journal entries the person wrote with `/journal add`.
+    pub journal_entries: Vec<ExportedJournalEntry>,
+    /// Corrections the person made to sheets with `/sheet set`.
+    pub sheet_changes: Vec<ExportedSheetChange>,
 }
 
 impl PersonalData {
@@ -125,6 +129,24 @@ pub struct ExportedCharacter {
     pub gender: Option<String>,
     pub level: i64,
     pub description: Option<String>,
+    /// The character's sheet (`core::sheet::Sheet`), as stored.
+    pub sheet: Option<serde_json::Value>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportedJournalEntry {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub text: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportedSheetChange {
+    pub id: i64,
+    pub character_id: i64,
+    pub summary: String,
     pub created_at: Timestamp,
 }
 

@@ -22,6 +22,9 @@ pub const SUMMARY_TEMPERATURE: f32 = 0.2;
 /// What the context builder knows about the people in the story.
 pub struct Cast<'a> {
     pub characters: &'a [Character],
+    /// The party's state, the journal and the fight, already within its token budget
+    /// (`core::party::Party::state_text`); empty when there is none.
+    pub state: &'a str,
 }
 
 impl Cast<'_> {
@@ -46,11 +49,17 @@ impl Cast<'_> {
         if self.characters.is_empty() {
             return "No character sheets yet: the players act as themselves.".to_string();
         }
-        self.characters
+        let sheets = self
+            .characters
             .iter()
             .map(|c| format!("- {}", c.sheet_line()))
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n");
+        if self.state.trim().is_empty() {
+            sheets
+        } else {
+            format!("{sheets}\n\n{}", self.state.trim_end())
+        }
     }
 }
 
@@ -309,7 +318,10 @@ mod tests {
     #[test]
     fn a_changed_system_prompt_is_counted_again() {
         let tail = story(20);
-        let cast = Cast { characters: &[] };
+        let cast = Cast {
+            characters: &[],
+            state: "",
+        };
         let short = "You are the game master.".to_string();
         let long = format!("{short} {}", "Keep the scene moving. ".repeat(40));
         let budget = Budget {

@@ -11,6 +11,7 @@ mod outage;
 mod reach;
 mod requests;
 pub mod shards;
+pub mod state;
 mod table;
 
 use std::sync::Arc;
@@ -182,6 +183,9 @@ pub enum Notice {
     StorageDown,
     /// The database answers again after `StorageDown`; the story goes on.
     StorageBack,
+    /// What a narration's state tags changed (and refused), or what a regeneration undid:
+    /// one short line ("📋 Mira −5 HP (7/12) · Mira is poisoned").
+    State { line: String },
     /// An arena vote left open by the last process was counted at its closing time.
     ArenaSettled {
         model_a: String,

@@ -88,6 +88,12 @@ impl Shown<'_> {
     /// Posts message `index` if it has no Discord message yet, else edits it. False when
     /// Discord refused.
     async fn show(&mut self, index: usize, text: &str) -> bool {
+        // State tags are for the bot: players see what they changed in a line of its own.
+        let shown = crate::core::sheet::displayed(text);
+        let text = match shown.trim() {
+            "" => "📋",
+            _ => &*shown,
+        };
         if self.messages.len() <= index {
             self.messages.resize(index + 1, None);
         }

@@ -11,5 +11,6 @@ pub mod prompt;
 pub mod roll_tag;
 pub mod session;
 pub mod srd;
+pub mod state;
 pub mod transcript;
 pub mod vote;

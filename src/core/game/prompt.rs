@@ -192,6 +192,28 @@ mod tests {
     }
 
     #[test]
+    fn system_prompts_teach_every_state_tag_and_its_examples_parse() {
+        for language in Language::ALL {
+            let system = PromptSet::for_language(language).system;
+            let scan = crate::core::sheet::scan_state_tags(system);
+            assert!(
+                scan.errors.is_empty(),
+                "{}: {:?}",
+                language.code(),
+                scan.errors
+            );
+            for word in crate::core::sheet::STATE_WORDS {
+                assert!(
+                    system.contains(&format!("[[{word} ")),
+                    "{} does not teach [[{word} ...]]",
+                    language.code()
+                );
+            }
+            assert!(scan.tags.len() >= 10, "{}", language.code());
+        }
+    }
+
+    #[test]
     fn sets_differ_by_language() {
         let en = PromptSet::for_language(Language::En).system;
         for language in [Language::Fr, Language::Es, Language::De] {

@@ -9,6 +9,7 @@
 
 use crate::core::game::dice::{DiceExpr, DieSource};
 use crate::core::game::roll_tag::{RollTag, replace_roll_tags, scan_roll_tags};
+use crate::core::sheet::{displayed, scan_state_tags};
 
 /// The highest DC of the fifth-edition rules ("nearly impossible").
 pub const MAX_DC: i64 = 30;
@@ -41,9 +42,17 @@ pub fn tag_issues(text: &str) -> Vec<TagIssue> {
         .map(|e| TagIssue::Refused(e.problem.to_string()))
         .collect();
     issues.extend(scan.tags.iter().filter_map(tag_issue));
-    // What is left once every tag the parser recognised is taken out.
+    // State tags (`[[hp Mira -5]]`) the engine refused count too.
+    let state = scan_state_tags(text);
+    issues.extend(
+        state
+            .errors
+            .iter()
+            .map(|e| TagIssue::Refused(e.problem.clone())),
+    );
+    // What is left once every tag the parsers recognised is taken out.
     let rest = replace_roll_tags(text, |_| " ".to_string());
-    issues.extend(leftovers(&rest));
+    issues.extend(leftovers(&displayed(&rest)));
     issues
 }
 

@@ -5,15 +5,18 @@ use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse};
 use crate::core::game::character::{
     CharacterClass, CharacterName, Description, Gender, NewCharacter, Race,
 };
+use crate::core::game::dice::RngDice;
 use crate::core::game::srd;
+use crate::core::party;
 use crate::core::portrait::{PortraitOwner, PortraitStyle, Subject};
+use crate::core::sheet::{self, ScoreMethod, Sheet};
 use crate::discord::commands::{
     self, CHOICES_MAX, autocomplete_campaign, autocomplete_character, campaign_option,
     character_option, guild, reply, send,
 };
 use crate::discord::error::{BotResult, user};
 use crate::discord::portraits::{self, Picture};
-use crate::discord::{Context, embeds};
+use crate::discord::{Context, embeds, party_embeds};
 
 /// Your characters in this server
 #[poise::command(
@@ -95,6 +98,21 @@ pub async fn create(
     #[description_localized("fr", "La campagne où joue ce personnage")]
     #[autocomplete = "autocomplete_campaign"]
     campaign: Option<String>,
+    #[description = "Ability scores: standard array (default), point buy, or 4d6kh3 rolled by the bot"]
+    #[name_localized("fr", "caractéristiques")]
+    #[description_localized(
+        "fr",
+        "Caractéristiques : répartition standard (par défaut), achat de points ou 4d6kh3 lancés par le bot"
+    )]
+    scores: Option<ScoresOption>,
+    #[description = "Your six scores in STR DEX CON INT WIS CHA order, e.g. 15 14 13 12 10 8"]
+    #[name_localized("fr", "valeurs")]
+    #[description_localized(
+        "fr",
+        "Vos six valeurs dans l'ordre FOR DEX CON INT SAG CHA, par ex. 15 14 13 12 10 8"
+    )]
+    #[max_length = 60]
+    values: Option<String>,
 ) -> BotResult {
     let guild_id = guild(ctx)?;
     let campaign = match &campaign {
@@ -111,20 +129,64 @@ pub async fn create(
         gender: gender.as_deref().map(Gender::parse).transpose()?,
         description: description.as_deref().map(Description::parse).transpose()?,
     };
+    let method = scores.map_or(ScoreMethod::Standard, ScoresOption::method);
+    let choice = sheet::choose_scores(
+        method,
+        values.as_deref(),
+        new.class.as_str(),
+        &mut RngDice(&mut rand::rng()),
+    )
+    .map_err(|e| user(format!("{e}")))?;
+    let new_sheet = Sheet::new(new.class.as_str(), new.race.as_str(), choice.base);
     // Everything is checked: from here on the answer is public and may take a while.
     ctx.defer().await?;
-    let created = ctx.data().store.create_character(&new).await?;
+    let (created, stored) = ctx
+        .data()
+        .store
+        .create_character_with_sheet(&new, &new_sheet)
+        .await?;
     tracing::info!(character = %created.id, guild = %guild_id, "character created");
+    let mut heading = format!("**{}** joins the story.", created.name.as_str());
+    if let Some(rolls) = &choice.rolls {
+        heading.push_str(&format!(
+            "\n🎲 Ability scores, 4d6kh3: {}",
+            rolls.join(" · ")
+        ));
+    }
     let subject = Subject::character(&created, campaign.as_ref().map(|c| c.themes.as_str()));
     portraits::paint_and_show(
         ctx,
         PortraitOwner::Character(created.id),
         &subject,
         None,
-        &format!("**{}** joins the story.", created.name.as_str()),
-        embeds::character(&created, campaign.as_ref()),
+        &heading,
+        party_embeds::sheet(&created, campaign.as_ref(), &stored),
     )
     .await
+}
+
+/// How `/character create` chooses ability scores.
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum ScoresOption {
+    #[name = "standard array"]
+    #[name_localized("fr", "répartition standard")]
+    Standard,
+    #[name = "point buy"]
+    #[name_localized("fr", "achat de points")]
+    PointBuy,
+    #[name = "roll 4d6kh3"]
+    #[name_localized("fr", "lancer 4d6kh3")]
+    Roll,
+}
+
+impl ScoresOption {
+    fn method(self) -> ScoreMethod {
+        match self {
+            ScoresOption::Standard => ScoreMethod::Standard,
+            ScoresOption::PointBuy => ScoreMethod::PointBuy,
+            ScoresOption::Roll => ScoreMethod::Roll,
+        }
+    }
 }
 
 /// List characters in this server
@@ -181,7 +243,8 @@ pub async fn show(
     let owner = PortraitOwner::Character(found.id);
     let subject = Subject::character(&found, campaign.as_ref().map(|c| c.themes.as_str()));
     let picture = portraits::stored_or_stand_in(ctx, owner, &subject).await?;
-    let embed = embeds::character(&found, campaign.as_ref()).build();
+    let stored = party::sheet_of(&*ctx.data().store, &found).await?;
+    let embed = party_embeds::sheet(&found, campaign.as_ref(), &stored).build();
     send(
         ctx,
         portraits::with_thumbnail(

@@ -6,9 +6,12 @@ pub mod admin;
 pub mod arena;
 pub mod campaign;
 pub mod character;
+pub mod init;
+pub mod journal;
 pub mod models;
 pub mod roll;
 pub mod session;
+pub mod sheet;
 pub mod stats;
 
 use std::sync::atomic::Ordering;
@@ -33,6 +36,10 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
     vec![
         campaign::campaign(),
         character::character(),
+        sheet::sheet(),
+        sheet::inventory(),
+        journal::journal(),
+        init::init(),
         session::session(),
         session::act(),
         roll::roll(),

@@ -65,6 +65,7 @@ impl<'a> StoryReader<'a> {
         self.seen = Some(story[at].id);
         let cast = Cast {
             characters: self.characters,
+            state: "",
         };
         let previous = story[..at].iter().rposition(is_narration);
         let (before, action) = match previous {

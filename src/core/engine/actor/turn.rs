@@ -64,8 +64,10 @@ impl Actor {
             )
             .await?;
         tail.retain(|m| !plan.replaced.iter().any(|old| old.id == m.id));
+        let state = self.party_state(session).await?;
         let cast = Cast {
             characters: &table.characters,
+            state: &state,
         };
         let scene = Scene {
             campaign,
@@ -143,8 +145,72 @@ impl Actor {
             self.outage
                 .retry(|| store.update_message(old.id, &old.content, MessageStatus::Superseded))
                 .await?;
+            if old.role != MessageRole::Assistant {
+                continue;
+            }
+            // The regenerated narration's changes go with it; the new one applies its own.
+            match store.undo_narration_state(old.id).await {
+                Ok(undone) if !undone.is_empty() => {
+                    let line = format!(
+                        "📋 Undone with the regenerated narration: {}",
+                        undone.join(" · ")
+                    );
+                    self.shared
+                        .tell(self.channel, &Notice::State { line })
+                        .await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(narration = %old.id, error = %e, "could not undo a regenerated narration's changes")
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The party's state, journal and fight as the game master reads them this turn.
+    pub(in crate::core::engine) async fn party_state(
+        &self,
+        session: &Session,
+    ) -> Result<String, EngineError> {
+        let store = &*self.shared.deps.store;
+        let party = crate::core::party::Party::load(store, session.campaign_id).await?;
+        let journal = store
+            .journal(
+                session.campaign_id,
+                crate::core::party::JOURNAL_IN_CONTEXT,
+                None,
+            )
+            .await?;
+        let combat = store.combat(session.id).await?;
+        Ok(party.state_text(&journal, combat.as_ref().map(|c| &c.combat)))
+    }
+
+    /// Applies a narration's state tags and shows what changed. A failure is logged: the
+    /// narration stands, and `/sheet set` can make the change by hand.
+    pub(in crate::core::engine) async fn apply_state(
+        &self,
+        session: &Session,
+        narration: &StoredMessage,
+        model: &ModelId,
+    ) {
+        let store = &*self.shared.deps.store;
+        let mut rng = rand::rngs::StdRng::from_rng(&mut *self.dice.lock().unwrap());
+        match crate::core::engine::state::apply_narration(
+            store, session, narration, model, &mut rng,
+        )
+        .await
+        {
+            Ok(Some(line)) => {
+                self.shared
+                    .tell(self.channel, &Notice::State { line })
+                    .await
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(narration = %narration.id, error = %e, "could not apply a narration's state tags")
+            }
+        }
     }
 
     /// The campaign's model narrates; when it fails before any text, the next in its chain
@@ -201,6 +267,7 @@ impl Actor {
                         .quality(CallKind::Narration, scene, &narration, &completion)
                         .await;
                     self.add_buttons(last_message, &narration, model_id).await;
+                    self.apply_state(scene.session, &narration, model_id).await;
                     self.roll_requested_dice(scene.session, &narration).await?;
                     self.summarise_overflow(scene, &told.overflow, &*model, &record)
                         .await;

@@ -7,11 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ArenaSide, Shared, VoteCounts, canon_side};
-use crate::core::engine::{EngineError, Notice};
+use rand::SeedableRng;
+
+use crate::core::engine::{EngineError, Notice, state};
 use crate::core::game::session::Session;
 use crate::core::game::transcript::{MessageRole, MessageStatus};
 use crate::core::game::vote::{ArenaBattle, ArenaChoice};
 use crate::core::ids::Timestamp;
+use crate::core::models::chat::ModelId;
 
 /// Counts, at their closing time, the votes of the battles these sessions left open.
 pub(in crate::core::engine) async fn resume_ballots(
@@ -81,6 +84,31 @@ async fn settle_resumed(
         canon_changed,
     };
     shared.tell(session.channel_id, &notice).await;
+    // The vote outlived the process that held it, so the canon narration's tags were never
+    // applied: apply them now (once, whichever process counts the vote).
+    let (canon, canon_model) = if canon_changed {
+        (battle.message_b_id, &battle.model_b)
+    } else {
+        (battle.message_a_id, &battle.model_a)
+    };
+    let canon = match canon {
+        Some(id) => store.message(id).await?,
+        None => None,
+    };
+    if let (Some(narration), Ok(model)) = (canon, ModelId::parse(canon_model)) {
+        let mut rng = rand::rngs::StdRng::from_rng(&mut rand::rng());
+        match state::apply_narration(store, session, &narration, &model, &mut rng).await {
+            Ok(Some(line)) => {
+                shared
+                    .tell(session.channel_id, &Notice::State { line })
+                    .await
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(battle = %battle.id, error = %e, "could not apply the arena winner's state tags")
+            }
+        }
+    }
     Ok(())
 }
 

@@ -436,6 +436,8 @@ impl Actor {
         let model_id = turn.pair.model(canon.side);
         self.add_buttons(canon.last_message, &canon.narration, model_id)
             .await;
+        self.apply_state(turn.scene.session, &canon.narration, model_id)
+            .await;
         self.roll_requested_dice(turn.scene.session, &canon.narration)
             .await?;
         let record = Recorder {
