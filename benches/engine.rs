@@ -302,6 +302,7 @@ async fn bench(url: DatabaseUrl) {
     let characters = Vec::new();
     let cast = Cast {
         characters: &characters,
+        state: "",
     };
     let budget = Budget {
         context_window: 128_000,

@@ -123,6 +123,28 @@ impl From<serenity::Error> for BotError {
     }
 }
 
+impl From<crate::core::party::PartyError> for BotError {
+    fn from(e: crate::core::party::PartyError) -> Self {
+        use crate::core::party::PartyError;
+        match e {
+            PartyError::Store(e) => e.into(),
+            PartyError::NotAllowed(e) => e.into(),
+            PartyError::Refused(m) => BotError::User(m),
+            busy @ PartyError::Busy => {
+                BotError::User(format!("{}.", sentence_case(&busy.to_string())))
+            }
+        }
+    }
+}
+
+fn sentence_case(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,26 +182,4 @@ mod tests {
         let e: BotError = EngineError::SessionExists.into();
         assert!(e.user_message().contains("already running"));
     }
-}
-
-impl From<crate::core::party::PartyError> for BotError {
-    fn from(e: crate::core::party::PartyError) -> Self {
-        use crate::core::party::PartyError;
-        match e {
-            PartyError::Store(e) => e.into(),
-            PartyError::NotAllowed(e) => e.into(),
-            PartyError::Refused(m) => BotError::User(m),
-            busy @ PartyError::Busy => {
-                BotError::User(format!("{}.", sentence_case(&busy.to_string())))
-            }
-        }
-    }
-}
-
-fn sentence_case(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }

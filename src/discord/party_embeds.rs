@@ -16,6 +16,13 @@ const ABILITIES: [Ability; 6] = [
     Ability::Cha,
 ];
 
+/// `<@id>` in an embed shows the name without pinging (embeds never notify).
+fn player(c: &Character) -> String {
+    c.owner_id
+        .map(|u| format!("<@{u}>"))
+        .unwrap_or_else(|| "nobody".into())
+}
+
 fn signed(n: i64) -> String {
     if n >= 0 {
         format!("+{n}")
@@ -92,13 +99,17 @@ pub fn sheet(c: &Character, campaign: Option<&Campaign>, stored: &StoredSheet) -
         fit_lines(&inventory, FIELD_VALUE_MAX)
     };
     let mut e = Embed::new(format!("🧝 {}", c.name.as_str()))
-        .description(format!(
-            "Level {} {} {}{}",
-            s.level,
-            c.race.as_str(),
-            c.class.as_str(),
-            campaign.map_or(String::new(), |c| format!(" · {}", c.name.as_str()))
-        ))
+        .field("Race", c.race.as_str(), true)
+        .field("Class", c.class.as_str(), true)
+        .field("Level", s.level.to_string(), true)
+        .field("Player", player(c), true);
+    if let Some(campaign) = campaign {
+        e = e.field("Campaign", campaign.name.as_str(), true);
+    }
+    if let Some(d) = &c.description {
+        e = e.description(d.as_str());
+    }
+    e = e
         .field("HP", format!("{}/{}", s.hp, s.max_hp), true)
         .field("AC", s.ac.to_string(), true)
         .field("Speed", format!("{} ft", s.speed), true)

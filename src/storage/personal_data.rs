@@ -65,6 +65,26 @@ fn guild(row: &AnyRow, col: &str) -> StoreResult<Option<String>> {
 }
 
 /// Characters of the person, as a sub-select (for their messages).
+/// Journal entries and sheet corrections stay with their campaign, without their author.
+async fn anonymise_party_records(
+    conn: &mut sqlx::AnyConnection,
+    person: &Person,
+) -> StoreResult<()> {
+    for table in [
+        "journal_entries SET author_id = NULL WHERE author_id",
+        "state_changes SET user_id = NULL WHERE user_id",
+    ] {
+        let mut p = Params::new();
+        let users = p.users(&person.users);
+        let sql = format!("UPDATE {table} IN {users}");
+        p.query(sql)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
 fn characters_of(p: &mut Params, person: &Person) -> String {
     let owned = p.owned(person, "account_id", "owner_id");
     format!("SELECT id FROM characters WHERE {owned}")
@@ -408,16 +428,7 @@ impl PersonalDataStore for Db {
             .map_err(store_error)?
             .rows_affected();
 
-        // Journal entries and sheet corrections stay with the campaign, without their author.
-        for table in [
-            "journal_entries SET author_id = NULL WHERE author_id",
-            "state_changes SET user_id = NULL WHERE user_id",
-        ] {
-            let mut p = Params::new();
-            let users = p.users(&person.users);
-            let sql = format!("UPDATE {table} IN {users}");
-            p.query(sql).execute(&mut *tx).await.map_err(store_error)?;
-        }
+        anonymise_party_records(&mut tx, person).await?;
 
         // Imported campaigns no server adopted are nobody else's: they go entirely.
         let mut p = Params::new();

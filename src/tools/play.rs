@@ -288,11 +288,7 @@ async fn play(
                 let journal = db.journal(campaign.id, 20, None).await?;
                 let json =
                     crate::tools::sheet::party_json(campaign.name.as_str(), &party, &journal);
-                let vitals: Vec<_> = party
-                    .members
-                    .iter()
-                    .map(|m| m.sheet.vitals.clone())
-                    .collect();
+                let vitals: Vec<_> = party.members.iter().map(|m| m.sheet.vitals).collect();
                 print!("{}", crate::tools::sheet::party_text(&json, &vitals));
                 continue;
             }

@@ -18,12 +18,25 @@
 //! gender = "female"        # optional
 //! description = "..."      # optional
 //!
+//! [characters.sheet]       # optional: the character's starting sheet
+//! scores = [8, 15, 14, 10, 13, 12]  # STR DEX CON INT WIS CHA before racial bonuses, 1..=30
+//!                          # (default: the standard array placed by the class)
+//! level = 3                # 1..=20, with the XP the level starts at (default 1)
+//! max_hp = 20              # 1..=9999 (default: by the SRD for the class, race and level)
+//! hp = 14                  # 0..=max_hp (default max_hp; 0 is dying)
+//! ac = 15                  # 1..=50 (default: by the class's armour)
+//! gold = 25                # 0..=10000000 gp (default: the class's starting gold)
+//! conditions = ["poisoned"]  # SRD conditions (default none)
+//! items = ["Rope", { name = "Torch", quantity = 3 }]  # replaces the class's equipment
+//!
 //! [[turns]]
 //! character = "Mira"       # optional with a single character
 //! text = "I creep towards the overturned cart."
 //! ```
 //!
 //! Parsing checks everything up front, so a run never fails half way on a bad scenario.
+//! Every character gets a sheet: the one of `[characters.sheet]`, else the standard one
+//! (`Sheet::new` with the standard array), as `/character create` makes it.
 
 use std::collections::HashSet;
 
@@ -32,7 +45,13 @@ use serde::Deserialize;
 use crate::core::engine::MAX_PLAYER_MESSAGE;
 use crate::core::game::campaign::{CampaignName, Themes, Tone};
 use crate::core::game::character::{CharacterClass, CharacterName, Description, Gender, Race};
+use crate::core::game::dice::RngDice;
 use crate::core::game::language::Language;
+use crate::core::sheet::character::{MAX_LEVEL, SCORE_RANGE, fold_name};
+use crate::core::sheet::tags::checked_item_name;
+use crate::core::sheet::{
+    Abilities, Item, MAX_ITEMS, MAX_QUANTITY, ScoreMethod, Sheet, choose_scores, set_field, srd,
+};
 
 /// Most turns a scenario may script.
 pub const MAX_TURNS: usize = 200;
@@ -63,6 +82,8 @@ pub struct ScenarioCharacter {
     pub race: Race,
     pub gender: Option<Gender>,
     pub description: Option<Description>,
+    /// The starting sheet: `[characters.sheet]` over the standard one.
+    pub sheet: Sheet,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +144,92 @@ struct RawCharacter {
     race: String,
     gender: Option<String>,
     description: Option<String>,
+    /// Read by [`RawSheet::read`], so that a wrong type or unknown key names its field.
+    sheet: Option<toml::Table>,
+}
+
+/// `[characters.sheet]`: every field optional, each checked in [`sheet`].
+#[derive(Default)]
+struct RawSheet {
+    scores: Option<Vec<i64>>,
+    level: Option<i64>,
+    hp: Option<i64>,
+    max_hp: Option<i64>,
+    ac: Option<i64>,
+    gold: Option<i64>,
+    conditions: Option<Vec<String>>,
+    /// Strings or `{ name, quantity }` tables, read in [`item`] to name the bad one.
+    items: Option<Vec<toml::Value>>,
+}
+
+/// The keys of `[characters.sheet]`, for the message about an unknown one.
+const SHEET_FIELDS: &str = "scores, level, hp, max_hp, ac, gold, conditions, items";
+
+impl RawSheet {
+    /// The table's values with their types checked; any other key is refused. `at` is
+    /// `characters[i].sheet`.
+    fn read(table: &toml::Table, at: &str) -> Result<RawSheet, ScenarioError> {
+        let at = |key: &str| format!("{at}.{key}");
+        if let Some(key) = table
+            .keys()
+            .find(|k| !SHEET_FIELDS.split(", ").any(|f| f == *k))
+        {
+            return Err(field(
+                at(&shorten(key)),
+                format!("unknown field; the fields are {SHEET_FIELDS}"),
+            ));
+        }
+        let int = |key: &str| match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(n)) => Ok(Some(*n)),
+            Some(_) => Err(field(at(key), "must be a whole number")),
+        };
+        let array = |key: &str, what: &str| match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Array(values)) => Ok(Some(values.clone())),
+            Some(_) => Err(field(at(key), format!("must be an array of {what}"))),
+        };
+        let scores = array("scores", "six whole numbers")?
+            .map(|values| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match v {
+                        toml::Value::Integer(n) => Ok(*n),
+                        _ => Err(field(
+                            format!("{}[{i}]", at("scores")),
+                            "must be a whole number",
+                        )),
+                    })
+                    .collect::<Result<Vec<i64>, _>>()
+            })
+            .transpose()?;
+        let conditions = array("conditions", "condition names")?
+            .map(|values| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match v {
+                        toml::Value::String(name) => Ok(name.clone()),
+                        _ => Err(field(
+                            format!("{}[{i}]", at("conditions")),
+                            "must be a condition's name",
+                        )),
+                    })
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .transpose()?;
+        Ok(RawSheet {
+            scores,
+            level: int("level")?,
+            hp: int("hp")?,
+            max_hp: int("max_hp")?,
+            ac: int("ac")?,
+            gold: int("gold")?,
+            conditions,
+            items: array("items", "items")?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -223,10 +330,13 @@ fn characters(raw: Vec<RawCharacter>) -> Result<Vec<ScenarioCharacter>, Scenario
                 format!("`{}` is already in the party", name.as_str()),
             ));
         }
+        let class = CharacterClass::parse(&ch.class).map_err(|e| field(at("class"), e))?;
+        let race = Race::parse(&ch.race).map_err(|e| field(at("race"), e))?;
+        let sheet = sheet(ch.sheet, &class, &race, &at("sheet"))?;
         characters.push(ScenarioCharacter {
             name,
-            class: CharacterClass::parse(&ch.class).map_err(|e| field(at("class"), e))?,
-            race: Race::parse(&ch.race).map_err(|e| field(at("race"), e))?,
+            class,
+            race,
             gender: ch
                 .gender
                 .map(|g| Gender::parse(&g).map_err(|e| field(at("gender"), e)))
@@ -235,9 +345,174 @@ fn characters(raw: Vec<RawCharacter>) -> Result<Vec<ScenarioCharacter>, Scenario
                 .description
                 .map(|d| Description::parse(&d).map_err(|e| field(at("description"), e)))
                 .transpose()?,
+            sheet,
         });
     }
     Ok(characters)
+}
+
+/// The character's starting sheet: from its scores (the standard array placed by the class
+/// when it gives none), then what the scenario sets, in the order level, max_hp, hp, ac,
+/// gold, conditions, items. `at` is `characters[i].sheet`.
+fn sheet(
+    raw: Option<toml::Table>,
+    class: &CharacterClass,
+    race: &Race,
+    at: &str,
+) -> Result<Sheet, ScenarioError> {
+    let (class, race) = (class.as_str(), race.as_str());
+    let raw = match raw {
+        Some(table) => RawSheet::read(&table, at)?,
+        None => RawSheet::default(),
+    };
+    let at = |name: &str| format!("{at}.{name}");
+    let base = match raw.scores {
+        Some(scores) => base_scores(&scores).map_err(|problem| field(at("scores"), problem))?,
+        None => standard_scores(class),
+    };
+    let mut sheet = Sheet::new(class, race, base);
+    if let Some(level) = raw.level {
+        if !(1..=MAX_LEVEL).contains(&level) {
+            return Err(field(
+                at("level"),
+                format!("{level} is out of range 1..={MAX_LEVEL}"),
+            ));
+        }
+        // The XP the level starts at, so the next award does not take the level back.
+        let xp = usize::try_from(level - 1)
+            .ok()
+            .and_then(|i| srd().xp_levels.get(i).copied())
+            .unwrap_or(0);
+        set_field(&mut sheet, "xp", &xp.to_string()).map_err(|e| field(at("level"), e))?;
+    }
+    if let Some(max_hp) = raw.max_hp {
+        set_field(&mut sheet, "max_hp", &max_hp.to_string()).map_err(|e| field(at("max_hp"), e))?;
+        // A new maximum starts the character at full health, unless `hp` says otherwise.
+        sheet.hp = sheet.max_hp;
+    }
+    if let Some(hp) = raw.hp {
+        if hp > sheet.max_hp {
+            return Err(field(
+                at("hp"),
+                format!("{hp} is more than max_hp ({})", sheet.max_hp),
+            ));
+        }
+        set_field(&mut sheet, "hp", &hp.to_string()).map_err(|e| field(at("hp"), e))?;
+    }
+    if let Some(ac) = raw.ac {
+        set_field(&mut sheet, "ac", &ac.to_string()).map_err(|e| field(at("ac"), e))?;
+    }
+    if let Some(gold) = raw.gold {
+        set_field(&mut sheet, "gold", &gold.to_string()).map_err(|e| field(at("gold"), e))?;
+    }
+    for (i, name) in raw.conditions.unwrap_or_default().iter().enumerate() {
+        let condition = srd().condition(name).ok_or_else(|| {
+            field(
+                format!("{}[{i}]", at("conditions")),
+                format!(
+                    "`{}` is not an SRD condition; use one of {}",
+                    shorten(name),
+                    srd().condition_names()
+                ),
+            )
+        })?;
+        sheet.conditions.insert(condition.to_owned());
+    }
+    if let Some(items) = raw.items {
+        if items.len() > MAX_ITEMS {
+            return Err(field(
+                at("items"),
+                format!("{} items; at most {MAX_ITEMS}", items.len()),
+            ));
+        }
+        let mut inventory: Vec<Item> = Vec::with_capacity(items.len());
+        for (i, value) in items.iter().enumerate() {
+            let at = format!("{}[{i}]", at("items"));
+            let item = item(value).map_err(|problem| field(&at, problem))?;
+            if inventory
+                .iter()
+                .any(|held| fold_name(&held.name) == fold_name(&item.name))
+            {
+                return Err(field(at, format!("`{}` is already in the list", item.name)));
+            }
+            inventory.push(item);
+        }
+        sheet.inventory = inventory;
+    }
+    Ok(sheet)
+}
+
+/// Six scores in the order STR DEX CON INT WIS CHA, each within the SRD's 1..=30.
+fn base_scores(scores: &[i64]) -> Result<Abilities, String> {
+    let six: [i64; 6] = scores.try_into().map_err(|_| {
+        format!(
+            "give six scores in the order STR DEX CON INT WIS CHA, like [15, 14, 13, 12, 10, 8]; \
+             found {}",
+            scores.len()
+        )
+    })?;
+    let (low, high) = (*SCORE_RANGE.start(), *SCORE_RANGE.end());
+    if let Some(bad) = six.iter().find(|s| !SCORE_RANGE.contains(*s)) {
+        return Err(format!("{bad} is out of range {low}..={high}"));
+    }
+    Ok(Abilities::from_array(six))
+}
+
+/// The standard array placed by the class's priority, as `/character create` without scores.
+fn standard_scores(class: &str) -> Abilities {
+    choose_scores(
+        ScoreMethod::Standard,
+        None,
+        class,
+        &mut RngDice(&mut rand::rng()),
+    )
+    .expect("the standard array needs no values")
+    .base
+}
+
+/// `"Rope"` (one) or `{ name = "Torch", quantity = 3 }` (quantity 1 when left out).
+fn item(value: &toml::Value) -> Result<Item, String> {
+    let (name, quantity) = match value {
+        toml::Value::String(name) => (name.as_str(), 1),
+        toml::Value::Table(table) => {
+            if let Some(key) = table
+                .keys()
+                .find(|k| !matches!(k.as_str(), "name" | "quantity"))
+            {
+                return Err(format!(
+                    "unknown field `{}`; an item has `name` and `quantity`",
+                    shorten(key)
+                ));
+            }
+            let name = match table.get("name") {
+                Some(toml::Value::String(name)) => name.as_str(),
+                Some(_) => return Err("`name` must be a string".to_owned()),
+                None => return Err("an item needs a `name`".to_owned()),
+            };
+            let quantity = match table.get("quantity") {
+                None => 1,
+                Some(toml::Value::Integer(n)) if (1..=MAX_QUANTITY).contains(n) => *n,
+                Some(toml::Value::Integer(n)) => {
+                    return Err(format!("quantity {n} is out of range 1..={MAX_QUANTITY}"));
+                }
+                Some(_) => return Err("`quantity` must be a whole number".to_owned()),
+            };
+            (name, quantity)
+        }
+        _ => {
+            return Err(
+                "an item is a name (\"Rope\") or a table ({ name = \"Torch\", quantity = 3 })"
+                    .to_owned(),
+            );
+        }
+    };
+    let name = checked_item_name(name)?;
+    Ok(Item { name, quantity })
+}
+
+/// At most 40 characters of a scenario's text, for an error message.
+fn shorten(text: &str) -> String {
+    crate::core::sheet::abilities::shorten(text, 40)
 }
 
 fn turns(

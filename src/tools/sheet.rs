@@ -145,11 +145,7 @@ async fn print(db: &Db, args: &SheetArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        let vitals: Vec<Vitals> = party
-            .members
-            .iter()
-            .map(|m| m.sheet.vitals.clone())
-            .collect();
+        let vitals: Vec<Vitals> = party.members.iter().map(|m| m.sheet.vitals).collect();
         print!("{}", party_text(&json, &vitals));
     }
     Ok(())

@@ -644,7 +644,9 @@ async fn roll_tags_are_rolled_by_the_bot_and_fed_into_the_next_narration() {
 #[tokio::test]
 async fn long_histories_stay_within_the_budget_and_are_summarised() {
     let game = spawn_game(fast()).await;
-    game.models.set_window(&game.gm_id, 1500);
+    // The system prompt alone is about 950 tokens (it teaches the roll and state tags), the
+    // answer keeps 700: 2,000 leaves a few hundred for the story.
+    game.models.set_window(&game.gm_id, 2000);
     let campaign = game.campaign("Long", &[ALICE]).await;
     let session = game.start(&campaign, CHANNEL).await;
     let filler =
@@ -663,7 +665,7 @@ async fn long_histories_stay_within_the_budget_and_are_summarised() {
                 .map(|m| gamemaster::core::models::tokens::count(&m.content))
                 .sum::<u32>();
         assert!(
-            prompt + request.max_tokens <= 1500 + 40,
+            prompt + request.max_tokens <= 2000 + 40,
             "prompt {prompt} + answer {} over budget",
             request.max_tokens
         );

@@ -33,7 +33,9 @@ async fn create_show_list_and_delete_a_character() {
     }
     // The owner is shown as a mention inside the embed (embeds never ping).
     assert!(text.contains(&format!("<@{BOB}>")), "{text}");
-    assert_eq!(created.embeds[0]["fields"].as_array().unwrap().len(), 5);
+    // Race, class, level, player, campaign, then the sheet: HP, AC, speed, proficiency, XP,
+    // gold, abilities, saving throws, conditions and inventory.
+    assert_eq!(created.embeds[0]["fields"].as_array().unwrap().len(), 15);
 
     let stored = bot
         .db()

@@ -17,7 +17,7 @@ use gamemaster::core::game::character::{CharacterClass, CharacterName, Descripti
 use gamemaster::core::game::transcript::MessageRole;
 use gamemaster::core::ids::{ChannelId, GuildId, UserId};
 use gamemaster::core::store::{
-    AccountStore, CampaignStore, CharacterStore, MessageStore, SessionStore,
+    AccountStore, CampaignStore, CharacterStore, MessageStore, SessionStore, SheetStore,
 };
 use serde_json::{Map, Value, json};
 use support::bot::{ALICE, NARRATOR, TestBot, spawn_bot_with, world_without_rate_limits};
@@ -49,7 +49,13 @@ fn valid(option: &Value, case: usize, seed: &Seed) -> Value {
     let name = option["name"].as_str().unwrap_or_default();
     match option["type"].as_u64() {
         Some(4) | Some(10) => match &option["choices"][0]["value"] {
-            Value::Null => option.get("min_value").cloned().unwrap_or(json!(1)),
+            // Registration sends min_value as a number that may read `1.0`; an integer
+            // option's value is a whole number, as Discord sends it.
+            Value::Null => match option.get("min_value").and_then(Value::as_f64) {
+                Some(min) if option["type"] == json!(4) => json!(min as i64),
+                Some(min) => json!(min),
+                None => json!(1),
+            },
             first => first.clone(),
         },
         Some(5) => json!(false),
@@ -231,6 +237,20 @@ async fn stored_as_parsed(bot: &TestBot, sent: &Sent) -> Result<(), String> {
             };
             if !ok {
                 return Err(bad(&sent.hostile_option));
+            }
+        }
+        "journal add" if sent.hostile_option == "text" => {
+            let Ok(text) = gamemaster::core::text::multi_line(v, "text", 500) else {
+                return Err(bad("text"));
+            };
+            // No campaign option: the channel's session's campaign.
+            let campaign = bot.session().await.campaign_id;
+            let entries = db
+                .journal(campaign, 1000, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !entries.iter().any(|e| e.text == text) {
+                return Err(bad("text"));
             }
         }
         _ => {}

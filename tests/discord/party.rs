@@ -30,19 +30,39 @@ async fn party() -> (TestBot, i64) {
     (bot, campaign)
 }
 
+/// A player's turn narrated with `reply`: waits until the narration is stored complete and
+/// its last message carries the buttons, and returns that message.
 async fn narrate(bot: &TestBot, user: u64, action: &str, reply: &str) -> DiscordMessage {
+    let before = narrations(&bot.story().await).len();
     bot.llm
         .push(Reply::openai_text(&[reply], Some((50, 20)), Duration::ZERO));
     bot.fake.say(user, bot.channel, action).await;
-    bot.wait_bot_message(bot.channel, |m| {
-        !m.components.is_empty() && m.content.contains(action_marker(reply))
-    })
-    .await
-}
-
-/// The first words of a narration, which players see whatever tags follow.
-fn action_marker(reply: &str) -> &str {
-    reply.split("[[").next().unwrap().trim()
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let story = bot.story().await;
+        let done = narrations(&story);
+        if done.len() > before
+            && let Some(last) = done.last()
+            && last.status == gamemaster::core::game::transcript::MessageStatus::Complete
+            && let Some(shown) = bot
+                .fake
+                .messages_in(bot.channel)
+                .into_iter()
+                .rev()
+                .find(|m| m.from_bot && !m.components.is_empty())
+            && shown
+                .components
+                .iter()
+                .any(|c| c.to_string().contains(&format!("regen:{}", last.id)))
+        {
+            return shown;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no narration of {action:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn state_line(bot: &TestBot, needle: &str) -> DiscordMessage {
@@ -202,7 +222,7 @@ async fn a_fight_changes_the_sheets_by_tags_and_the_game_remembers_it() {
         &bot,
         BOB,
         "Borin stands his ground.",
-        "The goblin's spear finds Borin. [[hp Borin -500]]",
+        "The goblin's spear finds Borin. [[hp Borin -10]]",
     )
     .await;
     state_line(&bot, "unconscious").await;
@@ -349,11 +369,29 @@ async fn rolled_and_bought_scores_follow_the_rules() {
         .run(
             ALICE,
             "character create",
-            json!({"name": "Dice", "class": "Wizard", "race": "Human", "campaign": campaign.to_string(), "scores": "roll 4d6kh3"}),
+            json!({"name": "Dice", "class": "Wizard", "race": "Human", "campaign": campaign.to_string(), "scores": 2}),
         )
         .await;
     assert!(!r.ephemeral, "{}", r.content);
-    assert_eq!(r.content.matches("4d6").count() >= 1, true, "{}", r.content);
+    assert!(
+        r.content.contains("Ability scores, 4d6kh3: "),
+        "{}",
+        r.content
+    );
+    let rolls = r.content.split("4d6kh3: ").nth(1).unwrap();
+    assert_eq!(rolls.split(" · ").count(), 6, "six rolls shown: {rolls}");
+    let (_, rolled, _) = sheet_of(&bot, "Dice").await;
+    // Humans add 1: every score is 3..=18 rolled, plus one.
+    for score in [
+        rolled.abilities.str,
+        rolled.abilities.dex,
+        rolled.abilities.con,
+        rolled.abilities.int,
+        rolled.abilities.wis,
+        rolled.abilities.cha,
+    ] {
+        assert!((4..=19).contains(&score), "{score}");
+    }
     for values in [
         "15 15 15 15 15 15",
         "18 8 8 8 8 8",
@@ -364,7 +402,7 @@ async fn rolled_and_bought_scores_follow_the_rules() {
             .run(
                 ALICE,
                 "character create",
-                json!({"name": "Buyer", "class": "Wizard", "race": "Human", "scores": "point buy", "values": values}),
+                json!({"name": "Buyer", "class": "Wizard", "race": "Human", "scores": 1, "values": values}),
             )
             .await;
         assert!(r.ephemeral, "{values} accepted: {}", r.content);
@@ -373,7 +411,7 @@ async fn rolled_and_bought_scores_follow_the_rules() {
         .run(
             ALICE,
             "character create",
-            json!({"name": "Buyer", "class": "Wizard", "race": "Human", "scores": "point buy", "values": "8 14 14 15 10 8"}),
+            json!({"name": "Buyer", "class": "Wizard", "race": "Human", "scores": 1, "values": "8 14 14 15 10 8"}),
         )
         .await;
     assert!(!r.ephemeral, "{}", r.content);
@@ -412,7 +450,7 @@ async fn regenerating_a_narration_takes_its_changes_back() {
     .await;
     state_line(&bot, "Borin −3 HP").await;
     assert_eq!(sheet_of(&bot, "Borin").await.1.hp, before.hp - 3);
-    let narration = *narrations(&bot.story().await).last().unwrap();
+    let narration = narrations(&bot.story().await).last().unwrap().id;
     bot.llm.push(Reply::openai_text(
         &["Borin lands safely. [[gold Borin +1]]"],
         None,
@@ -420,7 +458,7 @@ async fn regenerating_a_narration_takes_its_changes_back() {
     ));
     let click = bot
         .fake
-        .click(BOB, shown.id, &format!("regen:{}", narration.id))
+        .click(BOB, shown.id, &format!("regen:{narration}"))
         .await;
     click.wait_ack().await;
     state_line(&bot, "Undone").await;
@@ -428,5 +466,123 @@ async fn regenerating_a_narration_takes_its_changes_back() {
     let (_, after, _) = sheet_of(&bot, "Borin").await;
     assert_eq!(after.hp, before.hp);
     assert_eq!(after.gold, before.gold + 1);
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn a_dying_character_outside_a_fight_rolls_a_death_save_each_turn() {
+    let (bot, campaign) = party().await;
+    bot.llm
+        .push(Reply::openai_text(&["A cliff path."], None, Duration::ZERO));
+    bot.run(
+        ALICE,
+        "session start",
+        json!({"campaign": campaign.to_string()}),
+    )
+    .await;
+    bot.wait_bot_message(bot.channel, |m| {
+        m.content.contains("A cliff path") && !m.components.is_empty()
+    })
+    .await;
+    let (_, aria, _) = sheet_of(&bot, "Aria").await;
+    let fall = format!("Aria slips and falls. [[hp Aria -{}]]", aria.hp);
+    narrate(&bot, ALICE, "Aria climbs.", &fall).await;
+    state_line(&bot, "unconscious").await;
+    assert!(matches!(
+        sheet_of(&bot, "Aria").await.1.vitals,
+        Vitals::Dying { .. }
+    ));
+    // No fight is on: the bot rolls her death save after the next narration.
+    narrate(&bot, BOB, "Borin runs to her.", "Borin reaches the ledge.").await;
+    let line = state_line(&bot, "death save").await;
+    assert!(line.content.contains("Aria"), "{}", line.content);
+    let (_, after, _) = sheet_of(&bot, "Aria").await;
+    assert_ne!(
+        after.vitals,
+        Vitals::Dying {
+            successes: 0,
+            failures: 0
+        },
+        "the save was recorded"
+    );
+    // Healing brings her back.
+    narrate(
+        &bot,
+        BOB,
+        "Borin pours a potion.",
+        "Aria coughs. [[hp Aria +4]]",
+    )
+    .await;
+    let (_, healed, _) = sheet_of(&bot, "Aria").await;
+    if !matches!(after.vitals, Vitals::Dead) {
+        assert_eq!(
+            (healed.hp, healed.vitals),
+            (4.min(healed.max_hp), Vitals::Up)
+        );
+        assert!(!healed.conditions.contains("unconscious"));
+    }
+    bot.assert_clean();
+}
+
+#[tokio::test]
+async fn the_new_commands_autocomplete() {
+    let (bot, campaign) = party().await;
+    let c = campaign.to_string();
+    for (path, options, focused, expected) in [
+        (
+            "sheet show",
+            json!({"character": "Ar"}),
+            "character",
+            "Aria (Human Bard)",
+        ),
+        (
+            "sheet set",
+            json!({"character": "Ar", "field": "x", "value": "1"}),
+            "character",
+            "Aria (Human Bard)",
+        ),
+        (
+            "sheet set",
+            json!({"character": "Aria", "field": "go", "value": "1"}),
+            "field",
+            "gold: gold pieces",
+        ),
+        (
+            "inventory",
+            json!({"character": "Bo"}),
+            "character",
+            "Borin (Human Fighter)",
+        ),
+        (
+            "journal show",
+            json!({"campaign": "Ri"}),
+            "campaign",
+            "Rime",
+        ),
+        (
+            "journal add",
+            json!({"text": "x", "campaign": "Ri"}),
+            "campaign",
+            "Rime",
+        ),
+        (
+            "journal remove",
+            json!({"entry": 1, "campaign": ""}),
+            "campaign",
+            "Rime",
+        ),
+        (
+            "character create",
+            json!({"name": "N", "class": "Bard", "race": "Hu", "campaign": c}),
+            "race",
+            "Human",
+        ),
+    ] {
+        let got = bot.autocomplete(ALICE, path, options, focused).await;
+        assert!(
+            got.iter().any(|g| g == expected),
+            "/{path} {focused}: {got:?}"
+        );
+    }
     bot.assert_clean();
 }

@@ -1,4 +1,5 @@
-//! `gamemaster compare` against fake model servers: one model answers, one is refused.
+//! `gamemaster compare` against fake model servers: one model answers, one is refused; one
+//! keeps the party's sheets with its state tags, one writes only bad ones.
 
 use crate::support;
 
@@ -210,6 +211,12 @@ async fn two_models_one_refused_give_rows_summaries_charts_and_records() {
     assert_eq!(table.get(0, "budget_use"), "0.15", "30 of 200 tokens");
     assert!(table.column("judge_score").iter().all(|v| v.is_empty()));
     assert!(table.column("judge_reason").iter().all(|v| v.is_empty()));
+    // No state tag: nothing changed on a narrated turn; unknown without a narration.
+    assert_eq!(
+        table.column("state_changes"),
+        ["0", "0", "0", "0", "", "", "", ""]
+    );
+    assert!(table.column("state_log").iter().all(|v| v.is_empty()));
     assert!(
         table.rows[4..]
             .iter()
@@ -225,6 +232,8 @@ async fn two_models_one_refused_give_rows_summaries_charts_and_records() {
         "no narration, nothing known"
     );
     assert_eq!(sums.get(1, "judge_score_mean"), "");
+    assert_eq!(sums.get(0, "state_changes_mean"), "0");
+    assert_eq!(sums.get(1, "state_changes_mean"), "");
     let manifest = std::fs::read_to_string(dir.path().join("results/run.json")).unwrap();
     let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     assert_eq!(manifest["dice_seed"], 1, "the scenario's default seed");
@@ -273,6 +282,126 @@ async fn two_models_one_refused_give_rows_summaries_charts_and_records() {
         "the runs' stories stay out of the configured database"
     );
     db.close().await;
+}
+
+/// SCENARIO with Mira's starting sheet.
+fn scenario_with_sheet() -> String {
+    SCENARIO.replace(
+        "race = \"Halfling\"\n",
+        "race = \"Halfling\"\n\n[characters.sheet]\nmax_hp = 12\nhp = 12\ngold = 7\n\
+         items = [\"Rope\"]\n",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_changes_are_counted_per_turn_and_bad_tags_change_nothing() {
+    let keeper = FakeLlm::start().await;
+    keeper.set_default(Reply::openai_text(
+        &[
+            "An arrow grazes Mira. [[hp Mira -3]] ",
+            "Brak finds torches in the cart. [[item Brak +2 Torch]] ",
+            "[[note The cart belongs to the duke]]",
+        ],
+        Some((200, 40)),
+        Duration::ZERO,
+    ));
+    let breaker = FakeLlm::start().await;
+    breaker.set_default(Reply::openai_text(
+        &[
+            "Chaos on the road. [[hp Mira lots]] [[condition Mira +sleepy]] ",
+            "[[gold Mira +]] [[hp Gandalf -3]] [[item Mira -Lantern]]",
+        ],
+        Some((200, 40)),
+        Duration::ZERO,
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("scenario.toml"), scenario_with_sheet()).unwrap();
+    let out = gamemaster(
+        dir.path(),
+        [
+            "compare",
+            "--scenario",
+            "scenario.toml",
+            "--model",
+            "openai:gpt-4o-mini",
+            "--model",
+            "deepseek:deepseek-chat",
+            "--out",
+            "results",
+        ]
+        .map(String::from)
+        .to_vec(),
+        vec![
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}/gm.db", dir.path().display()),
+            ),
+            ("OPENAI_API_KEY", "sk-test-openai-key".into()),
+            ("OPENAI_BASE_URL", keeper.v1()),
+            ("DEEPSEEK_API_KEY", "sk-test-deepseek-key".into()),
+            ("DEEPSEEK_BASE_URL", breaker.v1()),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stderr: {stderr}\nstdout: {stdout}");
+
+    // The game master read the scenario's sheet for Mira and the standard one for Brak.
+    let first = keeper.requests()[0].json().to_string();
+    assert!(
+        first.contains("HP 12/12") && first.contains("7 gp"),
+        "{first}"
+    );
+    assert!(first.contains("Rope"), "{first}");
+
+    let table = support::csv::Table::read(&dir.path().join("results/results.csv"));
+    assert_eq!(table.header, RESULT_COLUMNS);
+    assert_eq!(table.rows.len(), 8);
+    assert_eq!(
+        RESULT_COLUMNS[RESULT_COLUMNS.len() - 2..],
+        ["state_changes", "state_log"],
+        "the new columns come last"
+    );
+    // Each narration writes Mira's sheet, Brak's sheet and one note: 3 changes a turn.
+    assert_eq!(table.column("state_changes")[..4], ["3"; 4]);
+    for (turn, hp) in [(0, 9), (1, 6), (2, 3), (3, 0)] {
+        let log = table.get(turn, "state_log");
+        let parts: Vec<&str> = log.split(" | ").collect();
+        assert_eq!(parts.len(), 3, "turn {turn}: {log}");
+        assert!(
+            parts[0].starts_with("Mira ") && parts[0].contains(&format!("{hp}/12")),
+            "turn {turn}: {log}"
+        );
+        assert!(
+            parts[1].starts_with("Brak ") && parts[1].contains("Torch"),
+            "turn {turn}: {log}"
+        );
+        assert_eq!(parts[2], "note: The cart belongs to the duke");
+        assert_eq!(table.get(turn, "tag_errors"), "0", "turn {turn}");
+    }
+    // Mira went down on the last turn: the death save the bot rolls is not the model's.
+    assert!(!table.get(3, "state_log").contains("death save"));
+
+    // Every tag of the other model is refused: no change, and the errors are counted.
+    assert_eq!(table.column("model")[4..], ["deepseek:deepseek-chat"; 4]);
+    assert_eq!(table.column("ok")[4..], ["true"; 4]);
+    assert_eq!(table.column("state_changes")[4..], ["0"; 4]);
+    assert!(table.column("state_log")[4..].iter().all(|v| v.is_empty()));
+    for turn in 4..8 {
+        let errors: u32 = table.get(turn, "tag_errors").parse().unwrap();
+        assert!(errors >= 3, "the unreadable state tags count: {errors}");
+    }
+
+    let sums = support::csv::Table::read(&dir.path().join("results/summary.csv"));
+    assert_eq!(sums.header, SUMMARY_COLUMNS);
+    assert_eq!(sums.get(0, "state_changes_mean"), "3");
+    assert_eq!(sums.get(1, "state_changes_mean"), "0");
+    assert!(
+        stdout.contains("state changes 3.0 per turn") && stdout.contains("state changes 0.0"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,10 +82,10 @@ pub async fn apply_narration(
                     continue;
                 }
                 match fight::roll_death_save(store, session, character, rng).await {
-                    Ok(Some(save)) => {
-                        let text = line.get_or_insert_with(|| "📋".to_string());
-                        text.push_str(&format!(" · 🎲 {save}"));
-                    }
+                    Ok(Some(save)) => match &mut line {
+                        Some(text) => text.push_str(&format!(" · 🎲 {save}")),
+                        None => line = Some(format!("📋 🎲 {save}")),
+                    },
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "could not roll a death save"),
                 }

@@ -188,6 +188,7 @@ pub async fn roll_death_save<S: CharacterStore + SheetStore + ?Sized>(
         let Some((_, summary)) = sheet::death_save(&mut after, d20) else {
             return Ok(None);
         };
+        let summary = format!("{}'s {summary}", found.name.as_str());
         let write = SheetWrite {
             character,
             revision: stored.revision,

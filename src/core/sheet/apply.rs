@@ -30,20 +30,10 @@ pub fn resolve(party: &[Member], target: &str) -> Result<usize, String> {
         &target.split_whitespace().collect::<Vec<_>>().join(" "),
         40,
     ));
-    let names = || {
-        let names: Vec<&str> = party.iter().map(|m| m.name.as_str()).collect();
-        names.join(", ")
-    };
-    let by = |matches: &dyn Fn(&Member) -> bool| -> Vec<usize> {
-        (0..party.len()).filter(|i| matches(&party[*i])).collect()
-    };
-    let exact = by(&|m| fold_name(&m.name) == wanted);
+    let exact = positions(party, |name| name == wanted);
     let found = if exact.is_empty() {
-        by(&|m| {
-            fold_name(&m.name)
-                .split(' ')
-                .next()
-                .is_some_and(|first| first == wanted)
+        positions(party, |name| {
+            name.split(' ').next() == Some(wanted.as_str())
         })
     } else {
         exact
@@ -53,10 +43,13 @@ pub fn resolve(party: &[Member], target: &str) -> Result<usize, String> {
         [] if party.is_empty() => Err(format!(
             "no character named {shown}: the party has no characters"
         )),
-        [] => Err(format!(
-            "no character named {shown} in the party (party: {})",
-            names()
-        )),
+        [] => {
+            let names: Vec<&str> = party.iter().map(|m| m.name.as_str()).collect();
+            Err(format!(
+                "no character named {shown} in the party (party: {})",
+                names.join(", ")
+            ))
+        }
         several => {
             let candidates: Vec<&str> = several.iter().map(|i| party[*i].name.as_str()).collect();
             Err(format!(
@@ -65,6 +58,13 @@ pub fn resolve(party: &[Member], target: &str) -> Result<usize, String> {
             ))
         }
     }
+}
+
+/// Indexes of the members whose folded name (lower case, single spaces) passes `test`.
+fn positions(party: &[Member], test: impl Fn(&str) -> bool) -> Vec<usize> {
+    (0..party.len())
+        .filter(|i| test(&fold_name(&party[*i].name)))
+        .collect()
 }
 
 /// One applied change.

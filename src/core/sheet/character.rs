@@ -74,8 +74,8 @@ impl Sheet {
         );
         let max_hp = max_hp_at(class, race, abilities.modifier(Ability::Con), 1);
         Sheet {
-            class: class.trim().to_owned(),
-            race: race.trim().to_owned(),
+            class: class.to_owned(),
+            race: race.to_owned(),
             level: 1,
             xp: 0,
             abilities,

@@ -7,7 +7,7 @@
 //! - [`character`]: the [`Sheet`] itself, levels and hit points.
 //! - [`tags`]: finding state tags in a narration and hiding them from players.
 //! - [`apply`]: applying tags to the party, with the rules for hit points and dying.
-//! - [`death_save`] and [`correction`]: death saving throws and the owner's `/sheet set`.
+//! - [`death_save`](mod@death_save) and [`correction`]: death saving throws and the owner's `/sheet set`.
 //! - [`combat`]: initiative order, rounds and turns.
 //! - [`context`]: the party's state as the game master reads it, within a token budget.
 //!

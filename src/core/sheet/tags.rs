@@ -62,7 +62,8 @@ pub enum Tagged {
 #[error("`{body}` was not applied: {problem}")]
 pub struct StateTagError {
     pub span: Range<usize>,
-    /// The whole tag as written, at most 80 characters.
+    /// The whole tag as written, on one line (runs of whitespace as one space), at most 80
+    /// characters.
     pub body: String,
     pub problem: String,
 }
@@ -93,6 +94,10 @@ impl StateTag {
     }
 }
 
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn sign(positive: bool) -> char {
     if positive { '+' } else { '-' }
 }
@@ -103,7 +108,7 @@ pub fn scan_state_tags(text: &str) -> StateTagScan {
     for (index, found) in tag_spans(text).into_iter().enumerate() {
         let error = |problem: String| StateTagError {
             span: found.span.clone(),
-            body: shorten(&text[found.span.clone()], QUOTED_CHARS),
+            body: shorten(&one_line(&text[found.span.clone()]), QUOTED_CHARS),
             problem,
         };
         if index >= MAX_STATE_TAGS {
@@ -307,7 +312,10 @@ fn split_target(body: &str) -> Option<(String, &str)> {
     let mut rest = body.trim_start();
     while !rest.is_empty() {
         if rest.starts_with(['+', '-', '−']) {
-            return Some((name_words.join(" "), rest.trim_end()));
+            // `[[hp Mira: -5]]`, `[[hp Mira, -5]]`
+            let name = name_words.join(" ");
+            let name = name.trim_end_matches([':', ',']).trim_end().to_owned();
+            return Some((name, rest.trim_end()));
         }
         let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         name_words.push(&rest[..word_end]);
@@ -416,7 +424,7 @@ pub(crate) fn checked_item_name(name: &str) -> Result<String, String> {
 /// A note for the journal, on one line. Mentions are refused rather than cleaned, as the note
 /// is shown in the channel.
 fn parse_note(body: &str) -> Result<String, String> {
-    let note = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let note = one_line(body);
     if note.is_empty() {
         return Err("the note is empty".to_owned());
     }

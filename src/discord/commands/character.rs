@@ -64,6 +64,7 @@ async fn autocomplete_race(_ctx: Context<'_>, partial: &str) -> CreateAutocomple
     name_localized("fr", "créer"),
     description_localized("fr", "Créer un personnage")
 )]
+#[allow(clippy::too_many_arguments)] // one per slash option
 pub async fn create(
     ctx: Context<'_>,
     #[description = "The character's name"]

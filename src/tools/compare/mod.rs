@@ -8,7 +8,8 @@
 //! turn's row in `results.csv`, with the quality checks of the narration (`core::quality`)
 //! and, with `--judge`, the judge model's score.
 //!
-//! - [`calls`]: what is observed of each call; [`story`]: each turn's narration and story.
+//! - [`calls`]: what is observed of each call; [`story`]: each turn's narration and story;
+//!   [`state`]: the sheet changes and journal notes the turn's narrations made.
 //! - [`judging`]: the judge's scores and pairwise preferences; [`output`]: the CSV files
 //!   and charts; [`manifest`]: `run.json`.
 
@@ -17,6 +18,7 @@ pub mod judging;
 pub mod manifest;
 pub mod output;
 mod play;
+mod state;
 pub mod story;
 
 use std::io::Write;
@@ -65,6 +67,13 @@ pub struct TurnRow {
     pub checks: Option<QualityChecks>,
     /// The judge's score, with `--judge`.
     pub judge: Option<Verdict>,
+    /// The model's changes to the game's state this turn: sheet writes (one per character a
+    /// narration changed, however many of its tags did) plus journal notes. None when the
+    /// turn has no narration or its changes could not be read.
+    pub state_changes: Option<usize>,
+    /// What those changes were: each write's summary (`Mira −3 HP (9/12)`), then
+    /// `note: TEXT` for each note, in order.
+    pub state_log: Vec<String>,
 }
 
 impl TurnRow {
@@ -153,10 +162,12 @@ fn print_report(report: &CompareReport) -> anyhow::Result<()> {
     for s in &report.stats {
         let q = report.quality.iter().find(|q| q.model == s.model);
         let judge = output::judge_score_mean(&report.rows, &s.model);
+        let changes = output::state_changes_mean(&report.rows, &s.model);
         writeln!(
             out,
             "{}: {} turns, {} failed, latency p50 {} ms, {} tokens out per turn, cost {}; \
-             language ok {}, tag errors {}, assistant talk {}, repetition {}, judge {}",
+             language ok {}, tag errors {}, assistant talk {}, repetition {}, judge {}, \
+             state changes {} per turn",
             s.model,
             s.calls,
             s.errors,
@@ -170,6 +181,7 @@ fn print_report(report: &CompareReport) -> anyhow::Result<()> {
             q.and_then(|q| q.repetition_mean)
                 .map_or("-".into(), |v| format!("{v:.2}")),
             judge.map_or("-".into(), |v| format!("{v:.1}/10")),
+            changes.map_or("-".into(), |v| format!("{v:.1}")),
         )?;
     }
     if let Some(pairwise) = &report.pairwise {

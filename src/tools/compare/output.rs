@@ -9,7 +9,7 @@ use crate::core::stats::chart::{Chart, CostBar, LatencyBar, TokenBar};
 use crate::core::stats::{ModelStats, csv};
 
 /// Columns of `results.csv`.
-pub const RESULT_COLUMNS: [&str; 19] = [
+pub const RESULT_COLUMNS: [&str; 21] = [
     "model",
     "turn",
     "latency_ms",
@@ -29,10 +29,12 @@ pub const RESULT_COLUMNS: [&str; 19] = [
     "budget_use",
     "judge_score",
     "judge_reason",
+    "state_changes",
+    "state_log",
 ];
 
 /// Columns of `summary.csv`.
-pub const SUMMARY_COLUMNS: [&str; 20] = [
+pub const SUMMARY_COLUMNS: [&str; 21] = [
     "model",
     "turns",
     "errors",
@@ -53,6 +55,7 @@ pub const SUMMARY_COLUMNS: [&str; 20] = [
     "repetition_mean",
     "budget_use_mean",
     "judge_score_mean",
+    "state_changes_mean",
 ];
 
 /// Columns of `pairwise.csv`.
@@ -106,6 +109,8 @@ pub fn results_csv(rows: &[TurnRow]) -> String {
                 .map(|j| j.reason.clone())
                 .unwrap_or_default(),
         );
+        fields.push(opt(r.state_changes));
+        fields.push(r.state_log.join(" | "));
         out.push_str(&csv::line(&fields));
     }
     out
@@ -122,6 +127,17 @@ pub fn judge_score_mean(rows: &[TurnRow], model: &str) -> Option<f64> {
     (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
 }
 
+/// The mean state changes per turn of a model's rows, over the turns where it is known.
+pub fn state_changes_mean(rows: &[TurnRow], model: &str) -> Option<f64> {
+    let counts: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.model == model)
+        .filter_map(|r| r.state_changes)
+        .map(|n| n as f64)
+        .collect();
+    (!counts.is_empty()).then(|| counts.iter().sum::<f64>() / counts.len() as f64)
+}
+
 /// `summary.csv`: per-model call aggregates (`core::stats::model_stats`), then quality.
 pub fn summary_csv(stats: &[ModelStats], quality: &[QualitySummary], rows: &[TurnRow]) -> String {
     let mut out = csv::line(&SUMMARY_COLUMNS.map(String::from));
@@ -136,6 +152,7 @@ pub fn summary_csv(stats: &[ModelStats], quality: &[QualitySummary], rows: &[Tur
                 q.and_then(|q| q.repetition_mean),
                 q.and_then(|q| q.budget_use_mean),
                 judge_score_mean(rows, &s.model),
+                state_changes_mean(rows, &s.model),
             ]
             .map(csv::number),
         );

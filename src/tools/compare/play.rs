@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::calls::{Calls, Silent, TempDir};
+use super::state::StateReader;
 use super::story::{StoryReader, TurnStory};
 use super::{CompareRun, TurnRow};
 use crate::core::engine::observed::ObservedModels;
@@ -17,7 +18,7 @@ use crate::core::game::prompt::PromptSet;
 use crate::core::ids::{ChannelId, GuildId, UserId};
 use crate::core::models::chat::{ModelId, Usage};
 use crate::core::models::perf::{CallKind, PerfRecord};
-use crate::core::store::{CampaignStore, CharacterStore, PerfStore};
+use crate::core::store::{CampaignStore, PerfStore, SheetStore};
 use crate::storage::{DatabaseUrl, Db};
 use crate::tools::scenario::Scenario;
 
@@ -71,7 +72,8 @@ struct Player<'a> {
 }
 
 impl Player<'_> {
-    /// The scenario's campaign and party in the run's database.
+    /// The scenario's campaign and party in the run's database, each character with its
+    /// starting sheet.
     async fn set_table(&self, db: &Db) -> anyhow::Result<(Campaign, Vec<Character>)> {
         let c = &self.scenario.campaign;
         let campaign = db
@@ -88,17 +90,18 @@ impl Player<'_> {
             .context("creating the scenario's campaign")?;
         let mut characters = Vec::new();
         for (i, ch) in self.scenario.characters.iter().enumerate() {
-            let created = db
-                .create_character(&NewCharacter {
-                    owner_id: player(i),
-                    guild_id: GUILD,
-                    campaign_id: Some(campaign.id),
-                    name: ch.name.clone(),
-                    class: ch.class.clone(),
-                    race: ch.race.clone(),
-                    gender: ch.gender.clone(),
-                    description: ch.description.clone(),
-                })
+            let new = NewCharacter {
+                owner_id: player(i),
+                guild_id: GUILD,
+                campaign_id: Some(campaign.id),
+                name: ch.name.clone(),
+                class: ch.class.clone(),
+                race: ch.race.clone(),
+                gender: ch.gender.clone(),
+                description: ch.description.clone(),
+            };
+            let (created, _) = db
+                .create_character_with_sheet(&new, &ch.sheet)
                 .await
                 .context("creating the scenario's characters")?;
             characters.push(created);
@@ -134,6 +137,7 @@ impl Player<'_> {
             .start_session(&campaign, GUILD, CHANNEL, player(0))
             .await;
         let opening = PromptSet::for_language(campaign.language).opening;
+        let mut changes = StateReader::new(campaign.id);
         let mut reader = started
             .as_ref()
             .ok()
@@ -143,7 +147,8 @@ impl Player<'_> {
             Err(e) => Err(e.to_string()),
         };
         let story = read_story(&mut reader, db).await;
-        let row = self.finish_turn(0, opened, &calls, story).await;
+        let state = read_state(&mut changes, db, story.is_some()).await;
+        let row = self.finish_turn(0, opened, &calls, story, state).await;
         report(progress, &self.label, &row, total);
         rows.push(row);
 
@@ -174,7 +179,8 @@ impl Player<'_> {
                 None => Err("the session could not start".to_string()),
             };
             let story = read_story(&mut reader, db).await;
-            let row = self.finish_turn(i + 1, outcome, &calls, story).await;
+            let state = read_state(&mut changes, db, story.is_some()).await;
+            let row = self.finish_turn(i + 1, outcome, &calls, story, state).await;
             report(progress, &self.label, &row, total);
             rows.push(row);
         }
@@ -189,6 +195,7 @@ impl Player<'_> {
         outcome: Result<(), String>,
         calls: &Calls,
         story: Option<TurnStory>,
+        state: Option<Vec<String>>,
     ) -> TurnRow {
         let model = self.model;
         let cost = |usage: &Usage| self.source.cost(model, usage);
@@ -225,6 +232,8 @@ impl Player<'_> {
             story,
             checks: None,
             judge: None,
+            state_changes: state.as_ref().map(Vec::len),
+            state_log: state.unwrap_or_default(),
         };
         match (calls.into_iter().next(), outcome) {
             (Some(call), _) => TurnRow {
@@ -260,6 +269,18 @@ async fn read_story(reader: &mut Option<StoryReader<'_>>, db: &Db) -> Option<Tur
         Ok(story) => story,
         Err(e) => {
             tracing::warn!(error = %e, "could not read a compare turn's narration");
+            None
+        }
+    }
+}
+
+/// The model's state changes since the last turn; None when the turn has no narration (so
+/// nothing of the model's to count) or the run's database could not be read.
+async fn read_state(reader: &mut StateReader, db: &Db, narrated: bool) -> Option<Vec<String>> {
+    match reader.next(db).await {
+        Ok(log) => narrated.then_some(log),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read a compare turn's state changes");
             None
         }
     }

@@ -198,6 +198,8 @@ fn errors_quote_at_most_80_characters() {
     assert!(error.body.starts_with("[[note xxx") && error.body.ends_with('…'));
     assert!(error.problem.contains("at most 500"));
     assert!(error.to_string().contains("was not applied"));
+    let multiline = scan_state_tags("[[hp Mira\n\n -five]]");
+    assert_eq!(multiline.errors[0].body, "[[hp Mira -five]]");
 }
 
 #[test]
@@ -298,4 +300,15 @@ fn displayed_hides_a_half_written_tag_at_the_end() {
     ] {
         assert_eq!(displayed(kept), kept);
     }
+}
+
+#[test]
+fn unicode_around_and_inside_tags_is_safe() {
+    let text = "Ærwyn 🐉 [[hp Ærwyn 🐉 -5]]… then [[itemé]] [[hpé";
+    let scan = scan_state_tags(text);
+    assert_eq!(scan.tags.len(), 1);
+    // The same gluing as roll tags: `…` is not among its punctuation.
+    assert_eq!(displayed(text), "Ærwyn 🐉 … then [[itemé]] [[hpé");
+    assert_eq!(displayed("Ærwyn [[ité"), "Ærwyn [[ité");
+    assert_eq!(displayed("Ærwyn [[it"), "Ærwyn");
 }
