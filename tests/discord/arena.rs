@@ -55,6 +55,19 @@ async fn arena_game_in(config: FakeConfig, extra: &[(&str, &str)]) -> (TestBot, 
     (bot, campaign)
 }
 
+async fn aria_gold(bot: &TestBot) -> i64 {
+    use gamemaster::core::store::{CharacterStore, SheetStore};
+    let aria = bot
+        .db()
+        .list_characters(gamemaster::core::ids::GuildId(bot.guild), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name.as_str() == "Aria")
+        .unwrap();
+    bot.db().sheet(aria.id).await.unwrap().unwrap().sheet.gold
+}
+
 fn text(reply: &str) -> Reply {
     Reply::openai_text(&[reply], Some((50, 10)), Duration::ZERO)
 }
@@ -352,7 +365,14 @@ async fn next_battle(bot: &TestBot, ballot: &DiscordMessage) -> ArenaBattle {
 #[tokio::test]
 async fn the_vote_closes_after_the_timeout_with_the_votes_so_far() {
     let (bot, campaign) = arena_game(&[("ARENA_VOTE_TIMEOUT_SECS", "1")]).await;
-    let (ballot, battle) = opening_ballot(&bot, campaign, "Snow.", "Sleet.").await;
+    let gold = aria_gold(&bot).await;
+    let (ballot, battle) = opening_ballot(
+        &bot,
+        campaign,
+        "Snow. [[gold Aria +5]]",
+        "Sleet. [[gold Aria +9]]",
+    )
+    .await;
     vote(&bot, BOB, &ballot, &battle, "b").await;
     // Alice never votes: the timeout decides with bob's vote.
     let revealed = wait_reveal(&bot, &ballot).await;
@@ -365,6 +385,12 @@ async fn the_vote_closes_after_the_timeout_with_the_votes_so_far() {
         bot.db().battle(battle.id).await.unwrap().unwrap().winner,
         Some(ArenaChoice::B)
     );
+    // Only the canon narration's tags change the party: B's, never A's.
+    bot.wait_bot_message(bot.channel, |m| {
+        m.content.starts_with("📋") && m.content.contains("+9 gp")
+    })
+    .await;
+    assert_eq!(aria_gold(&bot).await, gold + 9);
 
     // Nobody votes: A continues, and the battle stays undecided (it ranks nobody).
     bot.llm.push(text("Wind."));
@@ -725,7 +751,14 @@ async fn b_is_written_while_a_streams_and_shown_after_it() {
 async fn votes_cast_before_a_restart_are_counted_after_it() {
     // The vote outlasts the shutdown drain (2 s here, 20 s against 120 s by default).
     let (mut bot, campaign) = arena_game(&[("ARENA_VOTE_TIMEOUT_SECS", "8")]).await;
-    let (ballot, battle) = opening_ballot(&bot, campaign, "Snow.", "Sleet.").await;
+    let gold = aria_gold(&bot).await;
+    let (ballot, battle) = opening_ballot(
+        &bot,
+        campaign,
+        "Snow. [[gold Aria +5]]",
+        "Sleet. [[gold Aria +9]]",
+    )
+    .await;
     vote(&bot, BOB, &ballot, &battle, "b").await;
     bot.restart().await;
 
@@ -749,6 +782,12 @@ async fn votes_cast_before_a_restart_are_counted_after_it() {
     let status = |id: Option<MessageId>| all.iter().find(|m| Some(m.id) == id).unwrap().status;
     assert_eq!(status(battle.message_b_id), MessageStatus::Complete);
     assert_eq!(status(battle.message_a_id), MessageStatus::Superseded);
+    // The process that counted the vote applied the winner's tags, once.
+    bot.wait_bot_message(bot.channel, |m| {
+        m.content.starts_with("📋") && m.content.contains("+9 gp")
+    })
+    .await;
+    assert_eq!(aria_gold(&bot).await, gold + 9);
     // Once counted, the ballot is closed.
     let late = vote(&bot, BOB, &ballot, &battle, "a").await;
     assert!(late.contains("closed"), "{late}");

@@ -14,4 +14,5 @@ mod personal_data;
 mod quality;
 mod repositories;
 mod rollups;
+mod sheets;
 mod tls;
