@@ -11,7 +11,7 @@ use crate::core::game::guild::GuildSettings;
 use crate::core::game::session::Session;
 use crate::core::game::state::{
     Applied, ChangeSource, JournalEntry, NarrationState, SheetWrite, StateChangeRecord,
-    StoredCombat, StoredSheet,
+    StoredCombat, StoredSheet, TableState,
 };
 use crate::core::game::transcript::{MessageStatus, NewMessage, StoredMessage};
 use crate::core::game::vote::{ArenaBattle, ArenaChoice, Rating};
@@ -155,6 +155,14 @@ pub trait SheetStore: Send + Sync {
         revision: i64,
     ) -> StoreResult<bool>;
     async fn end_combat(&self, session: SessionId) -> StoreResult<bool>;
+    /// A campaign's sheets, its `journal` newest entries and the session's fight, in one
+    /// statement: every narration reads them.
+    async fn table_state(
+        &self,
+        campaign: CampaignId,
+        session: SessionId,
+        journal: u32,
+    ) -> StoreResult<TableState>;
 }
 
 #[async_trait]

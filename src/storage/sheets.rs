@@ -3,8 +3,8 @@
 //! concurrent writers are told instead of overwriting each other.
 
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::Db;
 use super::characters::insert_character;
@@ -12,7 +12,7 @@ use super::rows::{self, store_error};
 use crate::core::game::character::{Character, NewCharacter};
 use crate::core::game::state::{
     Applied, ChangeSource, JournalEntry, NarrationState, SheetWrite, StateChangeRecord,
-    StoredCombat, StoredSheet,
+    StoredCombat, StoredSheet, TableState,
 };
 use crate::core::ids::{CampaignId, CharacterId, MessageId, SessionId, Timestamp, UserId};
 use crate::core::sheet::{Combat, Sheet};
@@ -428,6 +428,66 @@ impl SheetStore for Db {
         .map_err(store_error)?
         .rows_affected();
         Ok(written > 0)
+    }
+
+    async fn table_state(
+        &self,
+        campaign: CampaignId,
+        session: SessionId,
+        journal: u32,
+    ) -> StoreResult<TableState> {
+        // One statement, one round trip: `kind` says which table a row comes from. The
+        // journal's limit is written into the statement (an integer), so the statement is
+        // prepared once (a bound LIMIT makes SQLite plan it again).
+        let sql = format!(
+            "SELECT 'sheet' AS kind, s.character_id AS id, s.sheet AS body, s.revision AS revision, \
+                    CAST(NULL AS BIGINT) AS message_id, CAST(NULL AS BIGINT) AS author_id, \
+                    s.updated_at AS created_at \
+             FROM character_sheets s JOIN characters c ON c.id = s.character_id \
+             WHERE c.campaign_id = $1 \
+             UNION ALL \
+             SELECT 'journal', j.id, j.text, 0, j.message_id, j.author_id, j.created_at \
+             FROM (SELECT id, text, message_id, author_id, created_at FROM journal_entries \
+                   WHERE campaign_id = $1 ORDER BY id DESC LIMIT {journal}) j \
+             UNION ALL \
+             SELECT 'combat', f.session_id, f.state, f.revision, NULL, NULL, f.updated_at \
+             FROM combats f WHERE f.session_id = $2"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(campaign.0)
+            .bind(session.0)
+            .fetch_all(self.pool())
+            .await
+            .map_err(store_error)?;
+        let mut state = TableState::default();
+        for row in &rows {
+            let id = rows::int(row, "id")?;
+            match rows::text(row, "kind")?.as_str() {
+                "sheet" => state.sheets.push(StoredSheet {
+                    character: CharacterId(id),
+                    sheet: from_json(row, "body")?,
+                    revision: rows::int(row, "revision")?,
+                }),
+                "journal" => state.journal.push(JournalEntry {
+                    id,
+                    campaign,
+                    narration: rows::opt_int(row, "message_id")?.map(MessageId),
+                    author: rows::opt_int(row, "author_id")?.map(UserId::from_i64),
+                    text: rows::text(row, "body")?,
+                    created_at: Timestamp(rows::int(row, "created_at")?),
+                }),
+                _ => {
+                    state.combat = Some(StoredCombat {
+                        session: SessionId(id),
+                        combat: from_json(row, "body")?,
+                        revision: rows::int(row, "revision")?,
+                    })
+                }
+            }
+        }
+        state.sheets.sort_by_key(|s| s.character);
+        state.journal.sort_by_key(|e| e.id);
+        Ok(state)
     }
 
     async fn end_combat(&self, session: SessionId) -> StoreResult<bool> {

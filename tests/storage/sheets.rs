@@ -295,7 +295,23 @@ async fn the_journal_pages_back_and_fights_are_kept_per_session() {
             "stale"
         );
         let stored = db.combat(t.session).await.unwrap().unwrap();
-        assert_eq!((stored.combat, stored.revision), (fight, 2));
+        assert_eq!((stored.combat.clone(), stored.revision), (fight, 2));
+        // A turn reads all of it at once, the same as the reads one by one.
+        let table_state = db.table_state(t.campaign, t.session, 3).await.unwrap();
+        assert_eq!(
+            table_state.sheets,
+            db.campaign_sheets(t.campaign).await.unwrap()
+        );
+        assert_eq!(
+            table_state.journal,
+            db.journal(t.campaign, 3, None).await.unwrap()
+        );
+        assert_eq!(table_state.combat, Some(stored));
+        let elsewhere = db
+            .table_state(t.campaign, SessionId(t.session.0 + 1000), 3)
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.combat, None, "fights belong to their session");
         assert!(db.end_combat(t.session).await.unwrap());
         assert!(db.combat(t.session).await.unwrap().is_none());
     }

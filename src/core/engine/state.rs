@@ -16,16 +16,22 @@ use crate::core::store::{Store, StoreError};
 /// Tries made when a `/sheet set` lands between reading the party and writing it.
 const ATTEMPTS: usize = 3;
 
-/// Applies `narration`'s state tags for `session`'s party. Returns the line to show (what
-/// changed, what was refused), or None when there was nothing to say.
+/// Applies `narration`'s state tags for `session`'s party. `anyone_dying` says whether a
+/// character was dying when the turn began (when no tag and nobody dying, nothing is read).
+/// Returns the line to show (what changed, what was refused), or None when there was nothing
+/// to say.
 pub async fn apply_narration(
     store: &dyn Store,
     session: &Session,
     narration: &StoredMessage,
     model: &ModelId,
+    anyone_dying: bool,
     rng: &mut (impl Rng + Send),
 ) -> Result<Option<String>, StoreError> {
     let scan = scan_state_tags(&narration.content);
+    if scan.tags.is_empty() && scan.errors.is_empty() && !anyone_dying {
+        return Ok(None); // most narrations: nothing to read or write
+    }
     for _ in 0..ATTEMPTS {
         let party = Party::load(store, session.campaign_id).await?;
         let dying: Vec<_> = party

@@ -105,3 +105,13 @@ pub enum Applied {
     /// A sheet changed since it was read: nothing was written; read again and retry.
     Stale,
 }
+
+/// What a turn reads about its table besides the campaign and the party: the sheets, the
+/// newest journal entries and the session's fight, in one read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableState {
+    pub sheets: Vec<StoredSheet>,
+    /// Newest last.
+    pub journal: Vec<JournalEntry>,
+    pub combat: Option<StoredCombat>,
+}

@@ -22,6 +22,9 @@ pub(in crate::core::engine) struct Scene<'a> {
     /// The opening-scene instruction, for a session's first narration.
     pub instruction: Option<&'static str>,
     pub requested_by: Option<UserId>,
+    /// A character was dying when the turn began: its death save follows the narration
+    /// even when the narration changes nothing.
+    pub anyone_dying: bool,
 }
 
 /// One model's narration of a scene, and the story that no longer fit its context.
@@ -64,7 +67,7 @@ impl Actor {
             )
             .await?;
         tail.retain(|m| !plan.replaced.iter().any(|old| old.id == m.id));
-        let state = self.party_state(session).await?;
+        let (state, anyone_dying) = self.party_state(session, &table.characters).await?;
         let cast = Cast {
             characters: &table.characters,
             state: &state,
@@ -79,6 +82,7 @@ impl Actor {
                 .opening
                 .then(|| PromptSet::for_language(campaign.language).opening),
             requested_by: plan.requested_by,
+            anyone_dying,
         };
         if !self.within_budget(session, scene.guild).await? {
             return Ok(());
@@ -168,36 +172,45 @@ impl Actor {
         Ok(())
     }
 
-    /// The party's state, journal and fight as the game master reads them this turn.
+    /// The party's state, journal and fight as the game master reads them this turn (one
+    /// read), and whether anyone is dying.
     pub(in crate::core::engine) async fn party_state(
         &self,
         session: &Session,
-    ) -> Result<String, EngineError> {
+        characters: &[crate::core::game::character::Character],
+    ) -> Result<(String, bool), EngineError> {
+        use crate::core::party::{JOURNAL_IN_CONTEXT, Party};
         let store = &*self.shared.deps.store;
-        let party = crate::core::party::Party::load(store, session.campaign_id).await?;
-        let journal = store
-            .journal(
-                session.campaign_id,
-                crate::core::party::JOURNAL_IN_CONTEXT,
-                None,
-            )
+        let table = store
+            .table_state(session.campaign_id, session.id, JOURNAL_IN_CONTEXT)
             .await?;
-        let combat = store.combat(session.id).await?;
-        Ok(party.state_text(&journal, combat.as_ref().map(|c| &c.combat)))
+        let party = Party::of(characters.to_vec(), table.sheets);
+        let dying = party
+            .members
+            .iter()
+            .any(|m| matches!(m.sheet.vitals, crate::core::sheet::Vitals::Dying { .. }));
+        let text = party.state_text(&table.journal, table.combat.as_ref().map(|c| &c.combat));
+        Ok((text, dying))
     }
 
     /// Applies a narration's state tags and shows what changed. A failure is logged: the
     /// narration stands, and `/sheet set` can make the change by hand.
     pub(in crate::core::engine) async fn apply_state(
         &self,
-        session: &Session,
+        scene: &Scene<'_>,
         narration: &StoredMessage,
         model: &ModelId,
     ) {
+        let session = scene.session;
         let store = &*self.shared.deps.store;
         let mut rng = rand::rngs::StdRng::from_rng(&mut *self.dice.lock().unwrap());
         match crate::core::engine::state::apply_narration(
-            store, session, narration, model, &mut rng,
+            store,
+            session,
+            narration,
+            model,
+            scene.anyone_dying,
+            &mut rng,
         )
         .await
         {
@@ -267,7 +280,7 @@ impl Actor {
                         .quality(CallKind::Narration, scene, &narration, &completion)
                         .await;
                     self.add_buttons(last_message, &narration, model_id).await;
-                    self.apply_state(scene.session, &narration, model_id).await;
+                    self.apply_state(scene, &narration, model_id).await;
                     self.roll_requested_dice(scene.session, &narration).await?;
                     self.summarise_overflow(scene, &told.overflow, &*model, &record)
                         .await;

@@ -97,7 +97,7 @@ async fn settle_resumed(
     };
     if let (Some(narration), Ok(model)) = (canon, ModelId::parse(canon_model)) {
         let mut rng = rand::rngs::StdRng::from_rng(&mut rand::rng());
-        match state::apply_narration(store, session, &narration, &model, &mut rng).await {
+        match state::apply_narration(store, session, &narration, &model, true, &mut rng).await {
             Ok(Some(line)) => {
                 shared
                     .tell(session.channel_id, &Notice::State { line })

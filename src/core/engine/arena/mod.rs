@@ -436,7 +436,7 @@ impl Actor {
         let model_id = turn.pair.model(canon.side);
         self.add_buttons(canon.last_message, &canon.narration, model_id)
             .await;
-        self.apply_state(turn.scene.session, &canon.narration, model_id)
+        self.apply_state(turn.scene, &canon.narration, model_id)
             .await;
         self.roll_requested_dice(turn.scene.session, &canon.narration)
             .await?;
