@@ -26,7 +26,8 @@ CREATE INDEX journal_message ON journal_entries(message_id);
 CREATE INDEX journal_author ON journal_entries(author_id);
 
 -- Every change to a sheet, with what made it: source 'model' (a narration's tags: message_id
--- and model), 'owner' (/sheet set by user_id), 'bot' (death saves, initiative), 'undo' (a
+-- and model), 'owner' (/sheet set by user_id), 'bot' (death saves, a sheet started for a
+-- character made before sheets existed), 'undo' (a
 -- regenerated narration's changes taken back). before/after are the whole sheet as JSON.
 CREATE TABLE state_changes (
     id            INTEGER PRIMARY KEY,

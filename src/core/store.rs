@@ -155,6 +155,12 @@ pub trait SheetStore: Send + Sync {
         revision: i64,
     ) -> StoreResult<bool>;
     async fn end_combat(&self, session: SessionId) -> StoreResult<bool>;
+    /// Moves whenever a sheet, a journal or a fight is written, so a reader may keep what
+    /// [`SheetStore::table_state`] returned while it stands still. None when the store cannot
+    /// tell (other processes write too): read every time.
+    fn party_revision(&self) -> Option<u64> {
+        None
+    }
     /// A campaign's sheets, its `journal` newest entries and the session's fight, in one
     /// statement: every narration reads them.
     async fn table_state(

@@ -152,7 +152,7 @@ pub fn inventory(c: &Character, stored: &StoredSheet) -> Embed {
         .colour(GOLD)
 }
 
-/// The journal's entries, oldest first, each with its number for `/journal remove`.
+/// The journal's entries, newest first, each with its number for `/journal remove`.
 pub fn journal(campaign: &Campaign, entries: &[JournalEntry], more_before: bool) -> Embed {
     let body = if entries.is_empty() {
         "Nothing noted yet. The game master notes what matters, and `/journal add` adds your own."

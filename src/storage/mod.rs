@@ -85,6 +85,8 @@ pub struct Db {
     /// Moves after every write to what a session reads each turn (campaigns, characters,
     /// sessions, server settings), so the engine can keep those between turns.
     revision: Arc<AtomicU64>,
+    /// Moves after every write to sheets, the journal or fights (`SheetStore::party_revision`).
+    party_revision: Arc<AtomicU64>,
     /// Whether other processes write to the database too (gateway shards run apart): their
     /// writes never move this process's revision, so nothing may be kept between turns.
     shared_with_other_processes: bool,
@@ -167,6 +169,7 @@ impl Db {
             file,
             file_identity,
             revision: Arc::new(AtomicU64::new(0)),
+            party_revision: Arc::new(AtomicU64::new(0)),
             shared_with_other_processes: false,
             refresh_batch_rows: rollups::REFRESH_BATCH_ROWS,
             _checkpointer: checkpointer,
@@ -222,6 +225,17 @@ impl Db {
     /// None when other processes write too, since their writes do not move it.
     pub(crate) fn revision(&self) -> Option<u64> {
         (!self.shared_with_other_processes).then(|| self.revision.load(Ordering::Acquire))
+    }
+
+    /// The revision of sheets, journals and fights; None when other processes write too.
+    pub(crate) fn party_revision(&self) -> Option<u64> {
+        (!self.shared_with_other_processes).then(|| self.party_revision.load(Ordering::Acquire))
+    }
+
+    /// Called after a write to sheets, a journal or a fight has committed.
+    pub(crate) fn party_changed<T>(&self, result: T) -> T {
+        self.party_revision.fetch_add(1, Ordering::AcqRel);
+        result
     }
 
     /// Called after such a write has committed, so a reader that sees the new revision also

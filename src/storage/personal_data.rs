@@ -526,7 +526,7 @@ impl PersonalDataStore for Db {
         }
         tx.commit().await.map_err(store_error)?;
         // Characters left the party: running sessions must not keep their sheets.
-        Ok(self.changed(erasure))
+        Ok(self.party_changed(self.changed(erasure)))
     }
 
     async fn adopt_imported(

@@ -167,7 +167,7 @@ impl SheetStore for Db {
             sheet: sheet.clone(),
             revision: 1,
         };
-        Ok(self.changed((character, stored)))
+        Ok(self.party_changed(self.changed((character, stored))))
     }
 
     async fn sheet(&self, character: CharacterId) -> StoreResult<Option<StoredSheet>> {
@@ -204,7 +204,7 @@ impl SheetStore for Db {
             return Ok(false);
         }
         tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        Ok(self.party_changed(true))
     }
 
     async fn apply_narration_state(&self, state: &NarrationState) -> StoreResult<Applied> {
@@ -235,7 +235,7 @@ impl SheetStore for Db {
             insert_journal(&mut tx, state.campaign, Some(state.narration), None, note).await?;
         }
         tx.commit().await.map_err(store_error)?;
-        Ok(Applied::Now)
+        Ok(self.party_changed(Applied::Now))
     }
 
     async fn undo_narration_state(&self, narration: MessageId) -> StoreResult<Vec<String>> {
@@ -294,7 +294,7 @@ impl SheetStore for Db {
             .map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
         undone.reverse();
-        Ok(undone)
+        Ok(self.party_changed(undone))
     }
 
     async fn journal(
@@ -328,7 +328,8 @@ impl SheetStore for Db {
         text: &str,
     ) -> StoreResult<JournalEntry> {
         let mut conn = self.pool().acquire().await.map_err(store_error)?;
-        insert_journal(&mut conn, campaign, None, author, text).await
+        let entry = insert_journal(&mut conn, campaign, None, author, text).await?;
+        Ok(self.party_changed(entry))
     }
 
     async fn remove_journal_entry(&self, campaign: CampaignId, id: i64) -> StoreResult<bool> {
@@ -339,7 +340,7 @@ impl SheetStore for Db {
             .await
             .map_err(store_error)?
             .rows_affected();
-        Ok(removed > 0)
+        Ok(self.party_changed(removed > 0))
     }
 
     async fn state_log(
@@ -427,7 +428,11 @@ impl SheetStore for Db {
         }
         .map_err(store_error)?
         .rows_affected();
-        Ok(written > 0)
+        Ok(self.party_changed(written > 0))
+    }
+
+    fn party_revision(&self) -> Option<u64> {
+        Db::party_revision(self)
     }
 
     async fn table_state(
@@ -497,6 +502,6 @@ impl SheetStore for Db {
             .await
             .map_err(store_error)?
             .rows_affected();
-        Ok(ended > 0)
+        Ok(self.party_changed(ended > 0))
     }
 }

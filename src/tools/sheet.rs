@@ -28,12 +28,15 @@ pub struct CharacterJson {
     pub class: String,
     pub race: String,
     pub level: i64,
+    pub xp: i64,
     pub hp: i64,
     pub max_hp: i64,
     pub ac: i64,
     pub conditions: Vec<String>,
     pub inventory: Vec<ItemJson>,
     pub gold: i64,
+    /// `up`, `dying`, `stable` or `dead`.
+    pub vitals: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,6 +58,7 @@ pub fn party_json(campaign: &str, party: &Party, journal: &[JournalEntry]) -> Pa
                 class: c.class.as_str().to_string(),
                 race: c.race.as_str().to_string(),
                 level: m.sheet.level,
+                xp: m.sheet.xp,
                 hp: m.sheet.hp,
                 max_hp: m.sheet.max_hp,
                 ac: m.sheet.ac,
@@ -69,6 +73,12 @@ pub fn party_json(campaign: &str, party: &Party, journal: &[JournalEntry]) -> Pa
                     })
                     .collect(),
                 gold: m.sheet.gold,
+                vitals: match m.sheet.vitals {
+                    Vitals::Up => "up",
+                    Vitals::Dying { .. } => "dying",
+                    Vitals::Stable => "stable",
+                    Vitals::Dead => "dead",
+                },
             })
             .collect(),
         journal: journal.iter().map(|e| e.text.clone()).collect(),

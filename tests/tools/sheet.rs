@@ -121,6 +121,10 @@ async fn a_terminal_fight_changes_the_sheet_and_the_next_session_reads_it() {
         (Some("Rogue"), Some("Elf"))
     );
     assert_eq!(mira["level"], 1);
+    assert_eq!(
+        (mira["xp"].as_i64(), mira["vitals"].as_str()),
+        (Some(0), Some("up"))
+    );
     let max = mira["max_hp"].as_i64().unwrap();
     assert_eq!(mira["hp"].as_i64().unwrap(), max - 4);
     assert_eq!(mira["conditions"], serde_json::json!(["prone"]));

@@ -10,7 +10,8 @@ use crate::core::game::campaign::Campaign;
 use crate::core::game::character::Character;
 use crate::core::game::guild::GuildSettings;
 use crate::core::game::session::Session;
-use crate::core::ids::SessionId;
+use crate::core::game::state::TableState;
+use crate::core::ids::{CampaignId, SessionId};
 use crate::core::store::Store;
 
 pub(super) struct Table {
@@ -65,5 +66,37 @@ impl TableCache {
             *self.kept.lock().unwrap() = Some((revision, Arc::clone(&table)));
         }
         Ok(table)
+    }
+}
+
+/// The sheets, journal and fight a channel's narrations read, kept between turns while the
+/// store's party revision stands still (no sheet, journal or fight was written since).
+#[derive(Default)]
+pub(super) struct StateCache {
+    kept: Mutex<Option<(u64, CampaignId, Arc<TableState>)>>,
+}
+
+impl StateCache {
+    pub(super) async fn get(
+        &self,
+        store: &dyn Store,
+        campaign: CampaignId,
+        session: SessionId,
+        journal: u32,
+    ) -> Result<Arc<TableState>, EngineError> {
+        // Read before the rows, as for the table.
+        let revision = store.party_revision();
+        if let Some(revision) = revision
+            && let Some((kept_at, kept_for, state)) = &*self.kept.lock().unwrap()
+            && *kept_at == revision
+            && *kept_for == campaign
+        {
+            return Ok(Arc::clone(state));
+        }
+        let state = Arc::new(store.table_state(campaign, session, journal).await?);
+        if let Some(revision) = revision {
+            *self.kept.lock().unwrap() = Some((revision, campaign, Arc::clone(&state)));
+        }
+        Ok(state)
     }
 }

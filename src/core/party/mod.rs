@@ -186,6 +186,34 @@ pub async fn correct<S: SheetStore + ?Sized>(
     Err(PartyError::Busy)
 }
 
+/// Refuses unless `member` plays in the campaign (owns one of its characters), owns it, or
+/// manages the server: the journal and the fight reach the game master's context, so only
+/// the table writes them.
+pub async fn ensure_at_table<S: CharacterStore + ?Sized>(
+    store: &S,
+    member: &Member,
+    campaign: &Campaign,
+    what: &'static str,
+) -> PartyResult<()> {
+    if member.may_manage(campaign.owner_id) {
+        return Ok(());
+    }
+    let plays = store
+        .campaign_characters(campaign.id)
+        .await?
+        .iter()
+        .any(|c| c.owner_id == Some(member.user));
+    if plays {
+        Ok(())
+    } else {
+        Err(NotAllowed {
+            owner: "the campaign's players, its owner",
+            what,
+        }
+        .into())
+    }
+}
+
 /// Longest journal entry a player may add.
 pub const MAX_JOURNAL_ENTRY: usize = 500;
 

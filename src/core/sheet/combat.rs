@@ -26,6 +26,7 @@ pub struct Combatant {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Combat {
+    /// 0 while initiative is being rolled (nobody's turn yet); the first `next` starts round 1.
     pub round: u32,
     /// Index into `combatants` of whose turn it is.
     pub turn: usize,
@@ -40,10 +41,10 @@ impl Default for Combat {
 }
 
 impl Combat {
-    /// Round 1, no one in it yet.
+    /// Not started, no one in it yet.
     pub fn new() -> Combat {
         Combat {
-            round: 1,
+            round: 0,
             turn: 0,
             combatants: Vec::new(),
         }
@@ -92,7 +93,7 @@ impl Combat {
             self.turn -= 1;
         }
         if self.turn >= self.combatants.len() {
-            if !self.combatants.is_empty() {
+            if !self.combatants.is_empty() && self.round > 0 {
                 self.round = self.round.saturating_add(1);
             }
             self.turn = 0;
@@ -107,6 +108,12 @@ impl Combat {
         if self.combatants.is_empty() {
             return None;
         }
+        if self.round == 0 {
+            // The first turn goes to the top of the order, whoever joined last.
+            self.round = 1;
+            self.turn = 0;
+            return self.current();
+        }
         self.turn = self.turn.saturating_add(1);
         if self.turn >= self.combatants.len() {
             self.turn = 0;
@@ -115,28 +122,36 @@ impl Combat {
         self.current()
     }
 
+    /// Whose turn it is; nobody's before the first `next`.
     pub fn current(&self) -> Option<&Combatant> {
+        if self.round == 0 {
+            return None;
+        }
         self.combatants.get(self.turn)
     }
 
     /// `A fight is on, round 2. Initiative order: Goblin 17, Mira 14, Borin 9. It is Mira's turn.`
     pub fn context_line(&self) -> String {
         if self.combatants.is_empty() {
-            return format!(
-                "A fight is on, round {}. No one has rolled initiative yet.",
-                self.round
-            );
+            return "A fight is starting. No one has rolled initiative yet.".to_string();
         }
         let order: Vec<String> = self
             .combatants
             .iter()
             .map(|c| format!("{} {}", c.name, c.initiative))
             .collect();
-        let mut line = format!(
-            "A fight is on, round {}. Initiative order: {}.",
-            self.round,
-            order.join(", ")
-        );
+        let mut line = if self.round == 0 {
+            format!(
+                "A fight is starting: initiative is rolled, nobody has acted yet. Initiative order: {}.",
+                order.join(", ")
+            )
+        } else {
+            format!(
+                "A fight is on, round {}. Initiative order: {}.",
+                self.round,
+                order.join(", ")
+            )
+        };
         if let Some(current) = self.current() {
             line.push_str(&format!(" It is {}'s turn.", current.name));
         }

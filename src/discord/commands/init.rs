@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::core::game::session::Session;
-use crate::core::party::fight;
+use crate::core::party::{self, fight};
 use crate::discord::commands::{self, reply, send};
 use crate::discord::error::{BotResult, user};
 use crate::discord::{Context, party_embeds};
@@ -29,12 +29,23 @@ fn dice() -> StdRng {
     StdRng::from_rng(&mut rand::rng())
 }
 
+/// This channel's session, for a member of its table (a player, the campaign's owner or a
+/// manager): the fight reaches the game master's context.
 async fn session_here(ctx: Context<'_>) -> BotResult<Session> {
-    ctx.data()
-        .store
+    let store = &*ctx.data().store;
+    let session = store
         .active_session(commands::channel(ctx))
         .await?
-        .ok_or_else(|| user("No session is playing in this channel: `/session start` begins one."))
+        .ok_or_else(|| {
+            user("No session is playing in this channel: `/session start` begins one.")
+        })?;
+    let campaign = store
+        .campaign(session.campaign_id)
+        .await?
+        .ok_or_else(|| user("This channel's campaign no longer exists."))?;
+    let member = commands::member(ctx).await;
+    party::ensure_at_table(store, &member, &campaign, "run its fights").await?;
+    Ok(session)
 }
 
 /// Start a fight: the party rolls initiative

@@ -93,6 +93,8 @@ pub async fn add(
     campaign: Option<String>,
 ) -> BotResult {
     let campaign = campaign_here(ctx, campaign.as_deref()).await?;
+    let member = commands::member(ctx).await;
+    party::ensure_at_table(&*ctx.data().store, &member, &campaign, "add to its journal").await?;
     let entry =
         party::add_note(&*ctx.data().store, &campaign, commands::author(ctx), &text).await?;
     send(

@@ -29,6 +29,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("speed", "speed in feet"),
     ("condition", "+poisoned adds, -poisoned removes"),
     ("item", "+2 Torch adds, -Torch removes"),
+    ("vitals", "up, dying, stable or dead"),
 ];
 
 /// A character's sheet and inventory

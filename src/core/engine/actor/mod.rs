@@ -17,7 +17,7 @@ use super::arena;
 use super::context::{self, Budget, Cast, TokenCache};
 use super::narrate::{self, NarrationOutcome, NarrationTarget};
 use super::outage::Outage;
-use super::table::TableCache;
+use super::table::{StateCache, TableCache};
 use super::{EngineError, Notice, PlayerInput, Shared};
 use crate::core::game::campaign::Campaign;
 use crate::core::game::guild::GuildSettings;
@@ -79,6 +79,8 @@ pub(super) struct Actor {
     session_id: SessionId,
     pub(super) cache: Mutex<TokenCache>,
     table: TableCache,
+    /// The party's sheets, journal and fight, kept like the table.
+    state: StateCache,
     /// Who spoke in this session since the actor started (ids only: names live with the
     /// messages, where an erasure reaches them).
     speakers: Mutex<HashSet<UserId>>,
@@ -106,6 +108,7 @@ impl Actor {
             session_id: session.id,
             cache: Mutex::new(TokenCache::default()),
             table: TableCache::default(),
+            state: StateCache::default(),
             speakers: Mutex::new(HashSet::new()),
             dice: Mutex::new(dice),
             pending: Mutex::new(Vec::new()),

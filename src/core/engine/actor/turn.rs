@@ -181,10 +181,11 @@ impl Actor {
     ) -> Result<(String, bool), EngineError> {
         use crate::core::party::{JOURNAL_IN_CONTEXT, Party};
         let store = &*self.shared.deps.store;
-        let table = store
-            .table_state(session.campaign_id, session.id, JOURNAL_IN_CONTEXT)
+        let table = self
+            .state
+            .get(store, session.campaign_id, session.id, JOURNAL_IN_CONTEXT)
             .await?;
-        let party = Party::of(characters.to_vec(), table.sheets);
+        let party = Party::of(characters.to_vec(), table.sheets.clone());
         let dying = party
             .members
             .iter()
