@@ -16,7 +16,7 @@ use gamemaster::core::ids::{
 use gamemaster::core::models::chat::ModelId;
 use gamemaster::core::sheet::{Abilities, Combat, Combatant, Sheet};
 use gamemaster::core::store::{
-    CampaignStore, CharacterStore, MessageStore, PersonalDataStore, SessionStore, SheetStore,
+    CampaignStore, MessageStore, PersonalDataStore, SessionStore, SheetStore,
 };
 use gamemaster::storage::Db;
 use support::db::engines;
