@@ -248,6 +248,7 @@ mod tests {
         let mut combat = Combat::new();
         combat.add(fighter("Goblin", 17, 0)).expect("add");
         combat.add(fighter("Mira", 14, 0)).expect("add");
+        assert_eq!(combat.next().map(|c| c.name.as_str()), Some("Goblin"));
         assert_eq!(combat.next().map(|c| c.name.as_str()), Some("Mira"));
         combat.add(fighter("Ogre", 20, 0)).expect("add");
         assert_eq!(combat.current().map(|c| c.name.as_str()), Some("Mira"));
@@ -262,7 +263,10 @@ mod tests {
         assert_eq!(combat.current(), None);
         combat.add(fighter("Goblin", 17, 0)).expect("add");
         combat.add(fighter("Mira", 14, 0)).expect("add");
-        assert_eq!(combat.current().map(|c| c.name.as_str()), Some("Goblin"));
+        // Nobody's turn until the first `next`, which starts round 1 at the top.
+        assert_eq!((combat.current(), combat.round), (None, 0));
+        assert_eq!(combat.next().map(|c| c.name.as_str()), Some("Goblin"));
+        assert_eq!(combat.round, 1);
         combat.next();
         assert_eq!(combat.round, 1);
         assert_eq!(combat.next().map(|c| c.name.as_str()), Some("Goblin"));
@@ -338,10 +342,10 @@ mod tests {
         combat.add(fighter("Goblin", 17, 0)).expect("add");
         combat.add(fighter("Mira", 14, 0)).expect("add");
         combat.add(fighter("Borin", 9, 0)).expect("add");
-        combat.next();
-        combat.next();
-        combat.next();
-        combat.next();
+        assert!(combat.context_line().contains("nobody has acted yet"));
+        for _ in 0..5 {
+            combat.next();
+        }
         assert_eq!(
             combat.context_line(),
             "A fight is on, round 2. Initiative order: Goblin 17, Mira 14, Borin 9. \

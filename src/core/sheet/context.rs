@@ -237,7 +237,7 @@ mod tests {
             "- Mira: HP 12/12, AC 16; 125 gp; Trinket number 0\n\
              Journal (most recent last):\n\
              - The duke owes us a favour\n\
-             A fight is on, round 1. Initiative order: Goblin 17. It is Goblin's turn."
+             A fight is starting: initiative is rolled, nobody has acted yet. Initiative order: Goblin 17."
         );
     }
 
