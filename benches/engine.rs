@@ -314,7 +314,7 @@ async fn bench(url: DatabaseUrl) {
         let t = Instant::now();
         let tail = db.story_tail(session.id, None, 200).await.unwrap();
         let system = context::system_prompt(&campaign, &session, &cast).unwrap();
-        let built = context::build(system, &tail, None, &cast, &budget, &mut cache);
+        let built = context::build(system, &tail, None, &cast, &budget, &mut cache, false);
         let took = t.elapsed();
         assert!(built.request.messages.len() >= 200);
         if round > 0 {

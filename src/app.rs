@@ -140,6 +140,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         default_model: config.default_model.clone(),
         arena_vote_timeout: config.arena_vote_timeout,
         limits: config.limits,
+        state_tools: config.state_tools,
         shards: config.shard_ids.clone().map(|ids| ShardSet {
             ids,
             count: config.shard_count,

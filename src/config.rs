@@ -57,6 +57,9 @@ pub struct Config {
     /// what Discord raised it to for a large bot); the bot paces itself to 4/5 of it.
     pub discord_global_rate: u32,
     pub stats_global: bool,
+    /// `STATE_TOOLS`: offer narrations the `change_state` tool (providers with tool calling);
+    /// its calls become the same state tags as the text ones.
+    pub state_tools: bool,
     pub log_format: LogFormat,
     pub metrics_addr: Option<SocketAddr>,
     pub shard_count: u32,
@@ -417,6 +420,7 @@ impl Config {
         );
         let discord_global_rate = r.number("DISCORD_GLOBAL_RATE", "50", 50u32, 5..=100_000);
         let stats_global = r.flag("STATS_GLOBAL", false);
+        let state_tools = r.flag("STATE_TOOLS", false);
         let log_format = r.log_format();
         let metrics_addr = r.parsed("METRICS_ADDR", "127.0.0.1:9100", None, |raw| {
             raw.parse::<SocketAddr>()
@@ -455,6 +459,7 @@ impl Config {
             discord_channel_rate,
             discord_global_rate,
             stats_global,
+            state_tools,
             log_format,
             metrics_addr,
             shard_count,
@@ -674,6 +679,20 @@ mod tests {
             config.providers.local_base_url.as_deref(),
             Some("http://127.0.0.1:8089/v1")
         );
+    }
+
+    #[test]
+    fn state_tools_are_off_unless_asked_and_must_be_a_flag() {
+        assert!(!load(Purpose::Tool, &[]).unwrap().state_tools);
+        for on in ["true", "1", "yes", "ON"] {
+            let config = load(Purpose::Tool, &[("STATE_TOOLS", on)]).unwrap();
+            assert!(config.state_tools, "{on}");
+        }
+        let config = load(Purpose::Tool, &[("STATE_TOOLS", "false")]).unwrap();
+        assert!(!config.state_tools);
+        let err = load(Purpose::Tool, &[("STATE_TOOLS", "sometimes")]).unwrap_err();
+        assert_eq!(err.problems[0].variable, "STATE_TOOLS");
+        assert!(err.problems[0].problem.contains("true or false"));
     }
 
     #[test]

@@ -2,7 +2,12 @@
 //!
 //! Usage: `message_start` carries input tokens; `message_delta` carries a running total of
 //! output tokens (the last one wins) and, on some deployments, the input tokens that
-//! `message_start` left out. Thinking and tool-input deltas are not narration and are dropped.
+//! `message_start` left out. Thinking deltas are not narration and are dropped.
+//!
+//! Tools: a `tool_use` block of the `change_state` tool (offered when the request asks) opens
+//! with `content_block_start`; its `input_json_delta.partial_json` pieces are gathered by block
+//! index and become state tags at the end, and `stop_reason: "tool_use"` is a normal end.
+//! Input deltas of any other block are dropped.
 
 use std::time::Instant;
 
@@ -16,6 +21,7 @@ use crate::core::models::chat::{
     ChatModel, ChatRequest, ChatStream, ErrorKind, FinishReason, LlmError, ModelId, Role,
 };
 use crate::llm::retry::RetryPolicy;
+use crate::llm::state_tool::{self, ToolCalls};
 use crate::llm::{
     Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, one_line, parse_json, scrub,
 };
@@ -76,6 +82,14 @@ impl AnthropicClient {
             // Anthropic accepts 0..=1; OpenAI-style values up to 2 are clamped.
             body["temperature"] = json!(t.clamp(0.0, 1.0));
         }
+        if request.state_tool {
+            body["tools"] = json!([{
+                "name": state_tool::NAME,
+                "description": state_tool::DESCRIPTION,
+                "input_schema": state_tool::parameters(),
+            }]);
+            body["tool_choice"] = json!({"type": "auto"});
+        }
         body
     }
 }
@@ -119,6 +133,10 @@ pub struct AnthropicDecoder {
     usage: ReportedUsage,
     stop_reason: Option<FinishReason>,
     stopped: bool,
+    tools: ToolCalls,
+    /// The whole input of tool blocks that opened with a non-empty one, by block index,
+    /// used when no `input_json_delta` follows.
+    opening_inputs: Vec<(u64, String)>,
 }
 
 #[derive(Deserialize)]
@@ -127,7 +145,15 @@ enum Payload {
     MessageStart {
         message: StartMessage,
     },
+    ContentBlockStart {
+        #[serde(default)]
+        index: u64,
+        #[serde(default)]
+        content_block: Value,
+    },
     ContentBlockDelta {
+        #[serde(default)]
+        index: u64,
         delta: BlockDelta,
     },
     MessageDelta {
@@ -153,6 +179,11 @@ struct StartMessage {
 enum BlockDelta {
     TextDelta {
         text: String,
+    },
+    /// Read leniently: a `partial_json` of the wrong type is ignored, not a broken stream.
+    InputJsonDelta {
+        #[serde(default)]
+        partial_json: Value,
     },
     #[serde(other)]
     Other,
@@ -197,14 +228,35 @@ impl SseDecoder for AnthropicDecoder {
                 }
                 Ok(Decoded::default())
             }
+            Payload::ContentBlockStart {
+                index,
+                content_block,
+            } => {
+                self.block_start(index, &content_block);
+                Ok(Decoded::default())
+            }
             Payload::ContentBlockDelta {
                 delta: BlockDelta::TextDelta { text },
+                ..
             } => Ok(Decoded {
                 text: Some(text),
                 end: false,
             }),
             Payload::ContentBlockDelta {
+                index,
+                delta: BlockDelta::InputJsonDelta { partial_json },
+            } => {
+                if let Some(piece) = partial_json.as_str()
+                    && self.tools.has(index)
+                {
+                    self.opening_inputs.retain(|(i, _)| *i != index);
+                    self.tools.arguments(index, piece);
+                }
+                Ok(Decoded::default())
+            }
+            Payload::ContentBlockDelta {
                 delta: BlockDelta::Other,
+                ..
             } => Ok(Decoded::default()),
             Payload::MessageDelta { delta, usage } => {
                 if let Some(u) = usage {
@@ -242,11 +294,37 @@ impl SseDecoder for AnthropicDecoder {
             )),
         }
     }
+
+    fn state_changes(&mut self) -> Vec<String> {
+        for (index, input) in std::mem::take(&mut self.opening_inputs) {
+            self.tools.arguments(index, &input);
+        }
+        self.tools.take_changes(LABEL)
+    }
+}
+
+impl AnthropicDecoder {
+    /// `content_block_start` of a `tool_use` block:
+    /// `{"type": "tool_use", "id": "toolu_...", "name": "change_state", "input": {}}`.
+    fn block_start(&mut self, index: u64, block: &Value) {
+        if block.get("type").and_then(Value::as_str) != Some("tool_use") {
+            return;
+        }
+        let name = block.get("name").and_then(Value::as_str).unwrap_or("");
+        self.tools.name(index, name);
+        if let Some(input) = block
+            .get("input")
+            .filter(|i| i.as_object().is_some_and(|o| !o.is_empty()))
+        {
+            self.opening_inputs.push((index, input.to_string()));
+        }
+    }
 }
 
 fn map_stop_reason(reason: &str) -> FinishReason {
     match reason {
-        "end_turn" | "stop_sequence" => FinishReason::Stop,
+        // The model called the tool: its changes become tags, and the answer is complete.
+        "end_turn" | "stop_sequence" | "tool_use" => FinishReason::Stop,
         "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
         "refusal" => FinishReason::Refusal,
         other => FinishReason::Other(other.to_string()),

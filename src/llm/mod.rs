@@ -10,6 +10,7 @@ pub mod images;
 pub mod openai_compat;
 pub mod registry;
 pub mod retry;
+pub mod state_tool;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -46,6 +47,12 @@ pub trait SseDecoder: Send + 'static {
     /// reason and the usage the provider reported (either part may be missing), or
     /// `Interrupted` when the stream stopped before the provider finished.
     fn finish(&mut self) -> Result<(FinishReason, ReportedUsage), LlmError>;
+
+    /// The state changes the model made with the `change_state` tool, taken once after a
+    /// successful [`finish`](Self::finish); the pipeline emits them as tag text.
+    fn state_changes(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Token counts as reported by a provider; missing parts are estimated.
@@ -68,6 +75,10 @@ pub struct PromptText {
 impl PromptText {
     pub fn of(request: &ChatRequest) -> Self {
         let mut text = request.system.clone();
+        if request.state_tool {
+            text.push('\n');
+            text.push_str(&state_tool::prompt_text());
+        }
         for m in &request.messages {
             text.push('\n');
             text.push_str(&m.content);
@@ -257,10 +268,24 @@ impl<E, D: SseDecoder> PipelineState<E, D> {
         })));
     }
 
+    /// The tool's state changes as a last text delta, so the stored narration holds the tags.
+    fn emit_state_tags(&mut self) {
+        let changes = self.decoder.state_changes();
+        let Some(text) = state_tool::tag_text(&changes, !self.output.is_empty()) else {
+            return;
+        };
+        if self.ttft.is_none() {
+            self.ttft = Some(self.started.elapsed());
+        }
+        self.output.push_str(&text);
+        self.queue.push_back(Ok(StreamEvent::Delta(text)));
+    }
+
     fn finish(&mut self) {
         self.finished = true;
         match self.decoder.finish() {
             Ok((finish_reason, reported)) => {
+                self.emit_state_tags();
                 let usage = complete_usage(reported, &self.prompt, &self.output);
                 self.queue.push_back(Ok(StreamEvent::Done(Completion {
                     usage,

@@ -9,6 +9,9 @@
 //! - SSE comment lines (OpenRouter's `: OPENROUTER PROCESSING`) are dropped by the SSE layer.
 //! - A mid-stream `{"error": {...}}` event (OpenRouter) ends the stream with an error.
 //! - A stream that ends with neither `[DONE]` nor a `finish_reason` was cut: `Interrupted`.
+//! - `tool_calls` deltas of the `change_state` tool (offered when the request asks) are
+//!   gathered by index and become state tags at the end; `finish_reason: "tool_calls"` is a
+//!   normal end. Tool-call fields of the wrong type are ignored rather than failing the chunk.
 
 use std::time::Instant;
 
@@ -22,6 +25,7 @@ use crate::core::models::chat::{
     ChatModel, ChatRequest, ChatStream, ErrorKind, FinishReason, LlmError, ModelId, Provider, Role,
 };
 use crate::llm::retry::{ProviderErrorBody, RetryPolicy};
+use crate::llm::state_tool::{self, ToolCalls};
 use crate::llm::{
     Decoded, PromptText, ReportedUsage, SseDecoder, decode_stream, one_line, parse_json, scrub,
 };
@@ -99,6 +103,17 @@ impl OpenAiCompatClient {
         {
             body["temperature"] = json!(t);
         }
+        if request.state_tool {
+            body["tools"] = json!([{
+                "type": "function",
+                "function": {
+                    "name": state_tool::NAME,
+                    "description": state_tool::DESCRIPTION,
+                    "parameters": state_tool::parameters(),
+                },
+            }]);
+            body["tool_choice"] = json!("auto");
+        }
         body
     }
 
@@ -168,6 +183,7 @@ pub struct OpenAiDecoder {
     usage: ReportedUsage,
     refused: bool,
     done: bool,
+    tools: ToolCalls,
 }
 
 impl OpenAiDecoder {
@@ -178,6 +194,7 @@ impl OpenAiDecoder {
             usage: ReportedUsage::default(),
             refused: false,
             done: false,
+            tools: ToolCalls::default(),
         }
     }
 }
@@ -204,6 +221,8 @@ struct Choice {
 struct Delta {
     content: Option<String>,
     refusal: Option<String>,
+    /// Read field by field (see [`OpenAiDecoder::tool_call_deltas`]).
+    tool_calls: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -246,6 +265,9 @@ impl SseDecoder for OpenAiDecoder {
                     self.refused = true;
                     text.get_or_insert_with(String::new).push_str(&refusal);
                 }
+                if let Some(calls) = &delta.tool_calls {
+                    self.tool_call_deltas(calls);
+                }
                 if let Some(content) = delta.content {
                     match &mut text {
                         Some(t) => t.push_str(&content),
@@ -283,11 +305,46 @@ impl SseDecoder for OpenAiDecoder {
         };
         Ok((reason, self.usage))
     }
+
+    fn state_changes(&mut self) -> Vec<String> {
+        self.tools.take_changes(self.provider.prefix())
+    }
+}
+
+impl OpenAiDecoder {
+    /// `delta.tool_calls`: `[{"index": 0, "function": {"name": "...", "arguments": "{\"ch"}}]`,
+    /// the name in the first piece of a call and its arguments spread over many chunks.
+    fn tool_call_deltas(&mut self, calls: &Value) {
+        let Some(calls) = calls.as_array() else {
+            return;
+        };
+        for (position, call) in calls.iter().enumerate() {
+            let index = call
+                .get("index")
+                .and_then(Value::as_u64)
+                .unwrap_or(position as u64);
+            let Some(function) = call.get("function") else {
+                continue;
+            };
+            if let Some(name) = function.get("name").and_then(Value::as_str) {
+                self.tools.name(index, name);
+            }
+            match function.get("arguments") {
+                Some(Value::String(piece)) => self.tools.arguments(index, piece),
+                // Some local servers send the arguments as an object, whole.
+                Some(object @ Value::Object(_)) => {
+                    self.tools.arguments(index, &object.to_string());
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 fn map_finish_reason(reason: &str) -> FinishReason {
     match reason {
-        "stop" | "eos" | "end_turn" => FinishReason::Stop,
+        // The model called the tool: its changes become tags, and the answer is complete.
+        "stop" | "eos" | "end_turn" | "tool_calls" | "function_call" => FinishReason::Stop,
         "length" | "max_tokens" => FinishReason::Length,
         "content_filter" => FinishReason::ContentFilter,
         "refusal" => FinishReason::Refusal,

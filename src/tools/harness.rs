@@ -20,6 +20,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
             ..StreamPolicy::default()
         },
         default_model: config.default_model.clone(),
+        state_tools: config.state_tools,
         ..EngineSettings::default()
     }
 }

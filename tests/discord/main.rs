@@ -22,5 +22,6 @@ mod roll;
 mod rules;
 mod session;
 mod settings;
+mod state_tools;
 mod stats;
 mod within_limits;

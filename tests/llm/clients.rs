@@ -29,12 +29,12 @@ fn fixture(path: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn id(s: &str) -> ModelId {
+pub(super) fn id(s: &str) -> ModelId {
     ModelId::parse(s).unwrap()
 }
 
 /// Millisecond timings so failure paths run fast.
-fn fast_policy() -> RetryPolicy {
+pub(super) fn fast_policy() -> RetryPolicy {
     RetryPolicy {
         connect_timeout: Duration::from_millis(500),
         idle_timeout: Duration::from_millis(400),
@@ -46,11 +46,11 @@ fn fast_policy() -> RetryPolicy {
     }
 }
 
-fn http() -> reqwest::Client {
+pub(super) fn http() -> reqwest::Client {
     fast_policy().client_builder().build().unwrap()
 }
 
-fn request() -> ChatRequest {
+pub(super) fn request() -> ChatRequest {
     ChatRequest {
         system: "You are the game master.".into(),
         messages: vec![
@@ -69,10 +69,15 @@ fn request() -> ChatRequest {
         ],
         max_tokens: 200,
         temperature: Some(0.7),
+        state_tool: false,
     }
 }
 
-fn openai_client(fake: &FakeLlm, model: &str, policy: RetryPolicy) -> OpenAiCompatClient {
+pub(super) fn openai_client(
+    fake: &FakeLlm,
+    model: &str,
+    policy: RetryPolicy,
+) -> OpenAiCompatClient {
     OpenAiCompatClient::new(
         http(),
         &id(model),
@@ -82,7 +87,7 @@ fn openai_client(fake: &FakeLlm, model: &str, policy: RetryPolicy) -> OpenAiComp
     )
 }
 
-fn anthropic_client(fake: &FakeLlm, policy: RetryPolicy) -> AnthropicClient {
+pub(super) fn anthropic_client(fake: &FakeLlm, policy: RetryPolicy) -> AnthropicClient {
     AnthropicClient::new(
         http(),
         &id("anthropic:claude-sonnet-4-5"),
@@ -94,23 +99,23 @@ fn anthropic_client(fake: &FakeLlm, policy: RetryPolicy) -> AnthropicClient {
 
 /// Everything a stream produced: the text deltas, then how it ended.
 #[derive(Debug)]
-struct Outcome {
-    deltas: Vec<String>,
-    end: Result<Completion, LlmError>,
+pub(super) struct Outcome {
+    pub(super) deltas: Vec<String>,
+    pub(super) end: Result<Completion, LlmError>,
 }
 
 impl Outcome {
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         self.deltas.concat()
     }
 
-    fn done(&self) -> &Completion {
+    pub(super) fn done(&self) -> &Completion {
         self.end
             .as_ref()
             .unwrap_or_else(|e| panic!("stream failed: {e:?} after {:?}", self.deltas))
     }
 
-    fn error(&self) -> &LlmError {
+    pub(super) fn error(&self) -> &LlmError {
         self.end
             .as_ref()
             .err()
@@ -118,7 +123,7 @@ impl Outcome {
     }
 }
 
-async fn collect(mut stream: ChatStream) -> Outcome {
+pub(super) async fn collect(mut stream: ChatStream) -> Outcome {
     let mut deltas = Vec::new();
     while let Some(item) = stream.next().await {
         match item {
@@ -142,7 +147,7 @@ async fn collect(mut stream: ChatStream) -> Outcome {
     panic!("stream ended without Done or an error after {deltas:?}");
 }
 
-async fn chat(model: &dyn ChatModel) -> Outcome {
+pub(super) async fn chat(model: &dyn ChatModel) -> Outcome {
     match model.stream_chat(request()).await {
         Ok(stream) => collect(stream).await,
         Err(e) => Outcome {
@@ -166,7 +171,7 @@ fn decode_pieces(kind: Provider, pieces: Vec<Vec<u8>>) -> ChatStream {
     }
 }
 
-fn decode_now(kind: Provider, pieces: Vec<Vec<u8>>) -> Outcome {
+pub(super) fn decode_now(kind: Provider, pieces: Vec<Vec<u8>>) -> Outcome {
     futures::executor::block_on(collect(decode_pieces(kind, pieces)))
 }
 

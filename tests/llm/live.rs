@@ -47,6 +47,7 @@ fn live_llm_opt_in_local_gemma_streams_text_with_estimated_usage() {
             }],
             max_tokens: 40,
             temperature: Some(0.2),
+            state_tool: false,
         };
         let mut stream = model
             .stream_chat(request)

@@ -7,3 +7,4 @@ mod support;
 mod clients;
 mod fuzz;
 mod live;
+mod state_tools;

@@ -463,3 +463,87 @@ impl Reply {
         Reply::sse_chunks(anthropic_events(pieces, input, output)).paced(pace)
     }
 }
+
+/// An OpenAI-compatible stream that writes `pieces` of text, then calls the `change_state`
+/// tool with its arguments JSON split into `arguments` (one chunk each), and ends with
+/// `finish_reason: "tool_calls"`, the usage chunk and `[DONE]`.
+pub fn openai_tool_events(
+    pieces: &[&str],
+    arguments: &[&str],
+    usage: Option<(u32, u32)>,
+) -> Vec<String> {
+    let chunk = |choices: serde_json::Value| {
+        format!(
+            "data: {}\n\n",
+            serde_json::json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": "fake", "choices": choices})
+        )
+    };
+    let mut out = openai_events(pieces, usage);
+    // Keep the role chunk and the text; the rest is rebuilt around the tool call.
+    out.truncate(1 + pieces.len());
+    out.push(chunk(serde_json::json!([{"index": 0, "delta": {"tool_calls": [
+        {"index": 0, "id": "call_fake", "type": "function", "function": {"name": "change_state", "arguments": ""}}
+    ]}, "finish_reason": null}])));
+    for a in arguments {
+        out.push(chunk(
+            serde_json::json!([{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "function": {"arguments": a}}
+        ]}, "finish_reason": null}]),
+        ));
+    }
+    out.push(chunk(
+        serde_json::json!([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
+    ));
+    if let Some((i, o)) = usage {
+        out.push(format!(
+            "data: {}\n\n",
+            serde_json::json!({"id": "chatcmpl-fake", "choices": [], "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o}})
+        ));
+    }
+    out.push("data: [DONE]\n\n".to_string());
+    out
+}
+
+/// An Anthropic Messages stream that writes `pieces` of text in block 0, then a `tool_use`
+/// block 1 of the `change_state` tool with its input JSON split into `partial_json`, and
+/// ends with `stop_reason: "tool_use"`.
+pub fn anthropic_tool_events(
+    pieces: &[&str],
+    partial_json: &[&str],
+    input: u32,
+    output: u32,
+) -> Vec<String> {
+    let ev = |name: &str, data: serde_json::Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut out = anthropic_events(pieces, input, output);
+    // Keep message_start, the text block and its stop; the rest is rebuilt.
+    out.truncate(3 + pieces.len());
+    out.push(ev(
+        "content_block_start",
+        serde_json::json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_fake", "name": "change_state", "input": {}}}),
+    ));
+    for p in std::iter::once(&"").chain(partial_json) {
+        out.push(ev(
+            "content_block_delta",
+            serde_json::json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": p}}),
+        ));
+    }
+    out.push(ev(
+        "content_block_stop",
+        serde_json::json!({"type": "content_block_stop", "index": 1}),
+    ));
+    out.push(ev("message_delta", serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": output}})));
+    out.push(ev(
+        "message_stop",
+        serde_json::json!({"type": "message_stop"}),
+    ));
+    out
+}
+
+/// `text` cut into pieces of `size` characters (for arguments streamed in many fragments).
+pub fn fragments(text: &str, size: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(size.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
+}

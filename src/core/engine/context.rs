@@ -154,7 +154,8 @@ pub struct Budget {
 }
 
 /// `tail` is the story after the summary, oldest first; `instruction` an optional last user
-/// message (the opening-scene request).
+/// message (the opening-scene request); `state_tool` offers the model the `change_state`
+/// tool (`EngineSettings::state_tools`).
 pub fn build(
     system: String,
     tail: &[StoredMessage],
@@ -162,6 +163,7 @@ pub fn build(
     cast: &Cast<'_>,
     budget: &Budget,
     cache: &mut TokenCache,
+    state_tool: bool,
 ) -> Context {
     let fixed = cache.count_system(&system)
         + instruction.map_or(0, tokens::count)
@@ -192,6 +194,7 @@ pub fn build(
             messages: alternate(rendered),
             max_tokens: budget.max_answer_tokens,
             temperature: Some(NARRATION_TEMPERATURE),
+            state_tool,
         },
         overflow: tail[..first_included].to_vec(),
     }
@@ -261,6 +264,7 @@ pub fn summary_request(
         }],
         max_tokens,
         temperature: Some(SUMMARY_TEMPERATURE),
+        state_tool: false,
     })
 }
 
@@ -330,7 +334,7 @@ mod tests {
         };
         let mut cache = TokenCache::default();
         let window = |system: &String, cache: &mut TokenCache| {
-            build(system.clone(), &tail, None, &cast, &budget, cache)
+            build(system.clone(), &tail, None, &cast, &budget, cache, false)
                 .overflow
                 .len()
         };

@@ -218,6 +218,8 @@ pub struct EngineSettings {
     pub shards: Option<ShardSet>,
     /// Turn and Regenerate rates (portraits and `/stats` are limited by their own callers).
     pub limits: Limits,
+    /// Offer narrations the `change_state` tool (`STATE_TOOLS`); its calls become state tags.
+    pub state_tools: bool,
 }
 
 impl Default for EngineSettings {
@@ -234,6 +236,7 @@ impl Default for EngineSettings {
             shards: None,
             // The terminal tools have one user; the bot sets the configured limits.
             limits: Limits::none(),
+            state_tools: false,
         }
     }
 }

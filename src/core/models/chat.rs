@@ -114,6 +114,9 @@ pub struct ChatRequest {
     pub messages: Vec<ChatMessage>,
     pub max_tokens: u32,
     pub temperature: Option<f32>,
+    /// Offer the `change_state` tool (narrations with `STATE_TOOLS` on); the clients turn its
+    /// calls into state tags at the end of the text.
+    pub state_tool: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

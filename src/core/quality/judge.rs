@@ -58,6 +58,7 @@ fn request(system: String, ask: &str) -> ChatRequest {
         }],
         max_tokens: JUDGE_MAX_TOKENS,
         temperature: Some(JUDGE_TEMPERATURE),
+        state_tool: false,
     }
 }
 

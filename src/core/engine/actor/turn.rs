@@ -345,6 +345,7 @@ impl Actor {
                 scene.cast,
                 &budget,
                 &mut cache,
+                deps.settings.state_tools,
             )
         };
         let template = NewMessage::by_bot(
