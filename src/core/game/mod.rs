@@ -12,5 +12,6 @@ pub mod roll_tag;
 pub mod session;
 pub mod srd;
 pub mod state;
+pub mod tag_scan;
 pub mod transcript;
 pub mod vote;

@@ -12,13 +12,10 @@
 use std::ops::Range;
 
 use crate::core::game::dice::{DiceError, DiceExpr, RollResult};
+use crate::core::game::tag_scan::{self, TagSpan, without_spans};
 
 /// Most roll tags honoured in one text.
 pub const MAX_ROLL_TAGS: usize = 5;
-
-/// A tag body longer than this cannot hold a valid expression and a label; stop looking for
-/// the closing `]]` beyond it.
-const MAX_TAG_BYTES: usize = 2048;
 
 /// A valid roll request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,84 +129,13 @@ pub fn replace_roll_tags(
 /// The text players see: every tag removed, without the double space or the space before
 /// punctuation that removal would leave.
 pub fn strip_roll_tags(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for found in tag_spans(text) {
-        out.push_str(&text[copied..found.span.start]);
-        copied = found.span.end;
-        let next = text[copied..].chars().next();
-        let glue_space = out.ends_with(' ')
-            && next.is_none_or(|c| c == ' ' || c == '\n' || ".,;:!?)".contains(c));
-        if glue_space {
-            out.pop();
-        }
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
-struct TagSpan {
-    span: Range<usize>,
-    body: Range<usize>,
+    without_spans(text, &tag_spans(text), text.len())
 }
 
 fn tag_spans(text: &str) -> Vec<TagSpan> {
-    let bytes = text.as_bytes();
-    let mut spans = Vec::new();
-    let mut from = 0;
-    while let Some(offset) = text[from..].find("[[") {
-        let start = from + offset;
-        match tag_at(bytes, start) {
-            Some(found) => {
-                from = found.span.end;
-                spans.push(found);
-            }
-            None => from = start + 1,
-        }
-    }
-    spans
+    tag_scan::tag_spans(text, &["roll"])
 }
 
-/// The tag starting at `start` (which holds `[[`), if it is one.
-fn tag_at(bytes: &[u8], start: usize) -> Option<TagSpan> {
-    let mut at = start + 2;
-    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
-        at += 1;
-    }
-    let word = bytes.get(at..at + 4)?;
-    if !word.eq_ignore_ascii_case(b"roll") {
-        return None;
-    }
-    at += 4;
-    match bytes.get(at) {
-        Some(b) if b.is_ascii_whitespace() || *b == b':' || *b == b']' => {}
-        _ => return None,
-    }
-    if bytes.get(at) == Some(&b':') {
-        at += 1;
-    }
-    let body_start = at;
-    // Single brackets (annotations) may nest inside; the first `]]` at depth 0 closes.
-    let mut depth = 0usize;
-    let limit = bytes.len().min(body_start + MAX_TAG_BYTES);
-    while at < limit {
-        match bytes[at] {
-            b'[' => depth += 1,
-            b']' if depth > 0 => depth -= 1,
-            b']' if bytes.get(at + 1) == Some(&b']') => {
-                return Some(TagSpan {
-                    span: start..at + 2,
-                    body: body_start..at,
-                });
-            }
-            _ => {}
-        }
-        at += 1;
-    }
-    None
-}
-
-/// `1d20+3 Perception DC 13` -> (1d20 + 3, "Perception", Some(13)).
 fn parse_body(body: &str) -> Result<(DiceExpr, String, Option<i64>), DiceError> {
     let (expr, used) = DiceExpr::parse_prefix(body)?;
     let rest = &body[used..];

@@ -15,12 +15,11 @@ use super::data::srd;
 use super::{
     MAX_GOLD, MAX_HP_CHANGE, MAX_ITEM_NAME, MAX_NOTE, MAX_QUANTITY, MAX_STATE_TAGS, MAX_XP_CHANGE,
 };
+use crate::core::game::tag_scan::{self, MAX_TAG_BYTES, TagSpan, without_spans};
 
 /// The words that open a state tag.
 pub const STATE_WORDS: [&str; 6] = ["hp", "condition", "item", "gold", "xp", "note"];
 
-/// A body longer than this is not a tag: stop looking for the closing `]]` beyond it.
-const MAX_TAG_BYTES: usize = 2048;
 /// How much of a bad tag an error quotes.
 const QUOTED_CHARS: usize = 80;
 
@@ -144,19 +143,7 @@ pub fn displayed(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let end = unfinished.unwrap_or(text.len());
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for found in spans {
-        out.push_str(&text[copied..found.span.start]);
-        copied = found.span.end;
-        let next = text[copied..end].chars().next();
-        let glue_space = out.ends_with(' ')
-            && next.is_none_or(|c| c == ' ' || c == '\n' || ".,;:!?)".contains(c));
-        if glue_space {
-            out.pop();
-        }
-    }
-    out.push_str(&text[copied..end]);
+    let mut out = without_spans(text, &spans, end);
     if unfinished.is_some() && out.ends_with(' ') {
         out.pop();
     }
@@ -204,70 +191,8 @@ fn still_writing(body: &str) -> bool {
     body.len() <= MAX_TAG_BYTES && !open.contains(['\n', ']'])
 }
 
-struct TagSpan {
-    span: Range<usize>,
-    body: Range<usize>,
-    /// Which of [`STATE_WORDS`].
-    word: &'static str,
-}
-
 fn tag_spans(text: &str) -> Vec<TagSpan> {
-    let bytes = text.as_bytes();
-    let mut spans = Vec::new();
-    let mut from = 0;
-    while let Some(offset) = text[from..].find("[[") {
-        let start = from + offset;
-        match tag_at(bytes, start) {
-            Some(found) => {
-                from = found.span.end;
-                spans.push(found);
-            }
-            None => from = start + 1,
-        }
-    }
-    spans
-}
-
-/// The state tag starting at `start` (which holds `[[`), if it is one.
-fn tag_at(bytes: &[u8], start: usize) -> Option<TagSpan> {
-    let mut at = start + 2;
-    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
-        at += 1;
-    }
-    let word = STATE_WORDS.into_iter().find(|w| {
-        bytes
-            .get(at..at + w.len())
-            .is_some_and(|b| b.eq_ignore_ascii_case(w.as_bytes()))
-    })?;
-    at += word.len();
-    match bytes.get(at) {
-        Some(b) if b.is_ascii_whitespace() || *b == b':' || *b == b']' => {}
-        _ => return None,
-    }
-    if bytes.get(at) == Some(&b':') {
-        at += 1;
-    }
-    let body_start = at;
-    // Single brackets may nest inside (`[[note the [sealed] door]]`); the first `]]` at depth 0
-    // closes.
-    let mut depth = 0usize;
-    let limit = bytes.len().min(body_start + MAX_TAG_BYTES);
-    while at < limit {
-        match bytes[at] {
-            b'[' => depth += 1,
-            b']' if depth > 0 => depth -= 1,
-            b']' if bytes.get(at + 1) == Some(&b']') => {
-                return Some(TagSpan {
-                    span: start..at + 2,
-                    body: body_start..at,
-                    word,
-                });
-            }
-            _ => {}
-        }
-        at += 1;
-    }
-    None
+    tag_scan::tag_spans(text, &STATE_WORDS)
 }
 
 enum Parsed {
