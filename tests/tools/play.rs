@@ -3,7 +3,6 @@
 
 use crate::support;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -17,35 +16,10 @@ use gamemaster::tools::play::{TERMINAL_CHANNEL, TERMINAL_GUILD};
 use support::fake_llm::{FakeLlm, Reply};
 
 async fn play(dir: &Path, fake: &FakeLlm, args: &[&str], stdin: &str) -> Output {
-    let dir = dir.to_path_buf();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let stdin = stdin.to_string();
-    let base = fake.v1();
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gamemaster"))
-            .current_dir(&dir)
-            .arg("play")
-            .args(&args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", format!("sqlite://{}/gm.db", dir.display()))
-            .env("LOCAL_LLM_BASE_URL", base)
-            .env("LOCAL_LLM_MODELS", "fake-gm")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run gamemaster");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
+    let args: Vec<&str> = std::iter::once("play")
+        .chain(args.iter().copied())
+        .collect();
+    super::sheet::run(dir, fake, &args, stdin).await
 }
 
 async fn open_db(dir: &Path) -> Db {

@@ -35,7 +35,9 @@ fn gamemaster(dir: &Path, base: &str, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-async fn run(dir: &Path, fake: &FakeLlm, args: &[&str], stdin: &str) -> Output {
+/// Runs `gamemaster ARGS` in `dir` on its own SQLite file, with `fake` as the local model
+/// server, feeding `stdin`.
+pub(crate) async fn run(dir: &Path, fake: &FakeLlm, args: &[&str], stdin: &str) -> Output {
     let (dir, args, stdin) = (
         dir.to_path_buf(),
         args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
