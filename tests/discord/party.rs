@@ -90,7 +90,11 @@ async fn state_line(bot: &TestBot, needle: &str) -> DiscordMessage {
     })
 }
 
-async fn sheet_of(bot: &TestBot, name: &str) -> (CharacterId, gamemaster::core::sheet::Sheet, i64) {
+/// A character's stored sheet, by name: its id, the sheet and its write count.
+pub(crate) async fn sheet_of(
+    bot: &TestBot,
+    name: &str,
+) -> (CharacterId, gamemaster::core::sheet::Sheet, i64) {
     let found = bot
         .db()
         .list_characters(GuildId(bot.guild), None)

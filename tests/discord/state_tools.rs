@@ -6,23 +6,13 @@ use crate::support;
 use std::time::Duration;
 
 use gamemaster::core::game::transcript::MessageStatus;
-use gamemaster::core::ids::GuildId;
-use gamemaster::core::store::{CharacterStore, SheetStore};
 use serde_json::json;
 use support::bot::{ALICE, TestBot, narrations, spawn_bot_with, world};
 use support::fake_llm::{Reply, fragments, openai_tool_events};
 
 async fn hp_of(bot: &TestBot, name: &str) -> (i64, i64) {
-    let character = bot
-        .db()
-        .list_characters(GuildId(bot.guild), None)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name.as_str() == name)
-        .unwrap();
-    let stored = bot.db().sheet(character.id).await.unwrap().unwrap();
-    (stored.sheet.hp, stored.sheet.max_hp)
+    let (_, sheet, _) = super::party::sheet_of(bot, name).await;
+    (sheet.hp, sheet.max_hp)
 }
 
 #[tokio::test]
