@@ -30,7 +30,13 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    let runtime = match runtime::build(runtime::Layout::for_database(&config.database_url)) {
+    let layout = match cli.command() {
+        Command::Run | Command::Play(_) | Command::Compare(_) => {
+            runtime::Layout::for_database(&config.database_url)
+        }
+        _ => runtime::Layout::for_command_without_turns(),
+    };
+    let runtime = match runtime::build(layout) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -29,12 +29,20 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// A process that plays turns (the bot, `play`, `compare`) against `url`.
     pub fn for_database(url: &DatabaseUrl) -> Layout {
         if url.is_postgres() {
             Layout::EveryCore
         } else {
             Layout::SameCore
         }
+    }
+
+    /// A command that plays no turns (`stats`, `migrate`, `import-legacy`, `sheet`): its work
+    /// is a few long statements, which it runs on several connections at once (the rollup
+    /// refresh), so its SQLite connections must not share one core.
+    pub fn for_command_without_turns() -> Layout {
+        Layout::EveryCore
     }
 }
 

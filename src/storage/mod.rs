@@ -93,6 +93,11 @@ pub struct Db {
     /// Rows merged per rollup refresh transaction (`rollups::REFRESH_BATCH_ROWS` unless the
     /// process serves no turns).
     refresh_batch_rows: i64,
+    /// Commands that serve no turns only: where a rollup refresh aggregates several id
+    /// ranges at once (`rollups::aggregate_rows`). For a SQLite file it is a pool of read-only
+    /// connections beside the one writer (WAL lets them read while it writes); for
+    /// PostgreSQL the pool itself.
+    aggregation_readers: Option<AnyPool>,
     /// SQLite files only: checkpoints the WAL in the background (see `checkpoint`).
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
@@ -140,6 +145,11 @@ impl Db {
                         // WAL lets readers (stats, autocomplete) run while a turn is written.
                         conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
                             .await?;
+                    } else {
+                        // PostgreSQL's JIT compiles a plan above a cost threshold, and the
+                        // rollup refresh's aggregations cross it: 70 ms of compiling for a
+                        // statement that runs in 100 ms. Nothing here runs long enough to repay it.
+                        conn.execute("SET jit = off").await?;
                     }
                     Ok(())
                 })
@@ -172,16 +182,27 @@ impl Db {
             party_revision: Arc::new(AtomicU64::new(0)),
             shared_with_other_processes: false,
             refresh_batch_rows: rollups::REFRESH_BATCH_ROWS,
+            aggregation_readers: None,
             _checkpointer: checkpointer,
         })
     }
 
     /// The same database, for a command that serves no turns (`stats`, `migrate`,
     /// `import-legacy`, `compare`): its rollup refreshes take
-    /// [`rollups::TOOL_REFRESH_BATCH_ROWS`] rows at a time, since no turn waits behind them.
+    /// [`rollups::TOOL_REFRESH_BATCH_ROWS`] rows at a time, since no turn waits behind them,
+    /// and aggregate them on every core.
     pub fn serving_no_turns(mut self) -> Db {
         self.refresh_batch_rows = rollups::TOOL_REFRESH_BATCH_ROWS;
+        self.aggregation_readers = match self.backend {
+            Backend::Postgres => Some(self.pool.clone()),
+            Backend::Sqlite => self.file.as_deref().and_then(sqlite_readers),
+        };
         self
+    }
+
+    /// Where a rollup refresh may aggregate id ranges at once, if anywhere.
+    pub(crate) fn aggregation_readers(&self) -> Option<&AnyPool> {
+        self.aggregation_readers.as_ref()
     }
 
     /// The same database, for a process that shares it with others (one of several shard
@@ -270,6 +291,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(readers) = &self.aggregation_readers {
+            readers.close().await;
+        }
         self.pool.close().await;
     }
 }
@@ -282,6 +306,24 @@ fn sqlite_file(raw: &str) -> Option<PathBuf> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     (path != ":memory:" && !path.is_empty() && !query.contains("mode=memory"))
         .then(|| PathBuf::from(path))
+}
+
+/// Read-only connections to a SQLite file, one per core, opened on first use. None when
+/// the path does not make a URL (the refresh then aggregates on the writer's connection).
+fn sqlite_readers(file: &Path) -> Option<AnyPool> {
+    let url = format!("sqlite://{}?mode=ro", file.to_str()?);
+    let options: AnyConnectOptions = url.parse().ok()?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(std::thread::available_parallelism().map_or(2, |n| n.get().min(16)) as u32)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA busy_timeout = 5000;").await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options);
+    Some(pool)
 }
 
 /// SQLite opens files read-write-create through `mode=rwc`; its directory must exist first.

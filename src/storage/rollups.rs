@@ -16,11 +16,13 @@
 //! The three parts are disjoint and cover the window, so the answer is exact whatever the
 //! state of the rollups. Every read first rolls up what is above the watermark, so the reads
 //! after one find little raw data, on any database whoever wrote it. Raw parts are summed by
-//! the database (`summaries.rs`). Scopes `me` and `campaign` read raw rows only: they are
-//! small, and rolling them up would multiply the rollups.
+//! the database (`summaries.rs`). The parts are kept per model and UTC day, which gives both
+//! the leaderboard and the latency-over-time chart. Scopes `me` and `campaign` read raw rows
+//! only: they are small, and rolling them up would multiply the rollups.
 //!
-//! The refresh takes rows above the watermark in id order, in batches, and merges them into
-//! the rollups in one transaction that moves the watermark with a compare-and-swap, so two
+//! The refresh takes rows above the watermark in id order, in batches (a command that serves
+//! no turns aggregates each batch in id ranges on several connections at once), and merges
+//! them into the rollups in one transaction that moves the watermark with a compare-and-swap, so two
 //! processes on one database never roll a row up twice. Recording a call does not touch the
 //! rollups: a turn pays nothing for them.
 
@@ -32,9 +34,10 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::rows::{self, store_error};
 use super::stats::{Bind, Filter, calls_filter};
-use super::summaries::{GroupSummary, HOUR_MS, grouped_summaries, rollup_summaries};
+use super::summaries::{Grain, GroupSummary, HOUR_MS, grouped_summaries, rollup_summaries};
 use super::{Backend, Db};
 use crate::core::ids::GuildId;
+use crate::core::stats::chart::DailyLatency;
 use crate::core::stats::{CallSummary, Histogram, StatsQuery, StatsScope, SummaryBuilder};
 use crate::core::store::{StoreError, StoreResult};
 
@@ -46,8 +49,16 @@ pub const REFRESH_BATCH_ROWS: i64 = 20_000;
 
 /// Rows merged per refresh transaction in a command that serves no turns: fewer, larger
 /// batches rewrite each day's rollup rows fewer times (a day's rows span several 20,000-row
-/// batches). A million rows took 2.4 s in 20,000-row batches.
-pub const TOOL_REFRESH_BATCH_ROWS: i64 = 250_000;
+/// batches), and each batch is aggregated in ranges on every core. A million rows took 2.4 s
+/// in 20,000-row batches.
+pub const TOOL_REFRESH_BATCH_ROWS: i64 = 1_000_000;
+
+/// Below this many ids a refresh aggregates on one connection: splitting costs a statement
+/// per range and saves nothing on a few thousand rows.
+const PARALLEL_AGGREGATION_MIN_ROWS: i64 = 50_000;
+
+/// At most this many ranges at once, whatever the cores: each holds its groups' values.
+const MAX_AGGREGATION_RANGES: u32 = 8;
 
 /// How often the running bot rolls up the calls recorded since the last refresh.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
@@ -101,17 +112,18 @@ impl Db {
                 through_id: from,
             });
         }
-        let to: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM (SELECT id FROM performance_logs \
-             WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) batch",
-        )
-        .bind(from)
-        .bind(cap)
-        .bind(max_rows.max(1))
-        .fetch_one(self.pool())
-        .await
-        .map_err(store_error)?;
-        let to = to.unwrap_or(cap);
+        // At most `max_rows` ids from the first one above the watermark: a seek, where
+        // counting the batch's rows off the index took 40 ms per 250,000. Ids are unique, so
+        // the batch holds at most `max_rows` rows; a gap in the ids only makes it smaller.
+        let first: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(id) FROM performance_logs WHERE id > $1")
+                .bind(from)
+                .fetch_one(self.pool())
+                .await
+                .map_err(store_error)?;
+        let to = first.map_or(cap, |first| {
+            cap.min(first.saturating_add(max_rows.max(1) - 1))
+        });
         let mut groups = self.aggregate_rows(from, to).await?;
         let rows = groups
             .iter()
@@ -229,9 +241,6 @@ impl Db {
         from: i64,
         to: i64,
     ) -> StoreResult<HashMap<RollupKey, CallSummary>> {
-        let mut f = Filter::default();
-        f.push("id > ?", Bind::Int(from));
-        f.push("id <= ?", Bind::Int(to));
         let key = |scope, scope_id, group: &GroupSummary| RollupKey {
             scope,
             scope_id,
@@ -239,27 +248,83 @@ impl Db {
             model: group.summary.model.clone(),
             kind: group.kind.clone(),
         };
-        let (days, hours) = rollup_summaries(self, &f).await?;
-        let mut global: HashMap<RollupKey, SummaryBuilder> = HashMap::new();
-        let mut groups = HashMap::new();
-        for group in days {
-            global
-                .entry(key("global", 0, &group))
-                .or_default()
-                .add_summary(&group.summary);
-            if let Some(guild) = group.guild {
-                groups.insert(key("server", guild, &group), group.summary);
+        let grain_key = |grain: Grain, group: &GroupSummary| match grain {
+            Grain::ServerDay => group.guild.map(|guild| key("server", guild, group)),
+            Grain::Hour => Some(key("hour", 0, group)),
+            Grain::Day => Some(key("global", 0, group)),
+        };
+        // The ranges of one refresh can each hold a part of the same period; most keys come
+        // from one range only and need no merging.
+        let mut parts: HashMap<RollupKey, Vec<CallSummary>> = HashMap::new();
+        for (grain, group) in self.aggregate_ranges(from, to).await? {
+            if let Some(key) = grain_key(grain, &group) {
+                parts.entry(key).or_default().push(group.summary);
             }
         }
-        groups.extend(
-            global
-                .into_iter()
-                .map(|(key, builder)| (key.clone(), builder.build(key.model))),
-        );
-        for group in hours {
-            groups.insert(key("hour", 0, &group), group.summary);
+        Ok(parts
+            .into_iter()
+            .map(|(key, mut summaries)| {
+                let summary = if summaries.len() == 1 {
+                    summaries.pop().expect("one summary")
+                } else {
+                    let mut builder = SummaryBuilder::default();
+                    summaries.iter().for_each(|s| builder.add_summary(s));
+                    builder.build(key.model.clone())
+                };
+                (key, summary)
+            })
+            .collect())
+    }
+
+    /// The groups of the rows with `from < id <= to`, in every [`Grain`]. A command that serves no
+    /// turns splits the ids into one range per reader connection and aggregates them at
+    /// once: the pass over the rows is the refresh's cost, and it runs on one core per
+    /// statement. The ranges' groups share keys; [`Db::aggregate_rows`] adds them up.
+    async fn aggregate_ranges(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(Grain, GroupSummary)>> {
+        let filter = |from: i64, to: i64| {
+            let mut f = Filter::default();
+            f.push("id > ?", Bind::Int(from));
+            f.push("id <= ?", Bind::Int(to));
+            f
+        };
+        // As many ranges as cores here (the values are parsed here too) and connections there.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let parts = self.aggregation_readers().map_or(1, |pool| {
+            pool.options()
+                .get_max_connections()
+                .min(cores)
+                .min(MAX_AGGREGATION_RANGES)
+        });
+        let span = to - from;
+        let Some(pool) = self
+            .aggregation_readers()
+            .filter(|_| parts > 1 && span >= PARALLEL_AGGREGATION_MIN_ROWS)
+        else {
+            return rollup_summaries(self.pool(), self.backend(), &filter(from, to)).await;
+        };
+        let parts = i64::from(parts);
+        let bounds: Vec<i64> = (0..=parts).map(|i| from + span * i / parts).collect();
+        // A task per range, so that each range's value lists are parsed on a core of its own.
+        let ranges: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let (pool, backend, f) = (pool.clone(), self.backend(), filter(w[0], w[1]));
+                tokio::spawn(async move { rollup_summaries(&pool, backend, &f).await })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for range in ranges {
+            match range.await {
+                Ok(groups) => all.extend(groups?),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => return Err(StoreError::Unavailable(format!("rollup aggregation: {e}"))),
+            }
         }
-        Ok(groups)
+        Ok(all)
     }
 }
 
@@ -379,19 +444,57 @@ async fn upsert_all(
 
 /// `/stats`'s per-model summaries: rollups where they apply, raw rows for the rest.
 pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<Vec<CallSummary>> {
+    let mut per_model: BTreeMap<String, SummaryBuilder> = BTreeMap::new();
+    for ((model, _), summary) in day_summaries(db, query).await? {
+        per_model.entry(model).or_default().add_summary(&summary);
+    }
+    Ok(per_model
+        .into_iter()
+        .map(|(model, builder)| builder.build(model))
+        .collect())
+}
+
+/// The mean latency of `query`'s successful calls per model and UTC day, from the same
+/// summaries as the leaderboard: a month of all servers' calls is a few hundred rollup rows
+/// rather than every call.
+pub(super) async fn daily_latency(db: &Db, query: &StatsQuery) -> StoreResult<Vec<DailyLatency>> {
+    let mut series: Vec<DailyLatency> = Vec::new();
+    for ((model, day), summary) in day_summaries(db, query).await? {
+        let Some(mean) = summary.latency_ms.mean() else {
+            continue; // no successful call that day
+        };
+        let day = i32::try_from(day).map_err(|_| rows::corrupt("day", &day.to_string()))?;
+        match series.last_mut() {
+            Some(last) if last.model == model => last.points.push((day, mean)),
+            _ => series.push(DailyLatency {
+                model,
+                points: vec![(day, mean)],
+            }),
+        }
+    }
+    Ok(series)
+}
+
+/// The summaries of `query`'s calls per model and UTC day (days since 1970-01-01), in that
+/// order.
+async fn day_summaries(
+    db: &Db,
+    query: &StatsQuery,
+) -> StoreResult<BTreeMap<(String, i64), CallSummary>> {
+    let mut per_day: BTreeMap<(String, i64), SummaryBuilder> = BTreeMap::new();
     let (scope, scope_id) = match query.scope {
         StatsScope::Global => ("global", 0),
         StatsScope::Server(guild) => ("server", GuildId::as_i64(guild)),
         StatsScope::Me(_) | StatsScope::Campaign(_) => {
-            let mut per_model = BTreeMap::new();
-            add_groups(&mut per_model, db, &calls_filter(query)).await?;
-            return Ok(built(per_model));
+            add_groups(&mut per_day, db, &calls_filter(query)).await?;
+            return Ok(built(per_day));
         }
     };
     db.catch_up_rollups().await;
     let since = query.since.0;
     let first_day = since.div_euclid(DAY_MS) + i64::from(since.rem_euclid(DAY_MS) != 0);
     let first_hour = since.div_euclid(HOUR_MS) + i64::from(since.rem_euclid(HOUR_MS) != 0);
+    let hours_per_day = DAY_MS / HOUR_MS;
     // Rolled up from here on: whole days, and for all servers the whole hours before them.
     let (rolled_from, rolled) = match query.scope {
         StatsScope::Global => (
@@ -399,7 +502,7 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
             format!(
                 "r.scope_id = 0 AND ((r.scope = 'global' AND r.day >= {first_day}) OR \
                  (r.scope = 'hour' AND r.day >= {first_hour} AND r.day < {}))",
-                first_day.saturating_mul(DAY_MS / HOUR_MS)
+                first_day.saturating_mul(hours_per_day)
             ),
         ),
         _ => (
@@ -408,14 +511,12 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
         ),
     };
 
-    let mut per_model: BTreeMap<String, SummaryBuilder> = BTreeMap::new();
-
     // The rollups and the watermark they stand for, in one snapshot.
     let mut on = Filter::default();
     on.push_raw(&rolled);
     on.push_kinds("r.kind", query);
     let sql = format!(
-        "SELECT s.through_id, r.model, r.{} FROM perf_rollup_state s \
+        "SELECT s.through_id, r.scope, r.day, r.model, r.{} FROM perf_rollup_state s \
          LEFT JOIN perf_rollups r ON {} WHERE s.id = 1",
         VALUE_COLUMNS.replace(", ", ", r."),
         on.sql()
@@ -423,13 +524,18 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
     let mut watermark = 0;
     for row in on.fetch_all(db, sql).await? {
         watermark = rows::int(&row, "through_id")?;
-        let model: Option<String> = row.try_get(1).map_err(store_error)?;
-        if model.is_none() {
+        let Some(scope) = row.try_get::<Option<String>, _>(1).map_err(store_error)? else {
             continue; // no rollup yet: the state row alone
-        }
-        let summary = summary_from_row_at(&row, 1)?;
-        per_model
-            .entry(summary.model.clone())
+        };
+        let period: i64 = row.try_get(2).map_err(store_error)?;
+        let day = if scope == "hour" {
+            period.div_euclid(hours_per_day)
+        } else {
+            period
+        };
+        let summary = summary_from_row_at(&row, 3)?;
+        per_day
+            .entry((summary.model.clone(), day))
             .or_default()
             .add_summary(&summary);
     }
@@ -447,7 +553,7 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
         f.push("created_at >= ?", Bind::Int(since));
         f.push("created_at < ?", Bind::Int(rolled_from));
         f.push_kinds("kind", query);
-        add_groups(&mut per_model, db, &f).await?;
+        add_groups(&mut per_day, db, &f).await?;
     }
     // Rows above the watermark. The unary `+` keeps both planners off the time and server
     // indexes (which would scan the whole window) and on the primary key's short range.
@@ -456,28 +562,31 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
     f.push("+created_at >= ?", Bind::Int(rolled_from));
     scope_clause(&mut f, "+");
     f.push_kinds("kind", query);
-    add_groups(&mut per_model, db, &f).await?;
-    Ok(built(per_model))
+    add_groups(&mut per_day, db, &f).await?;
+    Ok(built(per_day))
 }
 
 async fn add_groups(
-    per_model: &mut BTreeMap<String, SummaryBuilder>,
+    per_day: &mut BTreeMap<(String, i64), SummaryBuilder>,
     db: &Db,
     filter: &Filter,
 ) -> StoreResult<()> {
     for group in grouped_summaries(db, filter).await? {
-        per_model
-            .entry(group.summary.model.clone())
+        per_day
+            .entry((group.summary.model.clone(), group.day))
             .or_default()
             .add_summary(&group.summary);
     }
     Ok(())
 }
 
-fn built(per_model: BTreeMap<String, SummaryBuilder>) -> Vec<CallSummary> {
-    per_model
+fn built(per_day: BTreeMap<(String, i64), SummaryBuilder>) -> BTreeMap<(String, i64), CallSummary> {
+    per_day
         .into_iter()
-        .map(|(model, builder)| builder.build(model))
+        .map(|((model, day), builder)| {
+            let summary = builder.build(model.clone());
+            ((model, day), summary)
+        })
         .collect()
 }
 

@@ -2,17 +2,18 @@
 //!
 //! Filters (scope, time window, kind of call) run in SQL on the `performance_logs` indexes
 //! `(guild_id, created_at)`, `(campaign_id, created_at)`, `(user_id, created_at)` and
-//! `(created_at)`. Thumbs, daily latency and the per-model call summaries are aggregated in
-//! SQL (`GROUP BY`; summaries in `summaries.rs`, through the rollups in `rollups.rs`): one row
-//! per group costs far less than decoding every call through sqlx's `Any` driver. Only
+//! `(created_at)`. Thumbs are aggregated in SQL (`GROUP BY`); the per-model call summaries and
+//! the daily latency come from summaries per model and day (`summaries.rs`, through the
+//! rollups in `rollups.rs`): one row per group costs far less than decoding every call
+//! through sqlx's `Any` driver. Only
 //! [`StatsStore::call_samples`] returns calls one by one.
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 
-use super::rollups::call_summaries;
+use super::rollups::{call_summaries, daily_latency};
 use super::rows::{self, store_error};
 use super::{Backend, Db};
 use crate::core::game::vote::ArenaChoice;
@@ -23,14 +24,11 @@ use crate::core::stats::{
 };
 use crate::core::store::{StatsStore, StoreResult};
 
-use super::summaries::DAY_MS;
-
 /// A value bound to a `$N` placeholder.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Bind {
     Int(i64),
     Text(&'static str),
-    Bool(bool),
 }
 
 /// A WHERE clause under construction, numbering placeholders as it goes.
@@ -76,15 +74,22 @@ impl Filter {
     }
 
     pub(super) async fn fetch_all(&self, db: &Db, sql: String) -> StoreResult<Vec<AnyRow>> {
+        self.fetch_all_on(db.pool(), sql).await
+    }
+
+    pub(super) async fn fetch_all_on(
+        &self,
+        pool: &AnyPool,
+        sql: String,
+    ) -> StoreResult<Vec<AnyRow>> {
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for bind in &self.binds {
             q = match *bind {
                 Bind::Int(v) => q.bind(v),
                 Bind::Text(v) => q.bind(v),
-                Bind::Bool(v) => q.bind(v),
             };
         }
-        q.fetch_all(db.pool()).await.map_err(store_error)
+        q.fetch_all(pool).await.map_err(store_error)
     }
 }
 
@@ -196,31 +201,7 @@ impl StatsStore for Db {
     }
 
     async fn daily_latency(&self, query: &StatsQuery) -> StoreResult<Vec<DailyLatency>> {
-        let mut f = calls_filter(query);
-        f.push("ok = ?", Bind::Bool(true));
-        // Integer division on both engines; timestamps are never negative here.
-        let sql = format!(
-            "SELECT model, created_at / {DAY_MS} AS day, \
-             CAST(AVG(latency_ms) AS DOUBLE PRECISION) AS mean_ms \
-             FROM performance_logs WHERE {} \
-             GROUP BY model, created_at / {DAY_MS} ORDER BY model, day",
-            f.sql()
-        );
-        let mut series: Vec<DailyLatency> = Vec::new();
-        for row in f.fetch_all(self, sql).await? {
-            let model = rows::text(&row, "model")?;
-            let day = rows::int(&row, "day")?;
-            let mean = rows::opt_float(&row, "mean_ms")?.unwrap_or(0.0);
-            let day = i32::try_from(day).map_err(|_| rows::corrupt("day", &day.to_string()))?;
-            match series.last_mut() {
-                Some(last) if last.model == model => last.points.push((day, mean)),
-                _ => series.push(DailyLatency {
-                    model,
-                    points: vec![(day, mean)],
-                }),
-            }
-        }
-        Ok(series)
+        daily_latency(self, query).await
     }
 
     async fn call_summaries(&self, query: &StatsQuery) -> StoreResult<Vec<CallSummary>> {
@@ -257,7 +238,6 @@ async fn raw_samples(db: &Db, filter: Filter) -> StoreResult<Vec<CallSample>> {
         q = match *bind {
             Bind::Int(v) => q.bind(v),
             Bind::Text(v) => q.bind(v),
-            Bind::Bool(v) => q.bind(v),
         };
     }
     let engine = db.backend();

@@ -8,8 +8,8 @@
 //! The result is the [`CallSummary`] that [`SummaryBuilder::add_call`] would have built from
 //! the same rows, field for field (`tests/storage` checks both on both engines).
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 use super::Backend;
 use super::Db;
@@ -92,11 +92,11 @@ fn grouped_sql(backend: Backend, filter: &Filter) -> String {
     )
 }
 
-/// One statement for both grains the rollups keep: the calls are grouped once per server,
-/// hour, model and kind (the costly pass over every row), and those groups are merged into
-/// days per server and into hours for all servers. Two passes over the rows took twice as
-/// long. Rows are `(grain, guild, period, model, kind, aggregates)`, grain 0 for a server's
-/// day and 1 for an hour of all servers.
+/// One statement for the three groupings the rollups keep: the calls are grouped once per
+/// server, hour, model and kind (the costly pass over every row), and those groups are merged
+/// into days per server, hours for all servers and days for all servers. Two passes over the
+/// rows took twice as long; merging in the process took a quarter of the refresh. Rows are
+/// `(grain, guild, period, model, kind, aggregates)`, with [`Grain`]'s numbers.
 fn rollup_sql(backend: Backend, filter: &Filter) -> String {
     let names: Vec<String> = (1..=12).map(|i| format!("a{i}")).collect();
     let hours_per_day = DAY_MS / HOUR_MS;
@@ -105,10 +105,13 @@ fn rollup_sql(backend: Backend, filter: &Filter) -> String {
          SELECT guild_id, created_at / {HOUR_MS}, model, kind, {aggregates} \
          FROM performance_logs WHERE {filter} GROUP BY guild_id, created_at / {HOUR_MS}, model, kind) \
          SELECT 0, guild_id, hour / {hours_per_day}, model, kind, {merged} FROM h \
-         GROUP BY guild_id, hour / {hours_per_day}, model, kind \
+         WHERE guild_id IS NOT NULL GROUP BY guild_id, hour / {hours_per_day}, model, kind \
          UNION ALL \
          SELECT 1, CAST(NULL AS BIGINT), hour, model, kind, {merged} FROM h \
-         GROUP BY hour, model, kind",
+         GROUP BY hour, model, kind \
+         UNION ALL \
+         SELECT 2, CAST(NULL AS BIGINT), hour / {hours_per_day}, model, kind, {merged} FROM h \
+         GROUP BY hour / {hours_per_day}, model, kind",
         names = names.join(", "),
         aggregates = aggregates(backend),
         filter = filter.sql(),
@@ -116,24 +119,36 @@ fn rollup_sql(backend: Backend, filter: &Filter) -> String {
     )
 }
 
-/// The summaries of the calls `filter` selects, per server and day and per hour (all
-/// servers), in one pass over the rows: `(days, hours)`.
+/// The groupings of [`rollup_summaries`], one per rollup scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Grain {
+    /// One server's UTC day (scope `server`).
+    ServerDay = 0,
+    /// All servers' UTC hour (scope `hour`).
+    Hour = 1,
+    /// All servers' UTC day (scope `global`).
+    Day = 2,
+}
+
+/// The summaries of the calls `filter` selects, per server and day, per hour and per day
+/// (all servers), in one pass over the rows.
 pub(super) async fn rollup_summaries(
-    db: &Db,
+    pool: &AnyPool,
+    backend: Backend,
     filter: &Filter,
-) -> StoreResult<(Vec<GroupSummary>, Vec<GroupSummary>)> {
-    let sql = rollup_sql(db.backend(), filter);
-    let (mut days, mut hours) = (Vec::new(), Vec::new());
-    for row in filter.fetch_all(db, sql).await? {
-        let grain: i64 = row.try_get(0).map_err(store_error)?;
-        let group = group_from_row_at(&row, 1)?;
-        if grain == 0 {
-            days.push(group)
-        } else {
-            hours.push(group)
-        }
-    }
-    Ok((days, hours))
+) -> StoreResult<Vec<(Grain, GroupSummary)>> {
+    let sql = rollup_sql(backend, filter);
+    let rows = filter.fetch_all_on(pool, sql).await?;
+    rows.iter()
+        .map(|row| {
+            let grain = match row.try_get::<i64, _>(0).map_err(store_error)? {
+                0 => Grain::ServerDay,
+                1 => Grain::Hour,
+                _ => Grain::Day,
+            };
+            Ok((grain, group_from_row_at(row, 1)?))
+        })
+        .collect()
 }
 
 /// The summaries of the calls `filter` selects, one per server, UTC day, model and kind.

@@ -158,6 +158,92 @@ async fn small_scopes_are_summarised_by_the_database_exactly() {
     }
 }
 
+/// 60,000 calls over the last ten days in one statement, as an import leaves them: enough
+/// for a command's refresh to split the ids into ranges aggregated at once.
+const BACKLOG: i64 = 60_000;
+
+async fn insert_backlog(db: &Db, now: i64) {
+    let sql = format!(
+        "WITH RECURSIVE s(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < {last}) \
+         INSERT INTO performance_logs (guild_id, campaign_id, session_id, user_id, model, kind, \
+         latency_ms, ttft_ms, tokens_in, tokens_out, cost_usd, ok, error_kind, created_at) \
+         SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE 7 + i % 2 END, NULL, NULL, NULL, \
+         CASE i % 3 WHEN 0 THEN 'm-a' WHEN 1 THEN 'm-b' ELSE 'm-c' END, \
+         CASE WHEN i % 4 = 0 THEN 'summary' ELSE 'narration' END, \
+         300 + (i * 7919) % 4000, CASE WHEN i % 6 = 0 THEN NULL ELSE 50 + i % 300 END, \
+         1000 + i, CASE WHEN i % 7 = 0 THEN NULL ELSE 100 + i % 50 END, \
+         CASE WHEN i % 3 = 2 THEN NULL ELSE 0.001 * (i % 10) END, \
+         i % 13 <> 0, NULL, {now} - (i * 97000) % {ten_days} FROM s",
+        last = BACKLOG - 1,
+        ten_days = 10 * DAY,
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(db.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_command_rolls_a_backlog_up_in_ranges_exactly() {
+    for t in engines().await {
+        let engine = t.backend().name();
+        let now = Timestamp::now().0;
+        insert_backlog(&t.db, now).await;
+        // `gamemaster stats` and the other commands that serve no turns.
+        let tool = Db::open(&t.url).await.unwrap().serving_no_turns();
+        let done = tool.refresh_rollups().await.unwrap();
+        assert_eq!(done.rows, BACKLOG as u64, "{engine}");
+        // Every hour and every server's day spans both ranges: their parts add up.
+        for (scope, calls) in [
+            ("global", BACKLOG),
+            ("hour", BACKLOG),
+            ("server", BACKLOG * 4 / 5),
+        ] {
+            let rolled: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST(SUM(calls) AS BIGINT) FROM perf_rollups WHERE scope = '{scope}'"
+            )))
+            .fetch_one(tool.pool())
+            .await
+            .unwrap();
+            assert_eq!(rolled, calls, "{engine}, scope {scope}");
+        }
+        for scope in [StatsScope::Global, StatsScope::Server(GuildId(8))] {
+            let query = StatsQuery::new(scope, Timestamp(now - 30 * DAY))
+                .with_kinds(&[CallKind::Narration, CallKind::Summary]);
+            let raw = summarize(&tool.call_samples(&query).await.unwrap());
+            let got = tool.call_summaries(&query).await.unwrap();
+            assert_same(&got, &raw, &format!("{engine}, {scope:?}"));
+        }
+
+        // The latency-over-time chart reads the same rollups: the mean of each model's
+        // successful calls per UTC day, as SQL's AVG over the raw rows has it.
+        let query = StatsQuery::new(StatsScope::Global, Timestamp(now - 30 * DAY))
+            .with_kinds(&[CallKind::Narration, CallKind::Summary]);
+        let series = tool.daily_latency(&query).await.unwrap();
+        let want: Vec<(String, i64, f64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT model, created_at / {DAY}, CAST(AVG(latency_ms) AS DOUBLE PRECISION) \
+             FROM performance_logs WHERE ok GROUP BY model, created_at / {DAY} ORDER BY 1, 2"
+        )))
+        .fetch_all(tool.pool())
+        .await
+        .unwrap();
+        let got: Vec<(String, i64, f64)> = series
+            .iter()
+            .flat_map(|s| {
+                s.points
+                    .iter()
+                    .map(|&(day, mean)| (s.model.clone(), i64::from(day), mean))
+            })
+            .collect();
+        assert_eq!(got.len(), want.len(), "{engine}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((&g.0, g.1), (&w.0, w.1), "{engine}");
+            assert!((g.2 - w.2).abs() < 1e-9, "{engine}: {g:?} vs {w:?}");
+        }
+        tool.close().await;
+    }
+}
+
 #[tokio::test]
 async fn two_processes_refreshing_at_once_roll_each_row_up_once() {
     for t in engines().await {

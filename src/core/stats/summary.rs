@@ -44,6 +44,17 @@ impl Histogram {
         self.runs.is_empty()
     }
 
+    /// The mean of the values; None when there are none.
+    pub fn mean(&self) -> Option<f64> {
+        let count = self.count();
+        let sum: i128 = self
+            .runs
+            .iter()
+            .map(|&(value, count)| i128::from(value) * i128::from(count))
+            .sum();
+        (count > 0).then(|| sum as f64 / count as f64)
+    }
+
     /// The `p`-th percentile (numpy's linear interpolation), exactly as
     /// [`super::percentile`] computes it on the sorted values.
     pub fn percentile(&self, p: f64) -> Option<f64> {
@@ -147,10 +158,13 @@ impl HistogramBuilder {
         };
         let max = self.pending.iter().map(|&(v, _)| v).max().unwrap_or(min);
         let span = max.abs_diff(min);
-        // Latencies span a few seconds to minutes: counting into an array indexed by value is
-        // linear where sorting is n log n. The array stays under 2^21 counters (16 MB) and a
-        // few times the entries; wide, sparse spans (a few huge outliers) sort instead.
-        let dense_limit = (self.pending.len() as u64 * 4).clamp(1 << 16, 1 << 21);
+        // Latencies span a few seconds to minutes: counting into an array indexed by value
+        // costs the span, sorting costs n log n. Count when the span is the smaller, within
+        // 2^21 counters (16 MB). A rollup of one hour holds a few dozen calls over a span of
+        // thousands: zeroing and scanning that array for each of them made merging a
+        // million calls' rollups take 400 ms.
+        let n = self.pending.len() as u64;
+        let dense_limit = (n * u64::from(64 - n.leading_zeros())).min(1 << 21);
         let runs = if span < dense_limit {
             let mut counts = vec![0u64; span as usize + 1];
             for &(value, count) in &self.pending {
@@ -435,6 +449,16 @@ mod tests {
         assert!(Histogram::decode(&[1, 2, 2, 1, 0, 1]).is_err());
         // A run count the bytes cannot hold.
         assert!(Histogram::decode(&[1, 0xff, 0xff, 0xff, 0x0f]).is_err());
+    }
+
+    #[test]
+    fn a_histogram_mean_weighs_each_value_by_its_count() {
+        let mut builder = HistogramBuilder::default();
+        [100, 100, 400, -50]
+            .into_iter()
+            .for_each(|v| builder.add(v));
+        assert_eq!(builder.build().mean(), Some(137.5));
+        assert_eq!(Histogram::default().mean(), None);
     }
 
     #[test]
