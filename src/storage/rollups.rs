@@ -445,9 +445,19 @@ async fn upsert_all(
 /// `/stats`'s per-model summaries: rollups where they apply, raw rows for the rest.
 pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<Vec<CallSummary>> {
     let mut per_model: BTreeMap<String, SummaryBuilder> = BTreeMap::new();
-    for ((model, _), summary) in day_summaries(db, query).await? {
-        per_model.entry(model).or_default().add_summary(&summary);
-    }
+    // Straight into each model's builder: a month of all servers' rollups holds millions of
+    // histogram runs, and a builder per day first would copy them all once more.
+    each_part(db, query, &mut |model, _day, part| {
+        if let Some(builder) = per_model.get_mut(model) {
+            builder.add_summary(part);
+        } else {
+            per_model
+                .entry(model.to_owned())
+                .or_default()
+                .add_summary(part);
+        }
+    })
+    .await?;
     Ok(per_model
         .into_iter()
         .map(|(model, builder)| builder.build(model))
@@ -458,9 +468,17 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
 /// summaries as the leaderboard: a month of all servers' calls is a few hundred rollup rows
 /// rather than every call.
 pub(super) async fn daily_latency(db: &Db, query: &StatsQuery) -> StoreResult<Vec<DailyLatency>> {
+    let mut per_day: BTreeMap<(String, i64), SummaryBuilder> = BTreeMap::new();
+    each_part(db, query, &mut |model, day, part| {
+        per_day
+            .entry((model.to_owned(), day))
+            .or_default()
+            .add_summary(part)
+    })
+    .await?;
     let mut series: Vec<DailyLatency> = Vec::new();
-    for ((model, day), summary) in day_summaries(db, query).await? {
-        let Some(mean) = summary.latency_ms.mean() else {
+    for ((model, day), builder) in per_day {
+        let Some(mean) = builder.build(model.clone()).latency_ms.mean() else {
             continue; // no successful call that day
         };
         let day = i32::try_from(day).map_err(|_| rows::corrupt("day", &day.to_string()))?;
@@ -475,19 +493,17 @@ pub(super) async fn daily_latency(db: &Db, query: &StatsQuery) -> StoreResult<Ve
     Ok(series)
 }
 
-/// The summaries of `query`'s calls per model and UTC day (days since 1970-01-01), in that
-/// order.
-async fn day_summaries(
-    db: &Db,
-    query: &StatsQuery,
-) -> StoreResult<BTreeMap<(String, i64), CallSummary>> {
-    let mut per_day: BTreeMap<(String, i64), SummaryBuilder> = BTreeMap::new();
+/// A summary of part of `query`'s calls with its model and UTC day (days since 1970-01-01).
+type PartSink<'a> = dyn FnMut(&str, i64, &CallSummary) + Send + 'a;
+
+/// Gives `add` the summaries that together make up `query`'s calls, each with its model and
+/// UTC day: rollup rows and groups of raw rows, disjoint.
+async fn each_part(db: &Db, query: &StatsQuery, add: &mut PartSink<'_>) -> StoreResult<()> {
     let (scope, scope_id) = match query.scope {
         StatsScope::Global => ("global", 0),
         StatsScope::Server(guild) => ("server", GuildId::as_i64(guild)),
         StatsScope::Me(_) | StatsScope::Campaign(_) => {
-            add_groups(&mut per_day, db, &calls_filter(query)).await?;
-            return Ok(built(per_day));
+            return add_groups(add, db, &calls_filter(query)).await;
         }
     };
     db.catch_up_rollups().await;
@@ -534,10 +550,7 @@ async fn day_summaries(
             period
         };
         let summary = summary_from_row_at(&row, 3)?;
-        per_day
-            .entry((summary.model.clone(), day))
-            .or_default()
-            .add_summary(&summary);
+        add(&summary.model, day, &summary);
     }
 
     let scope_clause = |f: &mut Filter, plus: &str| {
@@ -553,41 +566,27 @@ async fn day_summaries(
         f.push("created_at >= ?", Bind::Int(since));
         f.push("created_at < ?", Bind::Int(rolled_from));
         f.push_kinds("kind", query);
-        add_groups(&mut per_day, db, &f).await?;
+        add_groups(add, db, &f).await?;
     }
     // Rows above the watermark. The unary `+` keeps both planners off the time and server
-    // indexes (which would scan the whole window) and on the primary key's short range.
+    // indexes (which would scan the whole window) and on the primary key's short range. The
+    // upper bound is for PostgreSQL before its first ANALYZE of the table (a fresh import):
+    // it guesses a third of the table for `id > $1` alone and scans all of it (80 ms a
+    // million rows), but a small share for a closed range.
     let mut f = Filter::default();
     f.push("id > ?", Bind::Int(watermark));
+    f.push("id <= ?", Bind::Int(i64::MAX));
     f.push("+created_at >= ?", Bind::Int(rolled_from));
     scope_clause(&mut f, "+");
     f.push_kinds("kind", query);
-    add_groups(&mut per_day, db, &f).await?;
-    Ok(built(per_day))
+    add_groups(add, db, &f).await
 }
 
-async fn add_groups(
-    per_day: &mut BTreeMap<(String, i64), SummaryBuilder>,
-    db: &Db,
-    filter: &Filter,
-) -> StoreResult<()> {
+async fn add_groups(add: &mut PartSink<'_>, db: &Db, filter: &Filter) -> StoreResult<()> {
     for group in grouped_summaries(db, filter).await? {
-        per_day
-            .entry((group.summary.model.clone(), group.day))
-            .or_default()
-            .add_summary(&group.summary);
+        add(&group.summary.model, group.day, &group.summary);
     }
     Ok(())
-}
-
-fn built(per_day: BTreeMap<(String, i64), SummaryBuilder>) -> BTreeMap<(String, i64), CallSummary> {
-    per_day
-        .into_iter()
-        .map(|((model, day), builder)| {
-            let summary = builder.build(model.clone());
-            ((model, day), summary)
-        })
-        .collect()
 }
 
 /// A rollup row: `model, {VALUE_COLUMNS}` by position, `model` at `offset`.
