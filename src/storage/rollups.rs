@@ -22,8 +22,8 @@
 //!
 //! The refresh takes rows above the watermark in id order, in batches (a command that serves
 //! no turns aggregates each batch in id ranges on several connections at once), and merges
-//! them into the rollups in one transaction that moves the watermark with a compare-and-swap, so two
-//! processes on one database never roll a row up twice. Recording a call does not touch the
+//! them into the rollups in one transaction that moves the watermark with a compare-and-swap,
+//! so two processes on one database never roll a row up twice. Recording a call does not touch the
 //! rollups: a turn pays nothing for them.
 
 use std::collections::{BTreeMap, HashMap};
@@ -448,14 +448,10 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
     // Straight into each model's builder: a month of all servers' rollups holds millions of
     // histogram runs, and a builder per day first would copy them all once more.
     each_part(db, query, &mut |model, _day, part| {
-        if let Some(builder) = per_model.get_mut(model) {
-            builder.add_summary(part);
-        } else {
-            per_model
-                .entry(model.to_owned())
-                .or_default()
-                .add_summary(part);
-        }
+        per_model
+            .entry(model.to_owned())
+            .or_default()
+            .add_summary(part)
     })
     .await?;
     Ok(per_model

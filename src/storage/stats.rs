@@ -5,8 +5,7 @@
 //! `(created_at)`. Thumbs are aggregated in SQL (`GROUP BY`); the per-model call summaries and
 //! the daily latency come from summaries per model and day (`summaries.rs`, through the
 //! rollups in `rollups.rs`): one row per group costs far less than decoding every call
-//! through sqlx's `Any` driver. Only
-//! [`StatsStore::call_samples`] returns calls one by one.
+//! through sqlx's `Any` driver. Only [`StatsStore::call_samples`] returns calls one by one.
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
