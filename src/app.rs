@@ -19,7 +19,7 @@ use crate::storage::Db;
 
 /// `gamemaster migrate`: bring the schema up to date and say where.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let db = Db::open(&config.database_url).await?.serving_no_turns();
+    let db = Db::open_for_command(&config.database_url).await?;
     let rolled = db
         .refresh_rollups()
         .await
@@ -37,7 +37,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// `gamemaster import-legacy PATH`: one transaction; prints what was imported.
 pub async fn import_legacy(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
-    let db = Db::open(&config.database_url).await?.serving_no_turns();
+    let db = Db::open_for_command(&config.database_url).await?;
     let summary = crate::storage::legacy_import::import_legacy(&db, path).await?;
     // The old app's calls reach `/stats` through the rollups, like the bot's own.
     db.catch_up_rollups().await;

@@ -94,9 +94,9 @@ pub struct Db {
     /// process serves no turns).
     refresh_batch_rows: i64,
     /// Commands that serve no turns only: where a rollup refresh aggregates several id
-    /// ranges at once (`rollups::aggregate_rows`). For a SQLite file it is a pool of read-only
-    /// connections beside the one writer (WAL lets them read while it writes); for
-    /// PostgreSQL the pool itself.
+    /// ranges at once (`rollups::aggregate_rows`), a pool beside the handle's own, opened on
+    /// first use. For a SQLite file its connections are read-only (WAL lets them read while
+    /// the one writer writes).
     aggregation_readers: Option<AnyPool>,
     /// SQLite files only: checkpoints the WAL in the background (see `checkpoint`).
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
@@ -105,6 +105,12 @@ pub struct Db {
 impl Db {
     /// Connects (creating a SQLite file and its directory if needed) without migrating.
     pub async fn connect(url: &DatabaseUrl) -> Result<Db, DbError> {
+        Self::connect_with(url, POSTGRES_CONNECTIONS).await
+    }
+
+    /// Connects with at most `postgres_connections` to a PostgreSQL server (SQLite always
+    /// has one).
+    async fn connect_with(url: &DatabaseUrl, postgres_connections: u32) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = if url.is_postgres() {
             Backend::Postgres
@@ -129,7 +135,7 @@ impl Db {
             // which is faster and fair.
             .max_connections(match backend {
                 Backend::Sqlite => 1,
-                Backend::Postgres => 16,
+                Backend::Postgres => postgres_connections.max(1),
             })
             .acquire_timeout(Duration::from_secs(match backend {
                 Backend::Sqlite => 30,
@@ -146,10 +152,7 @@ impl Db {
                         conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
                             .await?;
                     } else {
-                        // PostgreSQL's JIT compiles a plan above a cost threshold, and the
-                        // rollup refresh's aggregations cross it: 70 ms of compiling for a
-                        // statement that runs in 100 ms. Nothing here runs long enough to repay it.
-                        conn.execute("SET jit = off").await?;
+                        postgres_session(conn).await?;
                     }
                     Ok(())
                 })
@@ -194,10 +197,21 @@ impl Db {
     pub fn serving_no_turns(mut self) -> Db {
         self.refresh_batch_rows = rollups::TOOL_REFRESH_BATCH_ROWS;
         self.aggregation_readers = match self.backend {
-            Backend::Postgres => Some(self.pool.clone()),
+            Backend::Postgres => Some(postgres_readers(&self.pool)),
             Backend::Sqlite => self.file.as_deref().and_then(sqlite_readers),
         };
         self
+    }
+
+    /// Opens, migrates and [serves no turns](Db::serving_no_turns), for a command that runs
+    /// one statement at a time (`stats`, `migrate`, `import-legacy`): on one connection to a
+    /// PostgreSQL server. sqlx hands a connection back to its pool in a spawned task after
+    /// a round trip, so the next statement, finding none idle, opened another one (6 ms with
+    /// TLS): two or three per `gamemaster stats`. With one, it waits for it instead.
+    pub async fn open_for_command(url: &DatabaseUrl) -> Result<Db, DbError> {
+        let db = Self::connect_with(url, 1).await?;
+        db.migrate(url).await?;
+        Ok(db.serving_no_turns())
     }
 
     /// Where a rollup refresh may aggregate id ranges at once, if anywhere.
@@ -308,13 +322,38 @@ fn sqlite_file(raw: &str) -> Option<PathBuf> {
         .then(|| PathBuf::from(path))
 }
 
+/// Connections per PostgreSQL pool: turns, autocomplete and `/stats` of many servers at once.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// Settings of every PostgreSQL connection. Its JIT compiles a plan above a cost threshold,
+/// and the rollup refresh's aggregations cross it: 70 ms of compiling for a statement that
+/// runs in 100 ms. Nothing here runs long enough to repay it.
+async fn postgres_session(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("SET jit = off").await?;
+    Ok(())
+}
+
+/// One aggregation reader per core, within reason.
+fn reader_count() -> u32 {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(16)) as u32
+}
+
+/// Connections to the same server as `pool`, one per core, opened on first use.
+fn postgres_readers(pool: &AnyPool) -> AnyPool {
+    AnyPoolOptions::new()
+        .max_connections(reader_count())
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(|conn, _meta| Box::pin(async move { postgres_session(conn).await }))
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
 /// Read-only connections to a SQLite file, one per core, opened on first use. None when
 /// the path does not make a URL (the refresh then aggregates on the writer's connection).
 fn sqlite_readers(file: &Path) -> Option<AnyPool> {
     let url = format!("sqlite://{}?mode=ro", file.to_str()?);
     let options: AnyConnectOptions = url.parse().ok()?;
     let pool = AnyPoolOptions::new()
-        .max_connections(std::thread::available_parallelism().map_or(2, |n| n.get().min(16)) as u32)
+        .max_connections(reader_count())
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _meta| {
             Box::pin(async move {

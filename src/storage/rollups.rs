@@ -90,10 +90,10 @@ impl Db {
     pub async fn refresh_rollups(&self) -> StoreResult<RefreshOutcome> {
         let mut total = RefreshOutcome::default();
         loop {
-            let batch = self.refresh_rollups_batch(self.refresh_batch_rows).await?;
+            let (batch, cap) = self.refresh_batch(self.refresh_batch_rows).await?;
             total.rows += batch.rows;
             total.through_id = batch.through_id;
-            if batch.rows == 0 && batch.through_id >= self.committed_max_id().await? {
+            if batch.rows == 0 && batch.through_id >= cap {
                 return Ok(total);
             }
             // Lets queries waiting for SQLite's one connection go first.
@@ -104,13 +104,35 @@ impl Db {
     /// Merges up to `max_rows` rows above the watermark into the rollups. Another process
     /// refreshing at the same time makes this batch a no-op (its rows are merged there).
     pub async fn refresh_rollups_batch(&self, max_rows: i64) -> StoreResult<RefreshOutcome> {
-        let from = self.watermark().await?;
-        let cap = self.committed_max_id().await?;
+        Ok(self.refresh_batch(max_rows).await?.0)
+    }
+
+    /// [`Db::refresh_rollups_batch`], and the highest committed id it saw.
+    async fn refresh_batch(&self, max_rows: i64) -> StoreResult<(RefreshOutcome, i64)> {
+        // The watermark and the largest visible id in one statement, with no lock: when no
+        // visible row is above the watermark there is nothing to roll up (a read finds
+        // nothing more), which is every read but the first after new calls.
+        let row = sqlx::query(
+            "SELECT through_id, (SELECT COALESCE(MAX(id), 0) FROM performance_logs) \
+             FROM perf_rollup_state WHERE id = 1",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(store_error)?;
+        let from: i64 = row.try_get(0).map_err(store_error)?;
+        let visible: i64 = row.try_get(1).map_err(store_error)?;
+        let cap = match self.backend() {
+            Backend::Postgres if visible > from => self.postgres_committed_max_id().await?,
+            // SQLite has one writer at a time: its largest visible id is committed, and
+            // every id below it too.
+            _ => visible,
+        };
         if cap <= from {
-            return Ok(RefreshOutcome {
+            let outcome = RefreshOutcome {
                 rows: 0,
                 through_id: from,
-            });
+            };
+            return Ok((outcome, cap));
         }
         // At most `max_rows` ids from the first one above the watermark: a seek, where
         // counting the batch's rows off the index took 40 ms per 250,000. Ids are unique, so
@@ -145,18 +167,20 @@ impl Db {
         .rows_affected();
         if moved == 0 {
             tx.rollback().await.map_err(store_error)?;
-            return Ok(RefreshOutcome {
+            let outcome = RefreshOutcome {
                 rows: 0,
                 through_id: self.watermark().await?,
-            });
+            };
+            return Ok((outcome, cap));
         }
         merge_existing(&mut tx, &mut groups).await?;
         upsert_all(&mut tx, self.backend(), &groups).await?;
         tx.commit().await.map_err(store_error)?;
-        Ok(RefreshOutcome {
+        let outcome = RefreshOutcome {
             rows,
             through_id: to,
-        })
+        };
+        Ok((outcome, cap))
     }
 
     /// Rolls up what is above the watermark before a read, so that the reads after it find
@@ -203,35 +227,26 @@ impl Db {
 
     /// The highest id such that every row at or below it is committed and visible.
     ///
-    /// SQLite has one writer at a time, so its largest visible id is that. PostgreSQL hands
-    /// out ids before commit: an insert still in flight may hold a smaller id than a committed
-    /// one. A SHARE lock waits for those inserts (it conflicts with theirs) and is released
-    /// at once; `lock_timeout` keeps a long import from holding the turns queued behind it.
-    async fn committed_max_id(&self) -> StoreResult<i64> {
-        let max_sql = "SELECT COALESCE(MAX(id), 0) FROM performance_logs";
-        match self.backend() {
-            Backend::Sqlite => sqlx::query_scalar(max_sql)
-                .fetch_one(self.pool())
-                .await
-                .map_err(store_error),
-            Backend::Postgres => {
-                let mut tx = self.pool().begin().await.map_err(store_error)?;
-                sqlx::query("SET LOCAL lock_timeout = '200ms'")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?;
-                sqlx::query("LOCK TABLE performance_logs IN SHARE MODE")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?;
-                let max: i64 = sqlx::query_scalar(max_sql)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(store_error)?;
-                tx.commit().await.map_err(store_error)?;
-                Ok(max)
-            }
-        }
+    /// PostgreSQL hands out ids before commit: an insert still in flight may hold a smaller
+    /// id than a committed one. A SHARE lock waits for those inserts (it conflicts with
+    /// theirs) and is released at once; `lock_timeout` keeps a long import from holding the
+    /// turns queued behind it.
+    async fn postgres_committed_max_id(&self) -> StoreResult<i64> {
+        let mut tx = self.pool().begin().await.map_err(store_error)?;
+        sqlx::query("SET LOCAL lock_timeout = '200ms'")
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        sqlx::query("LOCK TABLE performance_logs IN SHARE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM performance_logs")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(max)
     }
 
     /// Summaries of the rows with `from < id <= to`, per rollup key: each row counts once

@@ -81,7 +81,7 @@ pub async fn report(db: &Db, args: &StatsArgs, scope: StatsScope) -> anyhow::Res
 
 pub async fn run(config: &Config, args: &StatsArgs) -> anyhow::Result<()> {
     let scope = validate(args)?;
-    let db = Db::open(&config.database_url).await?.serving_no_turns();
+    let db = Db::open_for_command(&config.database_url).await?;
     let report = report(&db, args, scope).await;
     db.close().await;
     let report = report?;

@@ -137,24 +137,49 @@ impl Histogram {
     }
 }
 
-/// Collects values and histograms in any order, then sorts them once.
+/// Collects values and histograms in any order into one histogram.
+///
+/// Values wait in a list that is compacted (sorted, equal values counted once) whenever it
+/// has doubled since the last compaction. A month of rollups adds millions of runs over a few
+/// thousand distinct latencies: kept until the end, the list grew to megabytes per model, and
+/// growing it (copies and fresh pages from the kernel) cost more than decoding the runs.
 #[derive(Debug, Clone, Default)]
 pub struct HistogramBuilder {
     pending: Vec<(i64, u64)>,
+    /// Compacts when `pending` reaches this length (0 until the first add).
+    compact_at: usize,
 }
+
+/// The shortest list worth compacting: below it, sorting once at the end is as cheap.
+const MIN_COMPACT_AT: usize = 4096;
 
 impl HistogramBuilder {
     pub fn add(&mut self, value: i64) {
         self.pending.push((value, 1));
+        self.compact_when_doubled();
     }
 
     pub fn add_histogram(&mut self, histogram: &Histogram) {
         self.pending.extend_from_slice(&histogram.runs);
+        self.compact_when_doubled();
+    }
+
+    fn compact_when_doubled(&mut self) {
+        if self.pending.len() >= self.compact_at.max(MIN_COMPACT_AT) {
+            self.compact();
+            self.compact_at = self.pending.len() * 2;
+        }
     }
 
     pub fn build(mut self) -> Histogram {
+        self.compact();
+        Histogram { runs: self.pending }
+    }
+
+    /// Turns `pending` into ascending runs of distinct values, in place.
+    fn compact(&mut self) {
         let Some(min) = self.pending.iter().map(|&(v, _)| v).min() else {
-            return Histogram::default();
+            return;
         };
         let max = self.pending.iter().map(|&(v, _)| v).max().unwrap_or(min);
         let span = max.abs_diff(min);
@@ -165,29 +190,33 @@ impl HistogramBuilder {
         // million calls' rollups take 400 ms.
         let n = self.pending.len() as u64;
         let dense_limit = (n * u64::from(64 - n.leading_zeros())).min(1 << 21);
-        let runs = if span < dense_limit {
+        if span < dense_limit {
             let mut counts = vec![0u64; span as usize + 1];
             for &(value, count) in &self.pending {
                 counts[value.abs_diff(min) as usize] += count;
             }
-            counts
-                .iter()
-                .enumerate()
-                .filter(|&(_, &c)| c > 0)
-                .map(|(offset, &c)| (min + offset as i64, c))
-                .collect()
+            self.pending.clear();
+            self.pending.extend(
+                counts
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &c)| c > 0)
+                    .map(|(offset, &c)| (min + offset as i64, c)),
+            );
         } else {
             self.pending.sort_unstable_by_key(|&(v, _)| v);
-            let mut runs: Vec<(i64, u64)> = Vec::with_capacity(self.pending.len());
-            for (value, count) in self.pending {
-                match runs.last_mut() {
-                    Some(last) if last.0 == value => last.1 += count,
-                    _ => runs.push((value, count)),
+            let mut kept = 0;
+            for i in 0..self.pending.len() {
+                let run = self.pending[i];
+                if kept > 0 && self.pending[kept - 1].0 == run.0 {
+                    self.pending[kept - 1].1 += run.1;
+                } else {
+                    self.pending[kept] = run;
+                    kept += 1;
                 }
             }
-            runs
-        };
-        Histogram { runs }
+            self.pending.truncate(kept);
+        }
     }
 }
 
@@ -425,6 +454,31 @@ mod tests {
         );
         let dense = histogram(&[3, 3, 1, 2]);
         assert_eq!(dense.runs(), [(1, 1), (2, 1), (3, 2)]);
+    }
+
+    #[test]
+    fn compacting_on_the_way_keeps_every_value() {
+        // Enough values and runs to compact many times: first over a span that counts
+        // (dense), then with outliers that make it sort (sparse).
+        let mut expected: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut builder = HistogramBuilder::default();
+        let mut x: u64 = 7;
+        for i in 0..60_000u64 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let value = match i % 1000 {
+                0 if i > 30_000 => i64::MAX - (x % 3) as i64,
+                1 if i > 30_000 => i64::MIN + (x % 3) as i64,
+                _ => 500 + (x >> 33) as i64 % 9000,
+            };
+            *expected.entry(value).or_default() += 1;
+            if i % 3 == 0 {
+                builder.add(value);
+            } else {
+                builder.add_histogram(&histogram(&[value]));
+            }
+        }
+        let built = builder.build();
+        assert_eq!(built.runs(), expected.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
