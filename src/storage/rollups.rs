@@ -1,13 +1,15 @@
 //! Rollups of `performance_logs` for `/stats` (table `perf_rollups`, migrations 0007, 0011).
 //!
 //! Per UTC day, scope (all servers, or one server), model and kind of call, a rollup row holds
-//! the exact [`CallSummary`] of those calls; scope `hour` holds the same for all servers per
-//! UTC hour (its `day` column counts hours). `perf_rollup_state.through_id` is a watermark:
+//! the exact [`CallSummary`] of those calls; scopes `hour` and `week` hold the same for all
+//! servers per UTC hour and per seven days from 1970-01-01 on (their `day` column counts
+//! hours and weeks). `perf_rollup_state.through_id` is a watermark:
 //! the rollups hold exactly the rows with `id <= through_id`. A `/stats` query over
 //! `[since, now]` for the global or a server scope then reads:
 //! - the rollups of every day from the first whole day of the window on and, for all servers,
 //!   of every whole hour before it, together with the watermark, in one statement (one
-//!   snapshot on both engines);
+//!   snapshot on both engines); for the leaderboard of all servers, whole weeks stand for
+//!   their days (a week holds a third of its days' histogram runs);
 //! - raw rows before the first rolled-up period: under an hour of calls for all servers,
 //!   under a day of one server's;
 //! - raw rows above the watermark from that period on (the calls recorded since the last
@@ -34,7 +36,9 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::rows::{self, store_error};
 use super::stats::{Bind, Filter, calls_filter};
-use super::summaries::{Grain, GroupSummary, HOUR_MS, grouped_summaries, rollup_summaries};
+use super::summaries::{
+    Grain, GroupSummary, HOUR_MS, WEEK_DAYS, grouped_summaries, rollup_summaries,
+};
 use super::{Backend, Db};
 use crate::core::ids::GuildId;
 use crate::core::stats::chart::DailyLatency;
@@ -267,6 +271,7 @@ impl Db {
             Grain::ServerDay => group.guild.map(|guild| key("server", guild, group)),
             Grain::Hour => Some(key("hour", 0, group)),
             Grain::Day => Some(key("global", 0, group)),
+            Grain::Week => Some(key("week", 0, group)),
         };
         // The ranges of one refresh can each hold a part of the same period; most keys come
         // from one range only and need no merging.
@@ -462,12 +467,17 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
     let mut per_model: BTreeMap<String, SummaryBuilder> = BTreeMap::new();
     // Straight into each model's builder: a month of all servers' rollups holds millions of
     // histogram runs, and a builder per day first would copy them all once more.
-    each_part(db, query, &mut |model, _day, part| {
-        per_model
-            .entry(model.to_owned())
-            .or_default()
-            .add_summary(part)
-    })
+    each_part(
+        db,
+        query,
+        Periods::WeeksAndDays,
+        &mut |model, _day, part| {
+            per_model
+                .entry(model.to_owned())
+                .or_default()
+                .add_summary(part)
+        },
+    )
     .await?;
     Ok(per_model
         .into_iter()
@@ -480,7 +490,7 @@ pub(super) async fn call_summaries(db: &Db, query: &StatsQuery) -> StoreResult<V
 /// rather than every call.
 pub(super) async fn daily_latency(db: &Db, query: &StatsQuery) -> StoreResult<Vec<DailyLatency>> {
     let mut per_day: BTreeMap<(String, i64), SummaryBuilder> = BTreeMap::new();
-    each_part(db, query, &mut |model, day, part| {
+    each_part(db, query, Periods::Days, &mut |model, day, part| {
         per_day
             .entry((model.to_owned(), day))
             .or_default()
@@ -504,12 +514,27 @@ pub(super) async fn daily_latency(db: &Db, query: &StatsQuery) -> StoreResult<Ve
     Ok(series)
 }
 
-/// A summary of part of `query`'s calls with its model and UTC day (days since 1970-01-01).
+/// A summary of part of `query`'s calls with its model and UTC day (days since 1970-01-01;
+/// for a week, its first day).
 type PartSink<'a> = dyn FnMut(&str, i64, &CallSummary) + Send + 'a;
 
+/// The longest period one part may stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Periods {
+    /// A whole week of all servers is one part: a third of the runs of its seven days.
+    WeeksAndDays,
+    /// Each part lies within one UTC day (the latency-over-time chart).
+    Days,
+}
+
 /// Gives `add` the summaries that together make up `query`'s calls, each with its model and
-/// UTC day: rollup rows and groups of raw rows, disjoint.
-async fn each_part(db: &Db, query: &StatsQuery, add: &mut PartSink<'_>) -> StoreResult<()> {
+/// UTC day: rollup rows and groups of raw rows, disjoint, none longer than `periods` allows.
+async fn each_part(
+    db: &Db,
+    query: &StatsQuery,
+    periods: Periods,
+    add: &mut PartSink<'_>,
+) -> StoreResult<()> {
     let (scope, scope_id) = match query.scope {
         StatsScope::Global => ("global", 0),
         StatsScope::Server(guild) => ("server", GuildId::as_i64(guild)),
@@ -522,16 +547,31 @@ async fn each_part(db: &Db, query: &StatsQuery, add: &mut PartSink<'_>) -> Store
     let first_day = since.div_euclid(DAY_MS) + i64::from(since.rem_euclid(DAY_MS) != 0);
     let first_hour = since.div_euclid(HOUR_MS) + i64::from(since.rem_euclid(HOUR_MS) != 0);
     let hours_per_day = DAY_MS / HOUR_MS;
-    // Rolled up from here on: whole days, and for all servers the whole hours before them.
+    // Rolled up from here on: whole days, and for all servers the whole hours before them
+    // and, where `periods` allows, whole weeks after the days before the first of them.
     let (rolled_from, rolled) = match query.scope {
-        StatsScope::Global => (
-            first_hour.saturating_mul(HOUR_MS),
-            format!(
-                "r.scope_id = 0 AND ((r.scope = 'global' AND r.day >= {first_day}) OR \
-                 (r.scope = 'hour' AND r.day >= {first_hour} AND r.day < {}))",
+        StatsScope::Global => {
+            let hours = format!(
+                "(r.scope = 'hour' AND r.day >= {first_hour} AND r.day < {})",
                 first_day.saturating_mul(hours_per_day)
-            ),
-        ),
+            );
+            let days_and_weeks = match periods {
+                Periods::Days => format!("(r.scope = 'global' AND r.day >= {first_day})"),
+                Periods::WeeksAndDays => {
+                    let first_week = first_day.div_euclid(WEEK_DAYS)
+                        + i64::from(first_day.rem_euclid(WEEK_DAYS) != 0);
+                    format!(
+                        "(r.scope = 'global' AND r.day >= {first_day} AND r.day < {}) OR \
+                         (r.scope = 'week' AND r.day >= {first_week})",
+                        first_week.saturating_mul(WEEK_DAYS)
+                    )
+                }
+            };
+            (
+                first_hour.saturating_mul(HOUR_MS),
+                format!("r.scope_id = 0 AND ({days_and_weeks} OR {hours})"),
+            )
+        }
         _ => (
             first_day.saturating_mul(DAY_MS),
             format!("r.scope = '{scope}' AND r.scope_id = {scope_id} AND r.day >= {first_day}"),
@@ -555,10 +595,10 @@ async fn each_part(db: &Db, query: &StatsQuery, add: &mut PartSink<'_>) -> Store
             continue; // no rollup yet: the state row alone
         };
         let period: i64 = row.try_get(2).map_err(store_error)?;
-        let day = if scope == "hour" {
-            period.div_euclid(hours_per_day)
-        } else {
-            period
+        let day = match scope.as_str() {
+            "hour" => period.div_euclid(hours_per_day),
+            "week" => period.saturating_mul(WEEK_DAYS),
+            _ => period,
         };
         let summary = summary_from_row_at(&row, 3)?;
         add(&summary.model, day, &summary);

@@ -197,6 +197,7 @@ async fn a_command_rolls_a_backlog_up_in_ranges_exactly() {
         for (scope, calls) in [
             ("global", BACKLOG),
             ("hour", BACKLOG),
+            ("week", BACKLOG),
             ("server", BACKLOG * 4 / 5),
         ] {
             let rolled: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -207,12 +208,21 @@ async fn a_command_rolls_a_backlog_up_in_ranges_exactly() {
             .unwrap();
             assert_eq!(rolled, calls, "{engine}, scope {scope}");
         }
-        for scope in [StatsScope::Global, StatsScope::Server(GuildId(8))] {
-            let query = StatsQuery::new(scope, Timestamp(now - 30 * DAY))
-                .with_kinds(&[CallKind::Narration, CallKind::Summary]);
-            let raw = summarize(&tool.call_samples(&query).await.unwrap());
-            let got = tool.call_summaries(&query).await.unwrap();
-            assert_same(&got, &raw, &format!("{engine}, {scope:?}"));
+        // Windows that take whole weeks with the days, hours and raw rows before them.
+        let hour = 3_600_000;
+        for since in [
+            now - 30 * DAY,
+            now - 9 * DAY - 5 * hour - 1_234,
+            now - 8 * DAY,
+            now - 3 * DAY + 7 * hour,
+        ] {
+            for scope in [StatsScope::Global, StatsScope::Server(GuildId(8))] {
+                let query = StatsQuery::new(scope, Timestamp(since))
+                    .with_kinds(&[CallKind::Narration, CallKind::Summary]);
+                let raw = summarize(&tool.call_samples(&query).await.unwrap());
+                let got = tool.call_summaries(&query).await.unwrap();
+                assert_same(&got, &raw, &format!("{engine}, {scope:?} from {since}"));
+            }
         }
 
         // The latency-over-time chart reads the same rollups: the mean of each model's
