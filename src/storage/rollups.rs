@@ -260,25 +260,38 @@ impl Db {
         from: i64,
         to: i64,
     ) -> StoreResult<HashMap<RollupKey, CallSummary>> {
-        let key = |scope, scope_id, group: &GroupSummary| RollupKey {
+        let key = |scope, scope_id, day, group: &GroupSummary| RollupKey {
             scope,
             scope_id,
-            day: group.day,
+            day,
             model: group.summary.model.clone(),
             kind: group.kind.clone(),
         };
-        let grain_key = |grain: Grain, group: &GroupSummary| match grain {
-            Grain::ServerDay => group.guild.map(|guild| key("server", guild, group)),
-            Grain::Hour => Some(key("hour", 0, group)),
-            Grain::Day => Some(key("global", 0, group)),
-            Grain::Week => Some(key("week", 0, group)),
-        };
-        // The ranges of one refresh can each hold a part of the same period; most keys come
-        // from one range only and need no merging.
+        // The ranges of one refresh can each hold a part of the same period, and each hour
+        // of all servers is a part of its day and of its week; most server-days come from one
+        // range only and need no merging.
         let mut parts: HashMap<RollupKey, Vec<CallSummary>> = HashMap::new();
+        let hours_per_day = DAY_MS / HOUR_MS;
         for (grain, group) in self.aggregate_ranges(from, to).await? {
-            if let Some(key) = grain_key(grain, &group) {
-                parts.entry(key).or_default().push(group.summary);
+            match grain {
+                Grain::ServerDay => {
+                    if let Some(guild) = group.guild {
+                        let key = key("server", guild, group.day, &group);
+                        parts.entry(key).or_default().push(group.summary);
+                    }
+                }
+                Grain::Hour => {
+                    // Integer division as SQL's, which numbered the hours.
+                    let day = group.day / hours_per_day;
+                    for key in [
+                        key("global", 0, day, &group),
+                        key("week", 0, day / WEEK_DAYS, &group),
+                    ] {
+                        parts.entry(key).or_default().push(group.summary.clone());
+                    }
+                    let key = key("hour", 0, group.day, &group);
+                    parts.entry(key).or_default().push(group.summary);
+                }
             }
         }
         Ok(parts

@@ -94,15 +94,16 @@ fn grouped_sql(backend: Backend, filter: &Filter) -> String {
     )
 }
 
-/// One statement for the four groupings the rollups keep: the calls are grouped once per
+/// One statement for the groupings the rollups are made of: the calls are grouped once per
 /// server, hour, model and kind (the costly pass over every row), and those groups are merged
-/// into days per server, and hours, days and weeks for all servers. Two passes over the
-/// rows took twice as long; merging in the process took a quarter of the refresh. Rows are
+/// into days per server and hours for all servers. Two passes over the rows took twice as
+/// long; merging the server-hours in the process took a quarter of the refresh. The days and
+/// weeks of all servers are merged from the hours in the process (`rollups.rs`): their value
+/// lists would be every value once more to join and to parse. Rows are
 /// `(grain, guild, period, model, kind, aggregates)`, with [`Grain`]'s numbers.
 fn rollup_sql(backend: Backend, filter: &Filter) -> String {
     let names: Vec<String> = (1..=12).map(|i| format!("a{i}")).collect();
     let hours_per_day = DAY_MS / HOUR_MS;
-    let hours_per_week = hours_per_day * WEEK_DAYS;
     format!(
         "WITH h (guild_id, hour, model, kind, {names}) AS MATERIALIZED (\
          SELECT guild_id, created_at / {HOUR_MS}, model, kind, {aggregates} \
@@ -111,13 +112,7 @@ fn rollup_sql(backend: Backend, filter: &Filter) -> String {
          WHERE guild_id IS NOT NULL GROUP BY guild_id, hour / {hours_per_day}, model, kind \
          UNION ALL \
          SELECT 1, CAST(NULL AS BIGINT), hour, model, kind, {merged} FROM h \
-         GROUP BY hour, model, kind \
-         UNION ALL \
-         SELECT 2, CAST(NULL AS BIGINT), hour / {hours_per_day}, model, kind, {merged} FROM h \
-         GROUP BY hour / {hours_per_day}, model, kind \
-         UNION ALL \
-         SELECT 3, CAST(NULL AS BIGINT), hour / {hours_per_week}, model, kind, {merged} FROM h \
-         GROUP BY hour / {hours_per_week}, model, kind",
+         GROUP BY hour, model, kind",
         names = names.join(", "),
         aggregates = aggregates(backend),
         filter = filter.sql(),
@@ -130,16 +125,12 @@ fn rollup_sql(backend: Backend, filter: &Filter) -> String {
 pub(super) enum Grain {
     /// One server's UTC day (scope `server`).
     ServerDay = 0,
-    /// All servers' UTC hour (scope `hour`).
+    /// All servers' UTC hour (scope `hour`, and the days and weeks merged from it).
     Hour = 1,
-    /// All servers' UTC day (scope `global`).
-    Day = 2,
-    /// All servers' seven UTC days from day `7 * week` on (scope `week`).
-    Week = 3,
 }
 
-/// The summaries of the calls `filter` selects, per server and day, and per hour, day and
-/// week (all servers), in one pass over the rows.
+/// The summaries of the calls `filter` selects, per server and day and per hour (all
+/// servers), in one pass over the rows.
 pub(super) async fn rollup_summaries(
     pool: &AnyPool,
     backend: Backend,
@@ -151,9 +142,7 @@ pub(super) async fn rollup_summaries(
         .map(|row| {
             let grain = match row.try_get::<i64, _>(0).map_err(store_error)? {
                 0 => Grain::ServerDay,
-                1 => Grain::Hour,
-                2 => Grain::Day,
-                _ => Grain::Week,
+                _ => Grain::Hour,
             };
             Ok((grain, group_from_row_at(row, 1)?))
         })
