@@ -15,7 +15,6 @@ use super::Backend;
 use super::Db;
 use super::rows::store_error;
 use super::stats::Filter;
-use crate::core::stats::summary::HistogramBuilder;
 use crate::core::stats::{CallSummary, Histogram};
 use crate::core::store::{StoreError, StoreResult};
 
@@ -196,14 +195,16 @@ fn group_from_row_at(row: &AnyRow, at: usize) -> StoreResult<GroupSummary> {
 
 /// An exact histogram of comma-separated integers.
 fn histogram_of(text: &str, what: &str) -> StoreResult<Histogram> {
-    let mut builder = HistogramBuilder::default();
-    for value in text.split(',').filter(|v| !v.is_empty()) {
-        let value = value
-            .parse::<i64>()
-            .map_err(|_| StoreError::Corrupt(format!("performance_logs.{what}: {value:?}")))?;
-        builder.add(value);
-    }
-    Ok(builder.build())
+    let values = text
+        .split(',')
+        .filter(|v| !v.is_empty())
+        .map(|value| {
+            value
+                .parse::<i64>()
+                .map_err(|_| StoreError::Corrupt(format!("performance_logs.{what}: {value:?}")))
+        })
+        .collect::<StoreResult<Vec<i64>>>()?;
+    Ok(Histogram::from_values(values))
 }
 
 #[cfg(test)]

@@ -76,6 +76,20 @@ impl Histogram {
         self.runs.last().map_or(0, |&(v, _)| v)
     }
 
+    /// The histogram of `values`, in any order. Sorting plain values once is cheaper than
+    /// a builder's `(value, 1)` runs for the few dozen values of an hour's calls.
+    pub fn from_values(mut values: Vec<i64>) -> Histogram {
+        values.sort_unstable();
+        let mut runs: Vec<(i64, u64)> = Vec::new();
+        for value in values {
+            match runs.last_mut() {
+                Some(last) if last.0 == value => last.1 += 1,
+                _ => runs.push((value, 1)),
+            }
+        }
+        Histogram { runs }
+    }
+
     /// Compact bytes: a version byte, the number of runs, then per run the gap from the
     /// previous value (the first value zigzag-encoded) and the count, as LEB128 varints.
     /// Latencies a few milliseconds apart take two or three bytes a run.
@@ -454,6 +468,13 @@ mod tests {
         );
         let dense = histogram(&[3, 3, 1, 2]);
         assert_eq!(dense.runs(), [(1, 1), (2, 1), (3, 2)]);
+    }
+
+    #[test]
+    fn a_histogram_of_plain_values_equals_the_built_one() {
+        let values = vec![7, -2, 7, 7, 1_000_000, 0, -2, 3];
+        assert_eq!(Histogram::from_values(values.clone()), histogram(&values));
+        assert_eq!(Histogram::from_values(Vec::new()), Histogram::default());
     }
 
     #[test]
