@@ -1,4 +1,4 @@
-//! Rollups of `performance_logs` for `/stats` (table `perf_rollups`, migrations 0007, 0011).
+//! Rollups of `performance_logs` for `/stats` (table `perf_rollups`, migrations 0007, 0011, 0014).
 //!
 //! Per UTC day, scope (all servers, or one server), model and kind of call, a rollup row holds
 //! the exact [`CallSummary`] of those calls; scopes `hour` and `week` hold the same for all
