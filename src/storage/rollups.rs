@@ -366,6 +366,7 @@ impl Db {
 /// each server, the hours), one range of the primary key over the batch's periods. A filter
 /// the key cannot serve (`scope <> 'hour'`) read every rollup row, histograms and all, for
 /// every batch.
+///
 /// Returns the keys that had a row: the others are new, and only this refresh may write them
 /// (it holds the watermark's lock).
 async fn merge_existing(
