@@ -325,12 +325,11 @@ impl Db {
             f.push("id <= ?", Bind::Int(to));
             f
         };
-        // As many ranges as cores here (the values are parsed here too) and connections there.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        // One range per reader connection: the reader pools hold one per core, and the values
+        // are parsed here on as many.
         let parts = self.aggregation_readers().map_or(1, |pool| {
             pool.options()
                 .get_max_connections()
-                .min(cores)
                 .min(MAX_AGGREGATION_RANGES)
         });
         let span = to - from;

@@ -80,13 +80,8 @@ impl Histogram {
     /// a builder's `(value, 1)` runs for the few dozen values of an hour's calls.
     pub fn from_values(mut values: Vec<i64>) -> Histogram {
         values.sort_unstable();
-        let mut runs: Vec<(i64, u64)> = Vec::new();
-        for value in values {
-            match runs.last_mut() {
-                Some(last) if last.0 == value => last.1 += 1,
-                _ => runs.push((value, 1)),
-            }
-        }
+        let mut runs: Vec<(i64, u64)> = values.into_iter().map(|v| (v, 1)).collect();
+        merge_equal_neighbours(&mut runs);
         Histogram { runs }
     }
 
@@ -219,19 +214,20 @@ impl HistogramBuilder {
             );
         } else {
             self.pending.sort_unstable_by_key(|&(v, _)| v);
-            let mut kept = 0;
-            for i in 0..self.pending.len() {
-                let run = self.pending[i];
-                if kept > 0 && self.pending[kept - 1].0 == run.0 {
-                    self.pending[kept - 1].1 += run.1;
-                } else {
-                    self.pending[kept] = run;
-                    kept += 1;
-                }
-            }
-            self.pending.truncate(kept);
+            merge_equal_neighbours(&mut self.pending);
         }
     }
+}
+
+/// Merges the neighbouring runs of equal value of sorted `runs` into one, adding the counts.
+fn merge_equal_neighbours(runs: &mut Vec<(i64, u64)>) {
+    runs.dedup_by(|later, kept| {
+        let equal = later.0 == kept.0;
+        if equal {
+            kept.1 += later.1;
+        }
+        equal
+    });
 }
 
 /// Everything the per-model aggregates are computed from, for one model's calls.
